@@ -1,0 +1,65 @@
+import decode from 'audio-decode';
+import * as libsamplerate from '@alexanderolsen/libsamplerate-js';
+import { SAMPLE_RATE } from '../model/config';
+
+// The one place audio is decoded and resampled, shared by the CLI and the browser app so a file
+// scores the same in both: audio-decode for the container and codec, mean of channels for mono,
+// libsamplerate's best sinc converter to 16 kHz.
+
+export interface DecodedClip {
+  /** Mono float waveform at 16 kHz: what the model reads. */
+  wave: Float32Array;
+  sourceSampleRate: number;
+  channels: number;
+  /** Length of the decoded audio in seconds. */
+  seconds: number;
+}
+
+export class AudioDecodeError extends Error {
+  constructor(readonly file: string, readonly reason: string) {
+    super(`${file}: ${reason}`);
+    this.name = 'AudioDecodeError';
+  }
+}
+
+// CommonJS package: the named exports sit on the default export under some bundlers.
+const lsr = ((libsamplerate as unknown as { default?: typeof libsamplerate }).default ?? libsamplerate) as typeof libsamplerate;
+
+/** Mean of the channels. */
+export function downmix(channels: Float32Array[]): Float32Array {
+  if (channels.length === 1) return channels[0];
+  const out = new Float32Array(channels[0].length);
+  for (const ch of channels) for (let i = 0; i < out.length; i++) out[i] += ch[i];
+  for (let i = 0; i < out.length; i++) out[i] /= channels.length;
+  return out;
+}
+
+export async function resampleTo16k(wave: Float32Array, rate: number): Promise<Float32Array> {
+  if (rate === SAMPLE_RATE) return wave;
+  const src = await lsr.create(1, rate, SAMPLE_RATE, { converterType: lsr.ConverterType.SRC_SINC_BEST_QUALITY });
+  try {
+    return src.full(wave);
+  } finally {
+    src.destroy();
+  }
+}
+
+/** Decodes any supported file (WAV 16/24/32-bit int and 32-bit float, FLAC, MP3, OGG, ...) to mono 16 kHz. */
+export async function decodeClip(bytes: Uint8Array, file: string): Promise<DecodedClip> {
+  if (bytes.length === 0) throw new AudioDecodeError(file, 'the file is empty (0 bytes)');
+  let audio: { channelData: Float32Array[]; sampleRate: number };
+  try {
+    audio = await decode(bytes);
+  } catch (e) {
+    throw new AudioDecodeError(file, `not a decodable audio file (${(e as Error).message || e}); supported: WAV, FLAC, MP3, OGG/Opus and more`);
+  }
+  const { channelData, sampleRate } = audio ?? {};
+  if (!channelData?.length || !(sampleRate > 0)) throw new AudioDecodeError(file, 'the decoder found no audio channels');
+  const length = channelData[0].length;
+  if (length === 0) throw new AudioDecodeError(file, 'the file holds no audio samples');
+  const mono = downmix(channelData);
+  for (let i = 0; i < mono.length; i++) {
+    if (!Number.isFinite(mono[i])) throw new AudioDecodeError(file, `sample ${i} is ${mono[i]}: the audio holds NaN or infinite values`);
+  }
+  return { wave: await resampleTo16k(mono, sampleRate), sourceSampleRate: sampleRate, channels: channelData.length, seconds: length / sampleRate };
+}

@@ -1,0 +1,82 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Tensor1D, Tensor2D, Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
+import type { AttentionW, BatchNormW, ConvW, LinearW, NormW } from './weights';
+
+// Layers as pure functions of (weights, input). Callers wrap them in tf.tidy.
+
+/** x [T, in] -> [T, out]. */
+export function runLinear(p: LinearW, x: Tensor2D, activation: 'linear' | 'relu' = 'linear'): Tensor2D {
+  return tf.fused.matMul({ a: x, b: p.w, bias: p.b, activation });
+}
+
+/** LayerNorm over the last axis, biased variance as PyTorch. */
+export function runLayerNorm<T extends tf.Tensor>(p: NormW, x: T, eps: number): T {
+  const { mean, variance } = tf.moments(x, -1, true);
+  return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), p.g), p.b) as T;
+}
+
+/** BatchNorm in inference mode (running statistics) on x [B, C]. */
+export function runBatchNorm(p: BatchNormW, x: Tensor2D, eps: number): Tensor2D {
+  return tf.batchNorm(x, p.mean, p.variance, p.b, p.g, eps);
+}
+
+/** Exact (erf) GELU, as torch.nn.functional.gelu's default. */
+export function gelu<T extends tf.Tensor>(x: T): T {
+  return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)) as T;
+}
+
+/** One conv extractor block: Conv1d (valid, strided) -> LayerNorm over channels -> GELU. x [1, N, Cin]. */
+export function runConvBlock(p: ConvW, x: Tensor3D, stride: number, eps: number): Tensor3D {
+  const y = tf.add(tf.conv1d(x, p.w, stride, 'valid'), p.b) as Tensor3D; // [1, T, C]
+  return gelu(runLayerNorm(p.ln, y, eps));
+}
+
+/**
+ * Grouped positional convolution (tfjs has none): one conv per channel group, zero padding of
+ * kernel/2 both sides as PyTorch's Conv1d(padding=K//2), keeping the first T frames (an even
+ * kernel yields T + 1), then GELU. x [T, D] -> [T, D].
+ */
+export function runPositionalConv(w: Tensor4D, b: Tensor1D, x: Tensor2D): Tensor2D {
+  const [groups, kernel] = w.shape;
+  const t = x.shape[0];
+  const pad = Math.floor(kernel / 2);
+  const padded = tf.pad(x, [[pad, pad], [0, 0]]); // [T + 2 pad, D]
+  const inputs = tf.split(padded, groups, 1); // G x [T + 2 pad, Dg]
+  const filters = tf.unstack(w); // G x [K, Dg, Dg]
+  const outs = inputs.map((xi, g) => tf.squeeze(tf.conv1d(tf.expandDims(xi, 0) as Tensor3D, filters[g] as Tensor3D, 1, 'valid'), [0])); // [T', Dg]
+  const y = tf.slice(tf.concat(outs, 1), [0, 0], [t, -1]) as Tensor2D; // [T, D]
+  return gelu(tf.add(y, b));
+}
+
+/** [T, D] -> [H, T, D/H]. */
+function splitHeads(x: Tensor2D, heads: number): Tensor3D {
+  const [t, d] = x.shape;
+  return tf.transpose(tf.reshape(x, [t, heads, d / heads]), [1, 0, 2]); // [H, T, Dh]
+}
+
+/** Multi-head attention of queries xq [Tq, D] over keys/values from xkv [Tk, D]. */
+export function runAttention(p: AttentionW, heads: number, xq: Tensor2D, xkv: Tensor2D): Tensor2D {
+  return attendPrepared(p, heads, xq, projectKeyValue(p, heads, xkv));
+}
+
+export interface KeyValue { k: Tensor3D; v: Tensor3D }
+
+/** Keys and values split into heads, [H, Tk, Dh] each: what a reference contributes to one layer. */
+export function projectKeyValue(p: AttentionW, heads: number, xkv: Tensor2D): KeyValue {
+  return { k: splitHeads(runLinear(p.k, xkv), heads), v: splitHeads(runLinear(p.v, xkv), heads) };
+}
+
+export function attendPrepared(p: AttentionW, heads: number, xq: Tensor2D, kv: KeyValue): Tensor2D {
+  const [t, d] = xq.shape;
+  const scale = 1 / Math.sqrt(d / heads);
+  const q = splitHeads(tf.mul(runLinear(p.q, xq), scale), heads); // [H, Tq, Dh]
+  const weights = tf.softmax(tf.matMul(q, kv.k, false, true)); // [H, Tq, Tk]
+  const ctx = tf.matMul(weights, kv.v); // [H, Tq, Dh]
+  const merged = tf.reshape(tf.transpose(ctx, [1, 0, 2]), [t, d]) as Tensor2D; // [Tq, D]
+  return runLinear(p.o, merged);
+}
+
+/** Root mean square of all elements, as a scalar tensor. */
+export function rms(x: tf.Tensor): tf.Scalar {
+  return tf.sqrt(tf.mean(tf.square(x)));
+}

@@ -1,0 +1,85 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Tensor, Tensor2D } from '@tensorflow/tfjs-core';
+import { type DerivedSizes, type RatConfig, SAMPLE_RATE, deriveSizes } from './config';
+import { type RatManifest, groupBytes, sha256Hex } from './manifest';
+import { type ForwardOptions, type PreparedReference, type RatScore, forward, prepareReference, zeroReferenceAttention } from './rat';
+import { type RatWeights, assembleWeights } from './weights';
+
+/** Where weights come from: the parsed manifest and a way to read one shard (files in Node, fetch in the browser). */
+export interface WeightSource {
+  manifest: RatManifest;
+  readShard(path: string): Promise<ArrayBuffer>;
+}
+
+export interface LoadProgress { loadedBytes: number; totalBytes: number }
+
+export interface LoadOptions {
+  /** Run a 1 s silent clip after loading so kernels are compiled before the first real score (default true). */
+  warmup?: boolean;
+  onProgress?: (p: LoadProgress) => void;
+  signal?: AbortSignal;
+}
+
+/** A loaded RAT detector on the current tfjs backend. */
+export interface RatModel {
+  readonly config: RatConfig;
+  readonly sizes: DerivedSizes;
+  readonly manifest: RatManifest;
+  /** Scores a mono 16 kHz clip; the reference defaults to the zero vector. */
+  score(wave: Float32Array, opts?: ForwardOptions): Promise<RatScore>;
+  /** Runs the encoder on a reference clip once, so many test clips can reuse it. */
+  prepareReference(wave: Float32Array, opts?: Pick<ForwardOptions, 'signal' | 'onProgress'>): Promise<PreparedReference>;
+  dispose(): void;
+}
+
+export class ShardError extends Error {
+  constructor(message: string) { super(message); this.name = 'ShardError'; }
+}
+
+/** Reads, verifies and uploads each shard in turn; only one shard's bytes are held at a time. */
+export async function loadRatModel(source: WeightSource, opts: LoadOptions = {}): Promise<RatModel> {
+  const { manifest } = source;
+  const config = manifest.config;
+  const sizes = deriveSizes(config);
+  const totalBytes = manifest.weightsManifest.reduce((n, g) => n + groupBytes(g), 0);
+  const named: Record<string, Tensor> = {};
+  let loadedBytes = 0;
+  try {
+    for (const group of manifest.weightsManifest) {
+      opts.signal?.throwIfAborted();
+      const path = group.paths[0];
+      const bytes = await source.readShard(path);
+      const expected = groupBytes(group);
+      if (bytes.byteLength !== expected) {
+        throw new ShardError(`Weight shard ${path} has ${bytes.byteLength} bytes, the manifest expects ${expected}: the file is ${bytes.byteLength < expected ? 'truncated' : 'not the one the manifest lists'}. Re-copy or re-convert the weights folder.`);
+      }
+      const digest = await sha256Hex(bytes);
+      if (digest !== group.sha256[0]) {
+        throw new ShardError(`Weight shard ${path} is corrupted: its SHA-256 is ${digest}, the manifest lists ${group.sha256[0]}. Re-copy or re-convert the weights folder.`);
+      }
+      Object.assign(named, tf.io.decodeWeights(bytes, group.weights));
+      loadedBytes += expected;
+      opts.onProgress?.({ loadedBytes, totalBytes });
+    }
+  } catch (e) {
+    tf.dispose(Object.values(named));
+    throw e;
+  }
+  let weights: RatWeights;
+  let zeroAttn: Tensor2D;
+  try {
+    weights = assembleWeights(config, named);
+    zeroAttn = zeroReferenceAttention(weights);
+  } catch (e) {
+    tf.dispose(Object.values(named));
+    throw e;
+  }
+  const model: RatModel = {
+    config, sizes, manifest,
+    score: (wave, o) => forward(weights, config, sizes, zeroAttn, wave, o),
+    prepareReference: (wave, o) => prepareReference(weights, config, sizes, wave, o),
+    dispose() { tf.dispose([...Object.values(named), zeroAttn]); },
+  };
+  if (opts.warmup ?? true) await model.score(new Float32Array(SAMPLE_RATE));
+  return model;
+}

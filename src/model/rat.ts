@@ -1,0 +1,212 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Tensor1D, Tensor2D } from '@tensorflow/tfjs-core';
+import { type DerivedSizes, type RatConfig, SAMPLE_RATE, framesFor } from './config';
+import type { RatWeights } from './weights';
+import {
+  type KeyValue, attendPrepared, gelu, projectKeyValue, rms, runBatchNorm, runConvBlock,
+  runLayerNorm, runLinear, runPositionalConv,
+} from './layers';
+
+// The RAT forward pass of rat-spec.md for one clip, layer by layer: the encoder output of layer l
+// goes through the reference-informed block and into a running sum at once, so memory holds one
+// layer's activations, never all of them.
+
+export type RefMode = 'zero' | 'audio';
+
+/** What a reference recording contributes: per encoder layer, its keys and values in the block's attention. */
+export interface PreparedReference {
+  readonly mode: 'audio';
+  readonly frames: number;
+  readonly layers: KeyValue[];
+  dispose(): void;
+}
+
+export interface Progress { stage: 'reference' | 'test'; layer: number; layers: number }
+
+export interface ForwardOptions {
+  /** Reference: a prepared audio reference, or null / undefined for the zero vector (default). */
+  reference?: PreparedReference | null;
+  /** Also return per-layer RMS of the attention and MLP branches (default false). */
+  diagnostics?: boolean;
+  /** Encoder layers (0-based) whose outputs to return, for parity checks (default none). */
+  probeLayers?: number[];
+  /** Also return the pooled embedding (default false). */
+  embedding?: boolean;
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+}
+
+export interface RatScore {
+  /** P(bona fide) = softmax(logits)[0]; higher means more likely genuine. */
+  pBonafide: number;
+  /** [bona fide, spoof]. */
+  logits: [number, number];
+  refMode: RefMode;
+  /** Encoder frames of the test clip (one per 20 ms for XLS-R). */
+  frames: number;
+  embedding?: Float32Array;
+  /** Per layer: RMS of the attention branch and of the MLP branch (the paper's disconnection ratio). */
+  diagnostics?: { attnRms: number[]; mlpRms: number[] };
+  probes?: Record<number, Float32Array>;
+}
+
+export class ClipTooShortError extends Error {
+  constructor(samples: number, needed: number) {
+    super(`The clip has ${samples} samples (${((1000 * samples) / SAMPLE_RATE).toFixed(1)} ms at 16 kHz); ` +
+      `the model needs at least ${needed} samples (${((1000 * needed) / SAMPLE_RATE).toFixed(1)} ms).`);
+    this.name = 'ClipTooShortError';
+  }
+}
+
+/** Whole-clip normalisation layer_norm(w, w.shape), in float64 so every backend starts from the same input. */
+export function normaliseWave(wave: Float32Array): Float32Array {
+  let mean = 0;
+  for (let i = 0; i < wave.length; i++) mean += wave[i];
+  mean /= wave.length;
+  let v = 0;
+  for (let i = 0; i < wave.length; i++) v += (wave[i] - mean) ** 2;
+  const inv = 1 / Math.sqrt(v / wave.length + 1e-5);
+  const out = new Float32Array(wave.length);
+  for (let i = 0; i < wave.length; i++) out[i] = (wave[i] - mean) * inv;
+  return out;
+}
+
+/** Waveform -> input of the first encoder layer, [T, D]. */
+function frontend(w: RatWeights, c: RatConfig, wave: Float32Array): Tensor2D {
+  return tf.tidy(() => {
+    let x = tf.tensor3d(normaliseWave(wave), [1, wave.length, 1]); // [1, N, 1]
+    c.convLayers.forEach(([, , stride], i) => { x = runConvBlock(w.conv[i], x, stride, c.eps); }); // [1, T, C]
+    const feats = tf.squeeze(x, [0]) as Tensor2D; // [T, C]
+    const h = runLinear(w.proj.fc, runLayerNorm(w.proj.ln, feats, c.eps)); // [T, D]
+    // No LayerNorm here: torchaudio builds XLS-R's Transformer with layer_norm_first=False (the
+    // inverse of the layers' flag), so encoder.transformer.layer_norm only follows the last layer in
+    // Wav2Vec2Model.forward and never touches the per-layer features RAT pools.
+    return tf.add(h, runPositionalConv(w.pos.w, w.pos.b, h));
+  });
+}
+
+/** One pre-LN transformer layer: x + SelfAttn(LN1(x)), then + FFN(LN2(x)). */
+function encoderLayer(w: RatWeights, c: RatConfig, l: number, x: Tensor2D): Tensor2D {
+  return tf.tidy(() => {
+    const p = w.layers[l];
+    const n1 = runLayerNorm(p.ln1, x, c.eps);
+    const x1 = tf.add(x, attendPrepared(p.attn, c.numHeads, n1, projectKeyValue(p.attn, c.numHeads, n1)));
+    const n2 = runLayerNorm(p.ln2, x1, c.eps);
+    return tf.add(x1, runLinear(p.down, gelu(runLinear(p.up, n2))));
+  });
+}
+
+/** The zero-vector reference: every key equal, uniform attention, output out_proj(b_v) + b_out. [1, D]. */
+export function zeroReferenceAttention(w: RatWeights): Tensor2D {
+  return tf.tidy(() => runLinear(w.rib.attn.o, tf.reshape(w.rib.attn.v.b, [1, -1]) as Tensor2D));
+}
+
+async function yieldAndCheck(opts: ForwardOptions): Promise<void> {
+  opts.signal?.throwIfAborted();
+  if (opts.signal || opts.onProgress) await new Promise((r) => setTimeout(r, 0));
+  opts.signal?.throwIfAborted();
+}
+
+function checkLength(c: RatConfig, z: DerivedSizes, wave: Float32Array): number {
+  const frames = framesFor(c, wave.length);
+  if (frames < 1) throw new ClipTooShortError(wave.length, z.receptiveField);
+  return frames;
+}
+
+/** Runs the encoder on a reference clip and keeps, per layer, the block's keys and values for it. */
+export async function prepareReference(
+  w: RatWeights, c: RatConfig, z: DerivedSizes, wave: Float32Array, opts: ForwardOptions = {},
+): Promise<PreparedReference> {
+  const frames = checkLength(c, z, wave);
+  const layers: KeyValue[] = [];
+  let x = frontend(w, c, wave);
+  try {
+    for (let l = 0; l < c.numLayers; l++) {
+      const next = encoderLayer(w, c, l, x);
+      x.dispose();
+      x = next;
+      layers.push(tf.tidy(() => {
+        const kv = projectKeyValue(w.rib.attn, c.ribHeads, runLayerNorm(w.rib.lnPre, x, c.eps));
+        return kv;
+      }));
+      opts.onProgress?.({ stage: 'reference', layer: l + 1, layers: c.numLayers });
+      await yieldAndCheck(opts);
+    }
+  } catch (e) {
+    layers.forEach((kv) => tf.dispose([kv.k, kv.v]));
+    throw e;
+  } finally {
+    x.dispose();
+  }
+  let disposed = false;
+  return {
+    mode: 'audio', frames, layers,
+    dispose() { if (!disposed) layers.forEach((kv) => tf.dispose([kv.k, kv.v])); disposed = true; },
+  };
+}
+
+/** Scores one clip. `zeroAttn` is zeroReferenceAttention(w), computed once per model. */
+export async function forward(
+  w: RatWeights, c: RatConfig, z: DerivedSizes, zeroAttn: Tensor2D, wave: Float32Array, opts: ForwardOptions = {},
+): Promise<RatScore> {
+  const frames = checkLength(c, z, wave);
+  const ref = opts.reference ?? null;
+  const probeSet = new Set(opts.probeLayers ?? []);
+  const probes: Record<number, Float32Array> = {};
+  const rmsTensors: tf.Scalar[] = [];
+  let pooled: Tensor1D = tf.zeros([c.embedDim]);
+  let x = frontend(w, c, wave);
+  try {
+    for (let l = 0; l < c.numLayers; l++) {
+      const next = encoderLayer(w, c, l, x);
+      x.dispose();
+      x = next;
+      if (probeSet.has(l)) probes[l] = (await x.data()) as Float32Array;
+      const h = x;
+      const [sum, ...branchRms] = tf.tidy(() => {
+        const n = runLayerNorm(w.rib.lnPre, h, c.eps);
+        const a = ref ? attendPrepared(w.rib.attn, c.ribHeads, n, ref.layers[l]) : tf.broadcastTo(zeroAttn, h.shape);
+        const m = runLinear(w.rib.down, runLinear(w.rib.up, n, 'relu'));
+        const zl = runLayerNorm(w.rib.lnPost, tf.add(tf.add(h, a), m), c.eps); // [T, D]
+        const s = tf.add(pooled, tf.sum(zl, 0)) as Tensor1D;
+        return opts.diagnostics ? [s, rms(a), rms(m)] : [s];
+      });
+      pooled.dispose();
+      pooled = sum as Tensor1D;
+      rmsTensors.push(...(branchRms as tf.Scalar[]));
+      opts.onProgress?.({ stage: 'test', layer: l + 1, layers: c.numLayers });
+      await yieldAndCheck(opts);
+    }
+    const [emb, logits] = tf.tidy(() => {
+      const e = tf.reshape(tf.div(pooled, c.numLayers * frames), [1, -1]) as Tensor2D; // [1, D]
+      const k = w.cls;
+      const h1 = tf.relu(runBatchNorm(k.bn1, runLinear(k.fc1, e), c.eps));
+      const h2 = tf.relu(runBatchNorm(k.bn2, runLinear(k.fc2, h1), c.eps));
+      return [e, runLinear(k.fc3, h2)];
+    });
+    const [lg, ev, rv] = await Promise.all([logits.data(), opts.embedding ? emb.data() : null, Promise.all(rmsTensors.map((t) => t.data()))]);
+    tf.dispose([emb, logits]);
+    const l0 = lg[0];
+    const l1 = lg[1];
+    const score: RatScore = {
+      pBonafide: 1 / (1 + Math.exp(l1 - l0)), // softmax(logits)[0], in float64
+      logits: [l0, l1],
+      refMode: ref ? 'audio' : 'zero',
+      frames,
+    };
+    if (ev) score.embedding = ev as Float32Array;
+    if (opts.diagnostics) {
+      score.diagnostics = {
+        attnRms: rv.filter((_, i) => i % 2 === 0).map((v) => v[0]),
+        mlpRms: rv.filter((_, i) => i % 2 === 1).map((v) => v[0]),
+      };
+    }
+    if (probeSet.size) score.probes = probes;
+    return score;
+  } finally {
+    x.dispose();
+    pooled.dispose();
+    tf.dispose(rmsTensors);
+  }
+}
+

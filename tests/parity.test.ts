@@ -1,0 +1,70 @@
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { convertFile } from '../scripts/convert-weights/convert-file';
+import { type NodeBackend, loadModelFromDir } from '../src/cli/node-weights';
+import type { RatModel } from '../src/model/load';
+import type { PreparedReference } from '../src/model/rat';
+import { FIXTURES, type Golden, readArrays, readGolden, relMaxError, tempDir } from './helpers';
+
+// PyTorch is the truth: every number below was written by scripts/reference/make_fixtures.py.
+
+const P_ABS = 1e-4;
+const LOGIT_REL = 1e-4;
+const FEATURE_REL = 1e-4;
+
+type Arrays = Awaited<ReturnType<typeof readArrays>>;
+let clips: Arrays;
+const converted: Record<string, string> = {};
+
+beforeAll(async () => {
+  clips = await readArrays(path.join(FIXTURES, 'clips.safetensors'));
+  const out = tempDir('parity');
+  for (const [name, file] of [['tiny', 'tiny/checkpoint.pt'], ['tiny-safetensors', 'tiny/checkpoint.safetensors'], ['odd', 'odd/checkpoint.pt']]) {
+    const golden = readGolden(name.split('-')[0]);
+    converted[name] = path.join(out, name);
+    await convertFile(path.join(FIXTURES, file), { out: converted[name], overrides: golden.convert_config ?? undefined });
+  }
+});
+
+const suites: [NodeBackend, string, string][] = [
+  ['cpu', 'tiny', 'tiny'], ['wasm', 'tiny', 'tiny'], ['wasm', 'tiny-safetensors', 'tiny'],
+  ['cpu', 'odd', 'odd'], ['wasm', 'odd', 'odd'],
+];
+
+describe.each(suites)('parity with PyTorch on the %s backend: %s', (backend, weights, fixture) => {
+  let model: RatModel;
+  let golden: Golden;
+  let features: Arrays;
+  const refs = new Map<string, PreparedReference>();
+
+  beforeAll(async () => {
+    golden = readGolden(fixture);
+    features = await readArrays(path.join(FIXTURES, fixture, 'features.safetensors'));
+    model = await loadModelFromDir(converted[weights], backend);
+    expect(tf.getBackend()).toBe(backend);
+    for (const c of golden.cases) {
+      if (c.ref && !refs.has(c.ref)) refs.set(c.ref, await model.prepareReference(clips.get(c.ref)!.data));
+    }
+  });
+  afterAll(() => {
+    refs.forEach((r) => r.dispose());
+    model?.dispose();
+  });
+
+  it.each(readGolden(fixture).cases.map((c) => [`${c.clip} / ${c.ref_mode} reference`, c] as const))('%s', async (_, c) => {
+    const last = golden.config.num_layers - 1;
+    const s = await model.score(clips.get(c.clip)!.data, {
+      reference: c.ref ? refs.get(c.ref) : null, diagnostics: true, embedding: true, probeLayers: [0, last],
+    });
+    expect(s.refMode).toBe(c.ref_mode);
+    expect(s.frames).toBe(c.frames);
+    expect(Math.abs(s.pBonafide - c.p_bonafide)).toBeLessThan(P_ABS);
+    s.logits.forEach((l, i) => expect(Math.abs(l - c.logits[i])).toBeLessThanOrEqual(LOGIT_REL * Math.abs(c.logits[i])));
+    expect(relMaxError(s.embedding!, c.embedding)).toBeLessThan(FEATURE_REL);
+    expect(relMaxError(s.probes![0], features.get(`${c.clip}/first`)!.data)).toBeLessThan(FEATURE_REL);
+    expect(relMaxError(s.probes![last], features.get(`${c.clip}/last`)!.data)).toBeLessThan(FEATURE_REL);
+    expect(relMaxError(s.diagnostics!.attnRms, c.attn_rms)).toBeLessThan(FEATURE_REL);
+    expect(relMaxError(s.diagnostics!.mlpRms, c.mlp_rms)).toBeLessThan(FEATURE_REL);
+  });
+});
