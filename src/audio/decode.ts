@@ -34,11 +34,17 @@ export function downmix(channels: Float32Array[]): Float32Array {
   return out;
 }
 
+/** Zeros appended before resampling: the library splits long inputs into chunks and drops the filter's tail (~430 input samples at 48 kHz). */
+const TAIL_PAD = 8192;
+
+/** Resamples to 16 kHz; the output has round(n * 16000 / rate) samples, aligned with the input. */
 export async function resampleTo16k(wave: Float32Array, rate: number): Promise<Float32Array> {
   if (rate === SAMPLE_RATE) return wave;
   const src = await lsr.create(1, rate, SAMPLE_RATE, { converterType: lsr.ConverterType.SRC_SINC_BEST_QUALITY });
   try {
-    return src.full(wave);
+    const padded = new Float32Array(wave.length + TAIL_PAD);
+    padded.set(wave);
+    return src.simple(padded).slice(0, Math.round((wave.length * SAMPLE_RATE) / rate));
   } finally {
     src.destroy();
   }
