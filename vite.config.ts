@@ -1,5 +1,6 @@
 import { defineConfig } from 'vitest/config';
 import react from '@vitejs/plugin-react';
+import { fileURLToPath } from 'node:url';
 
 // Cross-origin isolation lets the WASM backend use threads (SharedArrayBuffer); same headers in dev and preview.
 const isolation = {
@@ -9,9 +10,18 @@ const isolation = {
 
 export default defineConfig({
   plugins: [react()],
+  resolve: { alias: { '@audio/decode-ape': fileURLToPath(new URL('src/audio/ape-unsupported.ts', import.meta.url)) } },
   server: { headers: isolation },
   preview: { headers: isolation },
-  build: { target: 'es2022', chunkSizeWarningLimit: 4096 },
+  build: {
+    target: 'es2022',
+    chunkSizeWarningLimit: 4096,
+    rolldownOptions: {
+      // tfjs-backend-wasm starts its threads from the source text of a bundled function; once mangled
+      // or compressed, that text refers to names the worker lacks, so only whitespace is removed
+      output: { minify: { mangle: false, compress: false, codegen: true } },
+    },
+  },
   worker: { format: 'es' },
   test: {
     include: ['tests/**/*.test.ts'],

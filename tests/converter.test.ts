@@ -130,7 +130,7 @@ describe('converter: refused input, with a message naming the problem', () => {
     const json = new TextEncoder().encode(JSON.stringify(header));
     const len = new Uint8Array(8);
     new DataView(len.buffer).setBigUint64(0, BigInt(json.length), true);
-    const blob = new Blob([len, json, ...parts]);
+    const blob = new Blob([len, json, ...parts.map((p) => new Uint8Array(p.buffer as ArrayBuffer, p.byteOffset, p.byteLength))]);
     const err = await planConversion(blob).catch((e: Error) => e);
     expect(err).toBeInstanceOf(Error);
     const msg = (err as Error).message;

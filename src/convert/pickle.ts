@@ -23,7 +23,6 @@ const STORAGE_TYPES: Record<string, TorchDtype> = {
 
 class StorageType { constructor(readonly dtype: TorchDtype) {} }
 class Global { constructor(readonly name: string) {} }
-const MARK = Symbol('mark');
 
 /** Limits that keep a hostile pickle within bounded time and memory. */
 const MAX_STACK = 1_000_000;

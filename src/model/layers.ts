@@ -6,7 +6,7 @@ import type { AttentionW, BatchNormW, ConvW, LinearW, NormW } from './weights';
 
 /** x [T, in] -> [T, out]. */
 export function runLinear(p: LinearW, x: Tensor2D, activation: 'linear' | 'relu' = 'linear'): Tensor2D {
-  return tf.fused.matMul({ a: x, b: p.w, bias: p.b, activation });
+  return tf.fused.matMul({ a: x, b: p.w, bias: p.b, activation }) as Tensor2D;
 }
 
 /** LayerNorm over the last axis, biased variance as PyTorch. */
@@ -78,5 +78,5 @@ export function attendPrepared(p: AttentionW, heads: number, xq: Tensor2D, kv: K
 
 /** Root mean square of all elements, as a scalar tensor. */
 export function rms(x: tf.Tensor): tf.Scalar {
-  return tf.sqrt(tf.mean(tf.square(x)));
+  return tf.sqrt(tf.mean(tf.square(x))) as tf.Scalar;
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Tensor1D, Tensor2D } from '@tensorflow/tfjs-core';
+import type { Tensor1D, Tensor2D, Tensor3D } from '@tensorflow/tfjs-core';
 import { type DerivedSizes, type RatConfig, SAMPLE_RATE, framesFor } from './config';
 import type { RatWeights } from './weights';
 import {
@@ -90,7 +90,7 @@ function encoderLayer(w: RatWeights, c: RatConfig, l: number, x: Tensor2D): Tens
   return tf.tidy(() => {
     const p = w.layers[l];
     const n1 = runLayerNorm(p.ln1, x, c.eps);
-    const x1 = tf.add(x, attendPrepared(p.attn, c.numHeads, n1, projectKeyValue(p.attn, c.numHeads, n1)));
+    const x1 = tf.add(x, attendPrepared(p.attn, c.numHeads, n1, projectKeyValue(p.attn, c.numHeads, n1))) as Tensor2D;
     const n2 = runLayerNorm(p.ln2, x1, c.eps);
     return tf.add(x1, runLinear(p.down, gelu(runLinear(p.up, n2))));
   });
@@ -125,10 +125,12 @@ export async function prepareReference(
       const next = encoderLayer(w, c, l, x);
       x.dispose();
       x = next;
-      layers.push(tf.tidy(() => {
-        const kv = projectKeyValue(w.rib.attn, c.ribHeads, runLayerNorm(w.rib.lnPre, x, c.eps));
-        return kv;
-      }));
+      const h = x;
+      const [k, v] = tf.tidy(() => {
+        const kv = projectKeyValue(w.rib.attn, c.ribHeads, runLayerNorm(w.rib.lnPre, h, c.eps));
+        return [kv.k, kv.v];
+      });
+      layers.push({ k: k as Tensor3D, v: v as Tensor3D });
       opts.onProgress?.({ stage: 'reference', layer: l + 1, layers: c.numLayers });
       await yieldAndCheck(opts);
     }

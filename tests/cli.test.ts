@@ -1,0 +1,83 @@
+import { spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from './helpers';
+
+const ROOT = path.resolve(__dirname, '..');
+const SPEECH = '/usr/share/sounds/alsa/Front_Center.wav';
+const REF = '/usr/share/sounds/alsa/Front_Left.wav';
+
+function score(...args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/score.ts'), ...args], { cwd: ROOT, encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, lines: r.stdout.trim().split('\n').filter(Boolean) };
+}
+
+let dir: string;
+beforeAll(() => {
+  dir = tempDir('cli');
+  execFileSync('sox', [SPEECH, '-r', '44100', '-c', '2', path.join(dir, 'stereo44k.flac')]);
+  writeFileSync(path.join(dir, 'empty.wav'), '');
+  writeFileSync(path.join(dir, 'notes.wav'), 'this is not audio at all, just text pretending to be a wav file');
+});
+
+describe('score CLI', () => {
+  it('prints one JSON object per file with the documented fields, on the demo weights by default', () => {
+    const r = score('--json', SPEECH, path.join(dir, 'stereo44k.flac'));
+    expect(r.status).toBe(0);
+    expect(r.lines).toHaveLength(2);
+    for (const line of r.lines) {
+      const o = JSON.parse(line);
+      expect(o.p_bonafide).toBeGreaterThan(0);
+      expect(o.p_bonafide).toBeLessThan(1);
+      expect(o.logits).toHaveLength(2);
+      expect(o.p_bonafide).toBeCloseTo(1 / (1 + Math.exp(o.logits[1] - o.logits[0])), 12);
+      expect(o.ref_mode).toBe('zero');
+      expect(o.seconds).toBeCloseTo(1.428, 2);
+      expect(o.elapsed_ms).toBeGreaterThan(0);
+      expect(o.weights.demo).toBe(true);
+      expect(o.weights.label).toMatch(/untrained/);
+      expect(o.warning).toMatch(/scores carry no meaning/);
+    }
+    // the same speech as 44.1 kHz stereo FLAC scores almost the same after downmix and resampling
+    const [a, b] = r.lines.map((l) => JSON.parse(l).p_bonafide);
+    expect(Math.abs(a - b)).toBeLessThan(0.02);
+  });
+
+  it('uses an audio reference and says so', () => {
+    const r = score('--json', '--ref', REF, SPEECH);
+    expect(r.status).toBe(0);
+    const o = JSON.parse(r.lines[0]);
+    expect(o.ref_mode).toBe('audio');
+    expect(o.ref).toBe(REF);
+    const zero = JSON.parse(score('--json', SPEECH).lines[0]);
+    expect(o.p_bonafide).not.toBe(zero.p_bonafide);
+  });
+
+  it('names each bad file and its reason, scores the others, exits 1, prints no stack trace', () => {
+    const r = score('--json', path.join(dir, 'empty.wav'), SPEECH, path.join(dir, 'notes.wav'), path.join(dir, 'missing.wav'));
+    expect(r.status).toBe(1);
+    const out = r.lines.map((l) => JSON.parse(l));
+    expect(out).toHaveLength(4);
+    expect(out[0]).toEqual({ file: path.join(dir, 'empty.wav'), error: 'the file is empty (0 bytes)' });
+    expect(out[1].p_bonafide).toBeGreaterThan(0);
+    expect(out[2].error).toMatch(/not a decodable audio file/);
+    expect(out[3].error).toBe('no such file');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('prints a human-readable line with the demo warning', () => {
+    const r = score(SPEECH);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/DEMO WEIGHTS: untrained, scores carry no meaning/);
+    expect(r.stdout).toMatch(/P\(bona fide\) = 0\.\d{4} \(leans (bona fide|spoof) at the 0\.5 decision point\)/);
+  });
+
+  it('explains a weights folder without model.json', () => {
+    const r = score('--weights', dir, SPEECH);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/No model\.json in .*convert-weights/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
