@@ -8,6 +8,10 @@ const isolation = {
   'Cross-Origin-Embedder-Policy': 'require-corp',
 };
 
+// tfjs-backend-wasm starts its threads from the source text of a bundled function; once mangled or
+// compressed, that text refers to names its pthread workers lack, so only whitespace is removed.
+const safeMinify = { mangle: false, compress: false, codegen: true } as const;
+
 export default defineConfig({
   plugins: [react()],
   resolve: { alias: { '@audio/decode-ape': fileURLToPath(new URL('src/audio/ape-unsupported.ts', import.meta.url)) } },
@@ -16,13 +20,9 @@ export default defineConfig({
   build: {
     target: 'es2022',
     chunkSizeWarningLimit: 4096,
-    rolldownOptions: {
-      // tfjs-backend-wasm starts its threads from the source text of a bundled function; once mangled
-      // or compressed, that text refers to names the worker lacks, so only whitespace is removed
-      output: { minify: { mangle: false, compress: false, codegen: true } },
-    },
+    rolldownOptions: { output: { minify: safeMinify } },
   },
-  worker: { format: 'es' },
+  worker: { format: 'es', rolldownOptions: { output: { minify: safeMinify } } },
   test: {
     include: ['tests/**/*.test.ts'],
     environment: 'node',

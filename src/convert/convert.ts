@@ -68,37 +68,45 @@ export interface WriteOptions {
   onTensor?: (done: number, name: string) => void;
 }
 
-/** Packs tensors into shards of whole tensors (one weights group per shard) and returns the weights manifest. */
-export async function writeShards(tensors: AsyncIterable<ConvertedTensor>, sink: ShardSink, opts: WriteOptions = {}): Promise<WeightGroup[]> {
+/** Packs tensors into shards of whole tensors (one weights group per shard), yielding each shard as soon as it is full. */
+export async function* packShards(tensors: AsyncIterable<ConvertedTensor>, opts: WriteOptions = {}): AsyncGenerator<{ group: WeightGroup; bytes: Uint8Array }> {
   const dtype = opts.dtype ?? 'float32';
   const limit = opts.shardBytes ?? DEFAULT_SHARD_BYTES;
-  const groups: WeightGroup[] = [];
+  let count = 0;
   let parts: Uint8Array[] = [];
   let entries: WeightGroup['weights'] = [];
   let size = 0;
   const flush = async () => {
-    if (!parts.length) return;
     const bytes = new Uint8Array(size);
     let at = 0;
     for (const p of parts) { bytes.set(p, at); at += p.length; }
-    const file = `shard-${String(groups.length + 1).padStart(4, '0')}.bin`;
-    await sink(file, bytes);
-    groups.push({ paths: [file], sha256: [await sha256Hex(bytes)], weights: entries });
+    const file = `shard-${String(++count).padStart(4, '0')}.bin`;
+    const group: WeightGroup = { paths: [file], sha256: [await sha256Hex(bytes)], weights: entries };
     parts = [];
     entries = [];
     size = 0;
+    return { group, bytes };
   };
   let done = 0;
   for await (const t of tensors) {
     const bits = dtype === 'float16' ? float32ToFloat16Bits(t.data) : t.data;
     const raw = new Uint8Array(bits.buffer, bits.byteOffset, bits.byteLength);
-    if (size > 0 && size + raw.length > limit) await flush();
+    if (size > 0 && size + raw.length > limit) yield await flush();
     parts.push(raw);
     size += raw.length;
     entries.push({ name: t.name, shape: t.shape, dtype: 'float32', ...(dtype === 'float16' ? { quantization: { dtype: 'float16' as const } } : {}) });
     opts.onTensor?.(++done, t.name);
   }
-  await flush();
+  if (parts.length) yield await flush();
+}
+
+/** Writes every shard through the sink and returns the weights manifest. */
+export async function writeShards(tensors: AsyncIterable<ConvertedTensor>, sink: ShardSink, opts: WriteOptions = {}): Promise<WeightGroup[]> {
+  const groups: WeightGroup[] = [];
+  for await (const { group, bytes } of packShards(tensors, opts)) {
+    await sink(group.paths[0], bytes);
+    groups.push(group);
+  }
   return groups;
 }
 

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor2D } from '@tensorflow/tfjs-core';
 import { type DerivedSizes, type RatConfig, SAMPLE_RATE, deriveSizes } from './config';
-import { type RatManifest, groupBytes, sha256Hex } from './manifest';
+import { type RatManifest, type WeightGroup, groupBytes, sha256Hex } from './manifest';
 import { type ForwardOptions, type PreparedReference, type RatScore, forward, prepareReference, zeroReferenceAttention } from './rat';
 import { type RatWeights, assembleWeights } from './weights';
 
@@ -36,26 +36,39 @@ export class ShardError extends Error {
   constructor(message: string) { super(message); this.name = 'ShardError'; }
 }
 
+/** A shard's bytes with the group that describes them; `trusted` skips the SHA-256 check (bytes made in this process). */
+export interface ShardBytes { group: WeightGroup; bytes: ArrayBuffer; trusted?: boolean }
+
+/** Reads each shard of a weights folder in manifest order. */
+async function* readShards(source: WeightSource): AsyncGenerator<ShardBytes> {
+  for (const group of source.manifest.weightsManifest) yield { group, bytes: await source.readShard(group.paths[0]) };
+}
+
 /** Reads, verifies and uploads each shard in turn; only one shard's bytes are held at a time. */
-export async function loadRatModel(source: WeightSource, opts: LoadOptions = {}): Promise<RatModel> {
-  const { manifest } = source;
+export function loadRatModel(source: WeightSource, opts: LoadOptions = {}): Promise<RatModel> {
+  const totalBytes = source.manifest.weightsManifest.reduce((n, g) => n + groupBytes(g), 0);
+  return loadFromShards(source.manifest, totalBytes, readShards(source), opts);
+}
+
+/** Builds the model from a stream of shards (a folder, a download, or a checkpoint converted on the fly). */
+export async function loadFromShards(manifest: RatManifest, totalBytes: number, shards: AsyncIterable<ShardBytes>, opts: LoadOptions = {}): Promise<RatModel> {
   const config = manifest.config;
   const sizes = deriveSizes(config);
-  const totalBytes = manifest.weightsManifest.reduce((n, g) => n + groupBytes(g), 0);
   const named: Record<string, Tensor> = {};
   let loadedBytes = 0;
   try {
-    for (const group of manifest.weightsManifest) {
+    for await (const { group, bytes, trusted } of shards) {
       opts.signal?.throwIfAborted();
       const path = group.paths[0];
-      const bytes = await source.readShard(path);
       const expected = groupBytes(group);
       if (bytes.byteLength !== expected) {
         throw new ShardError(`Weight shard ${path} has ${bytes.byteLength} bytes, the manifest expects ${expected}: the file is ${bytes.byteLength < expected ? 'truncated' : 'not the one the manifest lists'}. Re-copy or re-convert the weights folder.`);
       }
-      const digest = await sha256Hex(bytes);
-      if (digest !== group.sha256[0]) {
-        throw new ShardError(`Weight shard ${path} is corrupted: its SHA-256 is ${digest}, the manifest lists ${group.sha256[0]}. Re-copy or re-convert the weights folder.`);
+      if (!trusted) {
+        const digest = await sha256Hex(bytes);
+        if (digest !== group.sha256[0]) {
+          throw new ShardError(`Weight shard ${path} is corrupted: its SHA-256 is ${digest}, the manifest lists ${group.sha256[0]}. Re-copy or re-convert the weights folder.`);
+        }
       }
       Object.assign(named, tf.io.decodeWeights(bytes, group.weights));
       loadedBytes += expected;

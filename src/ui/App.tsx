@@ -1,86 +1,439 @@
-import { useEffect, useRef, useState } from 'react';
-import { decodeClip } from '../audio/decode';
-import { type RatModel, loadRatModel } from '../model/load';
-import type { RatScore } from '../model/rat';
-import { type BackendChoice, startBackend } from '../web/backend';
-import { fetchWeightSource, fetchWeightsIndex } from '../web/fetch-weights';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import type { BackendName, ClipInfo, Progress, ScoreResult, WeightsInfo, WeightsSpec } from '../worker/protocol';
+import { type WeightsIndexEntry, fetchWeightsIndex } from '../web/fetch-weights';
+import type { ClientEvent } from './inference-client';
+import { Recorder } from './Recorder';
+import { useInference } from './useInference';
+import { Waveform } from './Waveform';
 
-// A minimal page for the model port: load the listed weights, pick a file, see P(bona fide).
+// The page: weights, test clips, reference, results. All model work happens in the worker; this
+// component keeps the user's clips and results, so a restarted worker loses nothing.
 
-interface Result { file: string; seconds: number; score: RatScore; ms: number }
+type Role = 'test' | 'ref';
+
+interface Clip {
+  id: string;
+  name: string;
+  role: Role;
+  file: File;
+  status: 'decoding' | 'ready' | 'error';
+  error?: string;
+  info?: ClipInfo;
+}
+
+interface Row {
+  key: string;
+  clipId: string;
+  refId: string | null;
+  refName: string;
+  weightsLabel: string;
+  demo: boolean;
+  result?: ScoreResult;
+  error?: string;
+}
+
+interface Busy { label: string; progress?: Progress; cancel?: () => void }
+
+const MB = (n: number) => (n / 1048576).toFixed(1);
+const keyOf = (clipId: string, refId: string | null, weightsId: string) => `${clipId}|${refId ?? 'zero'}|${weightsId}`;
+
+/** Verdict at the 0.5 decision point, worded with the uncertainty a single detector score carries. */
+export function verdict(p: number): { text: string; tone: 'bona' | 'spoof' | 'unsure' } {
+  if (p >= 0.9) return { text: 'Likely bona fide (genuine)', tone: 'bona' };
+  if (p >= 0.6) return { text: 'Leans bona fide', tone: 'bona' };
+  if (p >= 0.5) return { text: 'Uncertain, just on the bona fide side of 0.5', tone: 'unsure' };
+  if (p > 0.4) return { text: 'Uncertain, just on the spoof side of 0.5', tone: 'unsure' };
+  if (p > 0.1) return { text: 'Leans spoof', tone: 'spoof' };
+  return { text: 'Likely spoof (synthetic or converted)', tone: 'spoof' };
+}
+
+function progressText(p?: Progress): string {
+  if (!p) return '';
+  if (p.phase === 'warmup') return 'preparing GPU kernels';
+  if (p.total && (p.phase === 'download' || p.phase === 'convert' || p.phase === 'upload')) {
+    return `${MB(p.done ?? 0)} MB of ${MB(p.total)} MB (${((100 * (p.done ?? 0)) / p.total).toFixed(0)} %)`;
+  }
+  if (p.total) return `${p.phase === 'reference' ? 'reference' : 'layer'} ${p.done} of ${p.total}`;
+  return p.phase;
+}
 
 export function App() {
-  const [backend, setBackend] = useState<BackendChoice | null>(null);
-  const [model, setModel] = useState<RatModel | null>(null);
-  const [loading, setLoading] = useState('starting');
-  const [result, setResult] = useState<Result | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const busy = useRef(false);
+  const [backend, setBackend] = useState<{ name: BackendName; reason: string } | null>(null);
+  const [engine, setEngine] = useState<'starting' | 'ready' | 'restarting'>('starting');
+  const [notice, setNotice] = useState<string | null>(null);
+  const [fatal, setFatal] = useState<string | null>(null);
+  const [index, setIndex] = useState<WeightsIndexEntry[]>([]);
+  const [weights, setWeights] = useState<WeightsInfo | null>(null);
+  const [weightsBusy, setWeightsBusy] = useState<Busy | null>(null);
+  const [weightsError, setWeightsError] = useState<string | null>(null);
+  const [cache, setCache] = useState<{ bytes: number; entries: number; persisted: boolean } | null>(null);
+  const [clips, setClips] = useState<Clip[]>([]);
+  const [refChoice, setRefChoice] = useState<string>('zero');
+  const [rows, setRows] = useState<Map<string, Row>>(new Map());
+  const [scoring, setScoring] = useState<Busy | null>(null);
+  const [paused, setPaused] = useState(false);
+  const [selected, setSelected] = useState<string | null>(null);
+  const [dragging, setDragging] = useState(false);
+  const specRef = useRef<WeightsSpec | null>(null);
+  const clipsRef = useRef(clips);
+  clipsRef.current = clips;
+  const jobRef = useRef<string | null>(null);
 
+  const forceWasm = useMemo(() => new URLSearchParams(location.search).get('backend') === 'wasm', []);
+
+  const onEvent = useCallback((e: ClientEvent) => {
+    const why = e.type === 'device-lost' ? `The GPU device was lost (${e.message})` : `The inference engine crashed (${e.message})`;
+    setNotice(`${why}. Restarting it and reloading the weights; your clips and results are kept.`);
+    setEngine('restarting');
+  }, []);
+  const client = useInference(onEvent);
+
+  const refreshCache = useCallback(async () => {
+    const info = await client.request('cacheInfo', {});
+    const persisted = (await navigator.storage?.persisted?.().catch(() => false)) ?? false;
+    setCache({ ...info, persisted });
+  }, [client]);
+
+  const loadWeights = useCallback(async (spec: WeightsSpec, label: string) => {
+    specRef.current = spec;
+    setWeightsError(null);
+    const ac = new AbortController();
+    setWeightsBusy({ label, cancel: () => ac.abort() });
+    try {
+      const info = await client.request('loadWeights', { weights: spec }, {
+        signal: ac.signal,
+        onProgress: (progress) => setWeightsBusy({ label, progress, cancel: () => ac.abort() }),
+      });
+      setWeights(info);
+      void refreshCache();
+    } catch (e) {
+      if ((e as Error).name !== 'WorkerCrashed') setWeightsError(`Could not load ${label}: ${(e as Error).message}`);
+    } finally {
+      setWeightsBusy(null);
+    }
+  }, [client, refreshCache]);
+
+  const decode = useCallback(async (clip: Clip) => {
+    const setClip = (patch: Partial<Clip>) => setClips((cs) => cs.map((c) => (c.id === clip.id ? { ...c, ...patch } : c)));
+    try {
+      let info: ClipInfo;
+      try {
+        info = await client.request('decode', { clipId: clip.id, name: clip.name, bytes: await clip.file.arrayBuffer() });
+      } catch (e) {
+        // formats the shared decoder lacks (AAC in some containers): the browser decodes, the shared code resamples
+        if ((e as Error).name !== 'AudioDecodeError' || !/not a decodable/.test((e as Error).message)) throw e;
+        let pcm;
+        try {
+          const audio = await new OfflineAudioContext(1, 1, 48000).decodeAudioData(await clip.file.arrayBuffer());
+          pcm = { channels: Array.from({ length: audio.numberOfChannels }, (_, i) => audio.getChannelData(i).slice()), sampleRate: audio.sampleRate };
+        } catch {
+          throw e;
+        }
+        info = await client.request('decode', { clipId: clip.id, name: clip.name, pcm });
+      }
+      setClip({ status: 'ready', info, error: undefined });
+    } catch (e) {
+      if ((e as Error).name !== 'WorkerCrashed') setClip({ status: 'error', error: (e as Error).message.replace(/^[^:]*: /, '') });
+    }
+  }, [client]);
+
+  // start: backend, weights index, default weights
   useEffect(() => {
+    if (engine === 'ready') return;
     let live = true;
-    let loaded: RatModel | null = null;
     (async () => {
-      const force = new URLSearchParams(location.search).get('backend') === 'wasm' ? 'wasm' : undefined;
-      const b = await startBackend(force);
+      if (engine === 'restarting') client.restart();
+      const b = await client.request('init', { backend: forceWasm ? 'wasm' : undefined });
       if (!live) return;
       setBackend(b);
-      const [entry] = await fetchWeightsIndex();
-      loaded = await loadRatModel(await fetchWeightSource(entry.path), {
-        onProgress: (p) => live && setLoading(`loading weights ${(100 * p.loadedBytes / p.totalBytes).toFixed(0)} %`),
-      });
-      if (live) { setModel(loaded); setLoading(''); } else loaded.dispose();
-    })().catch((e) => live && setError(`Could not start: ${(e as Error).message}`));
-    return () => { live = false; loaded?.dispose(); };
-  }, []);
+      let spec = specRef.current;
+      if (!spec) {
+        const entries = await fetchWeightsIndex();
+        setIndex(entries);
+        if (!entries.length) throw new Error('weights/index.json lists no weight sets.');
+        spec = { kind: 'url', id: entries[0].id, base: new URL(entries[0].path, document.baseURI).href };
+        void navigator.storage?.persist?.().catch(() => false);
+      }
+      setEngine('ready');
+      await loadWeights(spec, spec.kind === 'url' ? spec.id : spec.kind === 'folder' ? 'weights folder' : spec.file.name);
+      if (engine === 'restarting') {
+        clipsRef.current.forEach((c) => { void decode(c); });
+        setNotice((n) => (n ? `${n.replace(/ Restarting.*$/, '')} The engine was restarted and the weights reloaded.` : n));
+      }
+    })().catch((e) => live && setFatal(`Could not start the detector: ${(e as Error).message}`));
+    return () => { live = false; };
+  }, [engine, client, forceWasm, loadWeights, decode]);
 
-  async function onFile(file: File | undefined) {
-    if (!file || !model || busy.current) return;
-    busy.current = true;
-    setError(null);
-    setResult(null);
-    try {
-      const clip = await decodeClip(new Uint8Array(await file.arrayBuffer()), file.name);
-      const t0 = performance.now();
-      const score = await model.score(clip.wave);
-      setResult({ file: file.name, seconds: clip.seconds, score, ms: performance.now() - t0 });
-    } catch (e) {
-      setError((e as Error).message);
-    } finally {
-      busy.current = false;
-    }
-  }
+  const addFiles = useCallback((files: Iterable<File>, role: Role) => {
+    const added: Clip[] = [...files].map((file) => ({ id: crypto.randomUUID(), name: file.name, role, file, status: 'decoding' as const }));
+    if (!added.length) return;
+    setClips((cs) => [...cs, ...added]);
+    if (role === 'ref') setRefChoice(added[added.length - 1].id);
+    else setSelected((s) => s ?? added[0].id);
+    added.forEach((c) => { void decode(c); });
+  }, [decode]);
 
-  const demo = model?.manifest.demo;
+  const removeClip = (id: string) => {
+    setClips((cs) => cs.filter((c) => c.id !== id));
+    if (refChoice === id) setRefChoice('zero');
+    if (selected === id) setSelected(null);
+    void client.request('forget', { clipId: id }).catch(() => undefined);
+  };
+
+  // automatic scoring: every ready test clip under the current reference and weights, one at a time
+  const refId = refChoice === 'zero' ? null : refChoice;
+  const refClip = clips.find((c) => c.id === refId);
+  useEffect(() => {
+    if (engine !== 'ready' || !weights || weightsBusy || paused || jobRef.current) return;
+    if (refId && refClip?.status !== 'ready') return;
+    const next = clips.find((c) => c.role === 'test' && c.status === 'ready' && !rows.has(keyOf(c.id, refId, weights.id)));
+    if (!next) return;
+    const key = keyOf(next.id, refId, weights.id);
+    const ac = new AbortController();
+    jobRef.current = key;
+    const base: Row = { key, clipId: next.id, refId, refName: refClip?.name ?? 'zero vector', weightsLabel: weights.label, demo: weights.demo };
+    const label = `Scoring ${next.name}`;
+    setScoring({ label, cancel: () => ac.abort() });
+    client.request('score', { clipId: next.id, refId }, {
+      signal: ac.signal,
+      onProgress: (progress) => setScoring({ label, progress, cancel: () => ac.abort() }),
+    }).then(
+      (result) => setRows((r) => new Map(r).set(key, { ...base, result })),
+      (e: Error) => {
+        if (e.name === 'WorkerCrashed') return;
+        if (e.name === 'AbortError') setPaused(true);
+        setRows((r) => new Map(r).set(key, { ...base, error: e.name === 'AbortError' ? 'Cancelled' : e.message }));
+      },
+    ).finally(() => {
+      jobRef.current = null;
+      setScoring(null);
+    });
+  }, [engine, weights, weightsBusy, paused, clips, rows, refId, refClip, client]);
+
+  const rescore = (key: string) => {
+    setRows((r) => { const m = new Map(r); m.delete(key); return m; });
+    setPaused(false);
+  };
+
+  // drop anywhere on the page
+  useEffect(() => {
+    const over = (e: DragEvent) => { e.preventDefault(); setDragging(true); };
+    const leave = (e: DragEvent) => { if (!e.relatedTarget) setDragging(false); };
+    const drop = (e: DragEvent) => {
+      e.preventDefault();
+      setDragging(false);
+      if (e.dataTransfer?.files.length) addFiles(e.dataTransfer.files, 'test');
+    };
+    window.addEventListener('dragover', over);
+    window.addEventListener('dragleave', leave);
+    window.addEventListener('drop', drop);
+    return () => {
+      window.removeEventListener('dragover', over);
+      window.removeEventListener('dragleave', leave);
+      window.removeEventListener('drop', drop);
+    };
+  }, [addFiles]);
+
+  const tests = clips.filter((c) => c.role === 'test');
+  const refsList = clips.filter((c) => c.role === 'ref');
+  const shown = clips.find((c) => c.id === selected) ?? tests[0];
+  const orderedRows = [...rows.values()].sort((a, b) => {
+    const ia = clips.findIndex((c) => c.id === a.clipId);
+    const ib = clips.findIndex((c) => c.id === b.clipId);
+    return ia - ib;
+  });
+  const currentKeyFor = (clipId: string) => (weights ? keyOf(clipId, refId, weights.id) : '');
+
   return (
-    <main>
-      <h1>RAT audio deepfake detector</h1>
-      <p className="privacy">Runs entirely in this browser: your audio never leaves the machine.</p>
-      {demo && <p className="banner" role="alert">Demo weights: untrained, scores carry no meaning.</p>}
-      <p>
-        Backend: <span data-testid="backend">{backend?.name ?? '…'}</span>
-        {backend && <span className="muted"> ({backend.reason})</span>}
-      </p>
-      <p>Weights: <span data-testid="weights-label">{model?.manifest.label ?? loading}</span></p>
-      <label className="picker">
-        Test clip{' '}
-        <input data-testid="test-file-input" type="file" accept="audio/*" disabled={!model} onChange={(e) => onFile(e.target.files?.[0])} />
-      </label>
-      {error && <p className="error" role="alert" data-testid="error">{error}</p>}
-      {result && (
-        <section className="result" aria-live="polite">
-          <p>
-            {result.file}: P(bona fide) ={' '}
-            <strong data-testid="score" data-value={String(result.score.pBonafide)}>{result.score.pBonafide.toFixed(4)}</strong>{' '}
-            ({result.score.pBonafide >= 0.5 ? 'leans bona fide' : 'leans spoof'} at the 0.5 decision point)
-          </p>
-          <p className="muted">
-            Reference: <span data-testid="ref-mode">{result.score.refMode === 'zero' ? 'zero vector (none)' : 'audio'}</span>
-            {' · '}{result.seconds.toFixed(2)} s of audio scored in {result.ms.toFixed(0)} ms
-            {demo && ' · demo weights, meaningless score'}
-          </p>
-        </section>
+    <div className={`app${dragging ? ' dragging' : ''}`}>
+      <header>
+        <h1>RAT audio deepfake detector</h1>
+        <p className="privacy">
+          Runs entirely in this browser. Your audio never leaves this machine: the page makes no network
+          requests beyond its own files, and has no analytics.
+        </p>
+      </header>
+
+      {weights?.demo && (
+        <p className="banner" role="alert">
+          <strong>Demo weights: untrained, scores carry no meaning.</strong> Load the real RAT weights to get meaningful scores.
+        </p>
       )}
-    </main>
+      {notice && <p className="notice" role="status">{notice} <button type="button" onClick={() => setNotice(null)}>Dismiss</button></p>}
+      {fatal && <p className="error" role="alert" data-testid="error">{fatal}</p>}
+
+      <section className="panel" aria-labelledby="engine-h">
+        <h2 id="engine-h">Engine and weights</h2>
+        <p>
+          Backend: <strong data-testid="backend">{backend?.name ?? '…'}</strong>
+          {backend && <span className="muted"> ({backend.reason})</span>}
+        </p>
+        <p>
+          Weights: <strong data-testid="weights-label">{weights?.label ?? 'loading…'}</strong>
+          {weights && <span className="muted"> ({weights.dtype}, {MB(weights.bytes)} MB{weights.sha256 ? `, checkpoint SHA-256 ${weights.sha256.slice(0, 12)}…` : ''})</span>}
+        </p>
+        <div className="row">
+          <label>
+            Weight set{' '}
+            <select
+              value={specRef.current?.kind === 'url' ? specRef.current.id : ''}
+              disabled={!!weightsBusy || engine !== 'ready'}
+              onChange={(e) => {
+                const entry = index.find((x) => x.id === e.target.value);
+                if (entry) void loadWeights({ kind: 'url', id: entry.id, base: new URL(entry.path, document.baseURI).href }, entry.label);
+              }}
+            >
+              {specRef.current?.kind !== 'url' && <option value="">{weights?.label ?? 'from disk'}</option>}
+              {index.map((x) => <option key={x.id} value={x.id}>{x.label}</option>)}
+            </select>
+          </label>
+          <label className="file-button">
+            Open weights folder…
+            <input type="file" multiple disabled={!!weightsBusy || engine !== 'ready'}
+              {...{ webkitdirectory: '' }}
+              onChange={(e) => {
+                const files = [...(e.target.files ?? [])];
+                e.target.value = '';
+                if (files.length) void loadWeights({ kind: 'folder', id: `folder:${Date.now()}`, files }, 'the chosen folder');
+              }} />
+          </label>
+          <label className="file-button">
+            Open checkpoint (.pt, .safetensors)…
+            <input type="file" accept=".pt,.pth,.bin,.safetensors" disabled={!!weightsBusy || engine !== 'ready'}
+              onChange={(e) => {
+                const file = e.target.files?.[0];
+                e.target.value = '';
+                if (file) void loadWeights({ kind: 'checkpoint', id: `ckpt:${file.name}:${file.size}:${file.lastModified}`, file }, file.name);
+              }} />
+          </label>
+        </div>
+        {weightsBusy && (
+          <div className="progress" role="status">
+            <span>Loading {weightsBusy.label}: {progressText(weightsBusy.progress) || 'starting'}</span>
+            <progress max={weightsBusy.progress?.total ?? 1} value={weightsBusy.progress?.total ? weightsBusy.progress.done : undefined} />
+            {weightsBusy.cancel && <button type="button" onClick={weightsBusy.cancel}>Cancel</button>}
+          </div>
+        )}
+        {weightsError && <p className="error" role="alert" data-testid="error">{weightsError}</p>}
+        {cache && (
+          <p className="muted">
+            Weight cache: {MB(cache.bytes)} MB in {cache.entries} shards{cache.persisted ? ', kept by the browser' : ''}.{' '}
+            <button type="button" onClick={async () => { await client.request('cacheClear', {}); void refreshCache(); }}>Clear cache</button>
+          </p>
+        )}
+      </section>
+
+      <section className="panel" aria-labelledby="test-h">
+        <h2 id="test-h">Suspect audio</h2>
+        <div className={`dropzone${dragging ? ' active' : ''}`}>
+          <p>Drop audio files anywhere on the page (WAV, FLAC, MP3, OGG/Opus, M4A/AAC, WebM), or</p>
+          <div className="row">
+            <label className="file-button primary">
+              Choose files…
+              <input data-testid="test-file-input" type="file" multiple accept="audio/*,.wav,.flac,.mp3,.ogg,.opus,.m4a,.aac,.webm"
+                onChange={(e) => { addFiles(e.target.files ?? [], 'test'); e.target.value = ''; }} />
+            </label>
+            <Recorder label="suspect audio" onRecorded={(f) => addFiles([f], 'test')} />
+          </div>
+        </div>
+        {tests.length > 0 && (
+          <ul className="clips">
+            {tests.map((c) => (
+              <li key={c.id} className={c.id === shown?.id ? 'selected' : ''}>
+                <button type="button" className="linklike" onClick={() => setSelected(c.id)} aria-pressed={c.id === shown?.id}>{c.name}</button>
+                <span className="muted">
+                  {c.status === 'decoding' && ' decoding…'}
+                  {c.info && ` ${c.info.seconds.toFixed(2)} s, ${c.info.sourceSampleRate} Hz, ${c.info.channels} ch`}
+                </span>
+                {c.status === 'error' && <span className="error inline" role="alert" data-testid="error">{c.name}: {c.error}</span>}
+                <button type="button" className="remove" onClick={() => removeClip(c.id)} aria-label={`Remove ${c.name}`}>Remove</button>
+              </li>
+            ))}
+          </ul>
+        )}
+        {shown && shown.status !== 'error' && <Waveform key={shown.id} blob={shown.file} label={shown.name} />}
+      </section>
+
+      <section className="panel" aria-labelledby="ref-h">
+        <h2 id="ref-h">Reference (claimed speaker)</h2>
+        <fieldset>
+          <legend className="muted">Which reference the detector compares against</legend>
+          <label className="radio">
+            <input type="radio" name="ref" checked={refChoice === 'zero'} onChange={() => setRefChoice('zero')} />
+            None: zero vector (the paper's reference-free setting)
+          </label>
+          {refsList.map((c) => (
+            <label className="radio" key={c.id}>
+              <input type="radio" name="ref" checked={refChoice === c.id} disabled={c.status !== 'ready'} onChange={() => setRefChoice(c.id)} />
+              {c.name}
+              <span className="muted">{c.status === 'decoding' ? ' decoding…' : c.info ? ` ${c.info.seconds.toFixed(2)} s` : ''}</span>
+              {c.status === 'error' && <span className="error inline" role="alert" data-testid="error">{c.name}: {c.error}</span>}
+              <button type="button" className="remove" onClick={() => removeClip(c.id)} aria-label={`Remove reference ${c.name}`}>Remove</button>
+            </label>
+          ))}
+        </fieldset>
+        <div className="row">
+          <label className="file-button">
+            Choose a reference clip…
+            <input data-testid="ref-file-input" type="file" accept="audio/*,.wav,.flac,.mp3,.ogg,.opus,.m4a,.aac,.webm"
+              onChange={(e) => { addFiles(e.target.files ?? [], 'ref'); e.target.value = ''; }} />
+          </label>
+          <Recorder label="a reference" onRecorded={(f) => addFiles([f], 'ref')} />
+        </div>
+        <p className="muted">
+          Current reference: <strong data-testid="current-ref">{refClip ? refClip.name : 'zero vector (none)'}</strong>
+        </p>
+        {refClip && refClip.status === 'ready' && <Waveform key={refClip.id} blob={refClip.file} label={refClip.name} />}
+      </section>
+
+      <section className="panel" aria-labelledby="res-h" aria-live="polite">
+        <h2 id="res-h">Results</h2>
+        {scoring && (
+          <div className="progress" role="status">
+            <span>{scoring.label}: {progressText(scoring.progress) || 'queued'}</span>
+            <progress max={scoring.progress?.total ?? 1} value={scoring.progress?.total ? scoring.progress.done : undefined} />
+            {scoring.cancel && <button type="button" onClick={scoring.cancel}>Cancel</button>}
+          </div>
+        )}
+        {paused && <p className="notice">Scoring is paused. <button type="button" onClick={() => setPaused(false)}>Resume</button></p>}
+        {orderedRows.length === 0 && !scoring && <p className="muted">Scores appear here as soon as a clip is loaded.</p>}
+        {orderedRows.length > 0 && (
+          <div className="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">File</th><th scope="col">Reference</th><th scope="col">P(bona fide)</th>
+                  <th scope="col">Verdict at 0.5</th><th scope="col">Weights</th><th scope="col">Backend, time</th>
+                </tr>
+              </thead>
+              <tbody>
+                {orderedRows.map((r) => {
+                  const clip = clips.find((c) => c.id === r.clipId);
+                  const v = r.result ? verdict(r.result.pBonafide) : null;
+                  return (
+                    <tr key={r.key} className={r.key === currentKeyFor(r.clipId) ? 'current' : 'older'} data-testid="result-row" data-ref={r.refId ? 'audio' : 'zero'}>
+                      <th scope="row">{clip?.name ?? '(removed)'}</th>
+                      <td data-testid="ref-mode">{r.refId ? `audio: ${r.refName}` : 'zero vector'}</td>
+                      <td>
+                        {r.result
+                          ? <strong data-testid="score" data-value={String(r.result.pBonafide)}>{r.result.pBonafide.toFixed(4)}</strong>
+                          : <span className="error inline" data-testid="error">{r.error} <button type="button" onClick={() => rescore(r.key)}>Rescore</button></span>}
+                      </td>
+                      <td>{v && <span className={`verdict ${v.tone}`}>{v.tone === 'bona' ? '✓ ' : v.tone === 'spoof' ? '✗ ' : '? '}{v.text}</span>}</td>
+                      <td>{r.weightsLabel}{r.demo && <strong className="demo-tag"> (demo: meaningless)</strong>}</td>
+                      <td>{r.result && `${r.result.backend}, ${r.result.elapsedMs.toFixed(0)} ms`}</td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+          </div>
+        )}
+        <p className="muted small">
+          P(bona fide) is the model's probability that the speech is genuine; the verdict splits at 0.5 as the
+          original code does. One score is evidence, not proof.
+        </p>
+      </section>
+    </div>
   );
 }

@@ -1,0 +1,158 @@
+import { packShards, planConversion } from '../convert/convert';
+import type { ConfigOverrides } from '../convert/keymap';
+import type { ShardBytes } from '../model/load';
+import { type RatManifest, groupBytes, parseManifest } from '../model/manifest';
+import { weightSpecs } from '../model/weights';
+
+// Weight sets as streams of shards, for the worker: served folders (fetched with bounded
+// concurrency, byte-level progress, retries, and a content-addressed Cache Storage copy), folders
+// picked from disk, and PyTorch checkpoints converted on the fly from a File (read with Blob.slice).
+
+export interface ShardStream {
+  manifest: RatManifest;
+  totalBytes: number;
+  shards: AsyncIterable<ShardBytes>;
+  /** Bytes served from Cache Storage so far. */
+  cachedBytes(): number;
+}
+
+export type OnBytes = (bytes: number) => void;
+
+const CACHE = 'rat-weights-v1';
+const CONCURRENCY = 3;
+const RETRIES = 3;
+
+async function openCache(): Promise<Cache | null> {
+  try {
+    return typeof caches === 'undefined' ? null : await caches.open(CACHE);
+  } catch {
+    return null; // storage disabled (private mode, quota policy): download every time
+  }
+}
+
+/** Shards are cached under their SHA-256, so a re-converted folder can never be served stale bytes. */
+function cacheKey(sha256: string): string {
+  return new URL(`/rat-weights-cache/${sha256}.bin`, self.location.origin).href;
+}
+
+async function fetchWithRetry(url: string): Promise<Response> {
+  let last: unknown;
+  for (let attempt = 0; attempt <= RETRIES; attempt++) {
+    if (attempt) await new Promise((r) => setTimeout(r, 500 * 2 ** (attempt - 1)));
+    try {
+      const res = await fetch(url);
+      if (res.ok) return res;
+      last = new Error(`HTTP ${res.status}`);
+      if (res.status === 404) break;
+    } catch (e) {
+      last = e;
+    }
+  }
+  throw new Error(`Could not fetch ${new URL(url).pathname} (${(last as Error).message}) after ${RETRIES + 1} attempts. Check the connection to the app's server and reload.`);
+}
+
+async function readBody(res: Response, onBytes: OnBytes): Promise<ArrayBuffer> {
+  if (!res.body) { const b = await res.arrayBuffer(); onBytes(b.byteLength); return b; }
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.length;
+    onBytes(value.length);
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) { out.set(c, at); at += c.length; }
+  return out.buffer;
+}
+
+/** Yields fn(item) in order while keeping up to `limit` calls in flight. */
+async function* inOrder<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): AsyncGenerator<R> {
+  const running: Promise<R>[] = [];
+  let next = 0;
+  while (next < items.length && running.length < limit) running.push(fn(items[next++]));
+  while (running.length) {
+    const r = await running.shift()!;
+    if (next < items.length) running.push(fn(items[next++]));
+    yield r;
+  }
+}
+
+export async function urlShards(base: string, onBytes: OnBytes): Promise<ShardStream> {
+  const root = new URL(base, self.location.href);
+  const manifestUrl = new URL('model.json', root).href;
+  const res = await fetchWithRetry(manifestUrl);
+  const manifest = parseManifest(await res.text(), root.pathname + 'model.json');
+  const cache = await openCache();
+  let cached = 0;
+  const shards = inOrder(manifest.weightsManifest, CONCURRENCY, async (group): Promise<ShardBytes> => {
+    const key = cacheKey(group.sha256[0]);
+    const hit = await cache?.match(key).catch(() => undefined);
+    if (hit) {
+      const bytes = await hit.arrayBuffer();
+      if (bytes.byteLength === groupBytes(group)) {
+        cached += bytes.byteLength;
+        onBytes(bytes.byteLength);
+        return { group, bytes };
+      }
+    }
+    const bytes = await readBody(await fetchWithRetry(new URL(group.paths[0], root).href), onBytes);
+    // a full quota only costs the next visit a download
+    await cache?.put(key, new Response(bytes.slice(0))).catch(() => undefined);
+    return { group, bytes };
+  });
+  return { manifest, totalBytes: manifest.weightsManifest.reduce((n, g) => n + groupBytes(g), 0), shards, cachedBytes: () => cached };
+}
+
+export async function folderShards(files: File[], onBytes: OnBytes): Promise<ShardStream> {
+  const byName = new Map(files.map((f) => [f.name, f]));
+  const model = byName.get('model.json');
+  if (!model) throw new Error('The chosen folder has no model.json. Choose a folder written by "npm run convert-weights", or a .pt / .safetensors checkpoint.');
+  const manifest = parseManifest(await model.text(), 'model.json');
+  async function* shards(): AsyncGenerator<ShardBytes> {
+    for (const group of manifest.weightsManifest) {
+      const f = byName.get(group.paths[0]);
+      if (!f) throw new Error(`Weight shard ${group.paths[0]} listed in model.json is missing from the chosen folder.`);
+      const bytes = await f.arrayBuffer();
+      onBytes(bytes.byteLength);
+      yield { group, bytes };
+    }
+  }
+  return { manifest, totalBytes: manifest.weightsManifest.reduce((n, g) => n + groupBytes(g), 0), shards: shards(), cachedBytes: () => 0 };
+}
+
+export async function checkpointShards(file: File, overrides: ConfigOverrides | undefined, onBytes: OnBytes): Promise<ShardStream> {
+  const plan = await planConversion(file, overrides);
+  const manifest: RatManifest = {
+    format: 'rat-tfjs-weights', formatVersion: 1, label: file.name, demo: false, config: plan.config, dtype: 'float32',
+    source: { file: file.name, format: plan.format, bytes: file.size, sha256: '' }, converter: { version: 'browser' }, weightsManifest: [],
+  };
+  const totalBytes = weightSpecs(plan.config).reduce((n, s) => n + 4 * s.shape.reduce((a, b) => a * b, 1), 0);
+  async function* shards(): AsyncGenerator<ShardBytes> {
+    for await (const { group, bytes } of packShards(plan.tensors())) {
+      manifest.weightsManifest.push(group);
+      onBytes(bytes.byteLength);
+      yield { group, bytes: bytes.buffer as ArrayBuffer, trusted: true };
+    }
+  }
+  return { manifest, totalBytes, shards: shards(), cachedBytes: () => 0 };
+}
+
+export async function cacheInfo(): Promise<{ bytes: number; entries: number }> {
+  const cache = await openCache();
+  if (!cache) return { bytes: 0, entries: 0 };
+  let bytes = 0;
+  const keys = await cache.keys();
+  for (const k of keys) {
+    const r = await cache.match(k);
+    bytes += Number(r?.headers.get('content-length') ?? 0) || (await r?.clone().arrayBuffer())?.byteLength || 0;
+  }
+  return { bytes, entries: keys.length };
+}
+
+export async function clearCache(): Promise<void> {
+  if (typeof caches !== 'undefined') await caches.delete(CACHE);
+}

@@ -1,0 +1,157 @@
+/// <reference lib="webworker" />
+import * as tf from '@tensorflow/tfjs-core';
+import { AudioDecodeError, decodeClip, downmix, resampleTo16k } from '../audio/decode';
+import { type RatModel, loadFromShards } from '../model/load';
+import type { PreparedReference } from '../model/rat';
+import { startBackend } from '../web/backend';
+import { type ShardStream, cacheInfo, checkpointShards, clearCache, folderShards, urlShards } from '../web/weights-loader';
+import type { Api, BackendName, FromWorker, Progress, RequestType, ToWorker, WeightsInfo } from './protocol';
+
+// The inference worker: owns the tfjs backend, the loaded model, the decoded clips (16 kHz mono) and
+// the prepared references. Requests run one at a time in arrival order; cancel and forget act at once.
+
+declare const self: DedicatedWorkerGlobalScope;
+
+const clips = new Map<string, Float32Array>();
+const refs = new Map<string, PreparedReference>();
+const running = new Map<number, AbortController>();
+let model: RatModel | null = null;
+let weights: WeightsInfo | null = null;
+let backend: BackendName | null = null;
+let queue: Promise<unknown> = Promise.resolve();
+
+const post = (m: FromWorker) => self.postMessage(m);
+
+function dropRefs() {
+  refs.forEach((r) => r.dispose());
+  refs.clear();
+}
+
+type Handler<K extends RequestType> = (payload: Api[K]['req'], ctx: { signal: AbortSignal; progress: (p: Progress) => void }) => Promise<Api[K]['res']>;
+
+const handlers: { [K in RequestType]: Handler<K> } = {
+  async init({ backend: force }) {
+    const choice = await startBackend(force === 'wasm' ? 'wasm' : undefined);
+    backend = choice.name;
+    if (choice.name === 'webgpu') {
+      const device = (tf.backend() as unknown as { device?: GPUDevice }).device;
+      device?.lost.then((info) => post({ id: 0, kind: 'device-lost', message: info.message || String(info.reason) }));
+    }
+    return choice;
+  },
+
+  async loadWeights({ weights: spec }, { signal, progress }) {
+    let done = 0;
+    let stream: ShardStream | null = null;
+    const onBytes = (n: number) => {
+      done += n;
+      progress({ phase: spec.kind === 'checkpoint' ? 'convert' : 'download', done, total: stream?.totalBytes });
+    };
+    if (spec.kind === 'url') stream = await urlShards(spec.base, onBytes);
+    else if (spec.kind === 'folder') stream = await folderShards(spec.files, onBytes);
+    else stream = await checkpointShards(spec.file, spec.overrides, onBytes);
+    const next = await loadFromShards(stream.manifest, stream.totalBytes, stream.shards, { signal, warmup: false });
+    try {
+      progress({ phase: 'warmup' });
+      await next.score(new Float32Array(16000)); // compiles the kernels behind the progress bar
+    } catch (e) {
+      next.dispose();
+      throw e;
+    }
+    dropRefs();
+    model?.dispose();
+    model = next;
+    const m = next.manifest;
+    weights = {
+      id: spec.id, label: m.label, demo: m.demo, dtype: m.dtype, sha256: m.source?.sha256 || null, config: m.config,
+      bytes: stream.totalBytes, cachedBytes: stream.cachedBytes(),
+    };
+    return weights;
+  },
+
+  async decode({ clipId, name, bytes, pcm }) {
+    let wave: Float32Array;
+    let info;
+    if (bytes) {
+      const clip = await decodeClip(new Uint8Array(bytes), name);
+      wave = clip.wave;
+      info = { seconds: clip.seconds, sourceSampleRate: clip.sourceSampleRate, channels: clip.channels };
+    } else if (pcm) {
+      const mono = downmix(pcm.channels);
+      if (mono.length === 0) throw new AudioDecodeError(name, 'the file holds no audio samples');
+      if (mono.some((v) => !Number.isFinite(v))) throw new AudioDecodeError(name, 'the audio holds NaN or infinite values');
+      wave = await resampleTo16k(mono, pcm.sampleRate);
+      info = { seconds: mono.length / pcm.sampleRate, sourceSampleRate: pcm.sampleRate, channels: pcm.channels.length };
+    } else {
+      throw new Error('decode needs bytes or pcm');
+    }
+    clips.set(clipId, wave);
+    refs.get(clipId)?.dispose();
+    refs.delete(clipId);
+    return { ...info, samples: wave.length };
+  },
+
+  async score({ clipId, refId }, { signal, progress }) {
+    if (!model || !weights) throw new Error('No weights are loaded yet.');
+    const wave = clips.get(clipId);
+    if (!wave) throw new Error('That clip is no longer loaded; drop the file again.');
+    let ref: PreparedReference | null = null;
+    if (refId) {
+      ref = refs.get(refId) ?? null;
+      if (!ref) {
+        const refWave = clips.get(refId);
+        if (!refWave) throw new Error('The reference clip is no longer loaded; choose it again.');
+        ref = await model.prepareReference(refWave, { signal, onProgress: (p) => progress({ phase: 'reference', done: p.layer, total: p.layers }) });
+        refs.set(refId, ref);
+      }
+    }
+    const t0 = performance.now();
+    const s = await model.score(wave, { reference: ref, diagnostics: true, signal, onProgress: (p) => progress({ phase: 'score', done: p.layer, total: p.layers }) });
+    return {
+      pBonafide: s.pBonafide, logits: s.logits, refMode: s.refMode, frames: s.frames, elapsedMs: performance.now() - t0,
+      backend: backend!, weightsId: weights.id, attnRms: s.diagnostics!.attnRms, mlpRms: s.diagnostics!.mlpRms,
+    };
+  },
+
+  async forget({ clipId }) {
+    clips.delete(clipId);
+    refs.get(clipId)?.dispose();
+    refs.delete(clipId);
+    return null;
+  },
+
+  cacheInfo: () => cacheInfo(),
+  cacheClear: async () => { await clearCache(); return null; },
+};
+
+function errorOf(e: unknown) {
+  if (e instanceof DOMException && e.name === 'AbortError') return { name: 'AbortError', message: 'Cancelled.' };
+  const err = e as Error;
+  return { name: err?.name ?? 'Error', message: err?.message ?? String(e) };
+}
+
+self.onmessage = (ev: MessageEvent<ToWorker>) => {
+  const msg = ev.data;
+  if (msg.type === 'cancel') {
+    running.get(msg.id)?.abort();
+    return;
+  }
+  const ac = new AbortController();
+  running.set(msg.id, ac);
+  const progress = (p: Progress) => post({ id: msg.id, kind: 'progress', progress: p });
+  const run = async () => {
+    try {
+      ac.signal.throwIfAborted();
+      const handler = handlers[msg.type] as Handler<typeof msg.type>;
+      const result = await handler(msg.payload as never, { signal: ac.signal, progress });
+      post({ id: msg.id, kind: 'result', result });
+    } catch (e) {
+      post({ id: msg.id, kind: 'error', error: errorOf(e) });
+    } finally {
+      running.delete(msg.id);
+    }
+  };
+  // forget and cache queries never wait behind a long scoring run
+  if (msg.type === 'forget' || msg.type === 'cacheInfo') void run();
+  else queue = queue.then(run);
+};

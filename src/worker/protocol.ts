@@ -1,0 +1,84 @@
+import type { ConfigOverrides } from '../convert/keymap';
+import type { RatConfig } from '../model/config';
+
+// The typed request/response protocol between the page and the inference worker. Every request
+// carries an id; the worker answers with progress messages and then exactly one result or error
+// for that id. Large buffers travel as transferables.
+
+export type BackendName = 'webgpu' | 'wasm';
+
+/** Where a weight set comes from. */
+export type WeightsSpec =
+  /** base: absolute URL of the folder (the worker's own URL is not the page's) */
+  | { kind: 'url'; id: string; base: string }
+  | { kind: 'folder'; id: string; files: File[] }
+  | { kind: 'checkpoint'; id: string; file: File; overrides?: ConfigOverrides };
+
+export interface WeightsInfo {
+  id: string;
+  label: string;
+  demo: boolean;
+  dtype: string;
+  sha256: string | null;
+  config: RatConfig;
+  bytes: number;
+  /** Bytes that came from Cache Storage rather than the network. */
+  cachedBytes: number;
+}
+
+export interface ClipInfo { seconds: number; sourceSampleRate: number; channels: number; samples: number }
+
+export interface ScoreResult {
+  pBonafide: number;
+  logits: [number, number];
+  refMode: 'zero' | 'audio';
+  frames: number;
+  elapsedMs: number;
+  backend: BackendName;
+  weightsId: string;
+  attnRms: number[];
+  mlpRms: number[];
+}
+
+/** Each request type with its payload and its result. */
+export interface Api {
+  init: { req: { backend?: BackendName }; res: { name: BackendName; reason: string } };
+  loadWeights: { req: { weights: WeightsSpec }; res: WeightsInfo };
+  /** Encoded file bytes (decoded in the worker), or PCM that the page decoded with Web Audio. */
+  decode: { req: { clipId: string; name: string; bytes?: ArrayBuffer; pcm?: { channels: Float32Array[]; sampleRate: number } }; res: ClipInfo };
+  score: { req: { clipId: string; refId: string | null }; res: ScoreResult };
+  forget: { req: { clipId: string }; res: null };
+  cacheInfo: { req: Record<string, never>; res: { bytes: number; entries: number } };
+  cacheClear: { req: Record<string, never>; res: null };
+}
+
+export type RequestType = keyof Api;
+
+export interface Progress {
+  phase: 'download' | 'convert' | 'upload' | 'warmup' | 'decode' | 'reference' | 'score';
+  /** Bytes for download/convert/upload; layers for reference/score. */
+  done?: number;
+  total?: number;
+}
+
+export type ToWorker =
+  | { [K in RequestType]: { id: number; type: K; payload: Api[K]['req'] } }[RequestType]
+  | { id: number; type: 'cancel' };
+
+export interface WireError { name: string; message: string }
+
+export type FromWorker =
+  | { id: number; kind: 'progress'; progress: Progress }
+  | { id: number; kind: 'result'; result: unknown }
+  | { id: number; kind: 'error'; error: WireError }
+  /** Not tied to a request: the GPU device was lost and the worker can no longer score. */
+  | { id: 0; kind: 'device-lost'; message: string };
+
+/** Buffers inside a payload that can be transferred instead of copied. */
+export function transferables(payload: unknown): Transferable[] {
+  const out: Transferable[] = [];
+  const p = payload as { bytes?: ArrayBuffer; pcm?: { channels: Float32Array[] } };
+  if (p?.bytes instanceof ArrayBuffer) out.push(p.bytes);
+  p?.pcm?.channels.forEach((c) => out.push(c.buffer as ArrayBuffer));
+  return out;
+}

@@ -1,0 +1,142 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser, startPreview } from './browser';
+import { tempDir } from './helpers';
+
+// The built app in Debian's Chromium: WebGPU (SwiftShader here) and the WASM fallback, a reference
+// clip, a fake microphone, bad files, and no request leaving the origin. Screenshots of each state
+// go to test-results/screenshots/ for a person to look at.
+
+const ROOT = path.resolve(__dirname, '..');
+const SHOTS = path.join(ROOT, 'test-results/screenshots');
+const SPEECH = '/usr/share/sounds/alsa/Front_Center.wav';
+const REF = '/usr/share/sounds/alsa/Front_Left.wav';
+const MIC = '/usr/share/sounds/alsa/Rear_Center.wav';
+
+let browser: Browser;
+let preview: Awaited<ReturnType<typeof startPreview>>;
+let dir: string;
+const foreign: string[] = [];
+
+function cli(...args: string[]): number {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/score.ts'), '--json', ...args], { encoding: 'utf8' });
+  return JSON.parse(r.stdout).p_bonafide;
+}
+
+async function openApp(b: Browser, query = '', viewport = { width: 1280, height: 800 }): Promise<Page> {
+  const page = await b.newPage({ viewport });
+  const origin = new URL(preview.url).origin;
+  page.on('request', (r) => {
+    const u = r.url();
+    if (!u.startsWith(origin) && !u.startsWith('blob:') && !u.startsWith('data:')) foreign.push(u);
+  });
+  page.on('pageerror', (e) => foreign.push(`pageerror: ${e.message}`));
+  await page.goto(preview.url + query);
+  await page.getByTestId('weights-label').filter({ hasText: 'Demo weights' }).waitFor({ timeout: 180_000 });
+  return page;
+}
+
+/** Value of the newest result row for a file and reference mode. */
+async function scoreOf(page: Page, file: string, ref: 'zero' | 'audio'): Promise<number> {
+  const row = page.locator(`[data-testid=result-row][data-ref=${ref}]`).filter({ hasText: file });
+  await row.getByTestId('score').waitFor({ timeout: 180_000 });
+  return Number(await row.getByTestId('score').getAttribute('data-value'));
+}
+
+async function shot(page: Page, name: string) {
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+/** Drops files on the page the way a drag from the desktop does. */
+async function dropFiles(page: Page, files: string[]) {
+  const payload = files.map((f) => ({ name: path.basename(f), b64: readFileSync(f).toString('base64') }));
+  await page.evaluate((items) => {
+    const dt = new DataTransfer();
+    for (const it of items) dt.items.add(new File([Uint8Array.from(atob(it.b64), (c) => c.charCodeAt(0))], it.name));
+    window.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, cancelable: true }));
+    window.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, cancelable: true }));
+  }, payload);
+}
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  dir = tempDir('e2e');
+  writeFileSync(path.join(dir, 'empty.wav'), '');
+  writeFileSync(path.join(dir, 'corrupt.wav'), Buffer.concat([Buffer.from('RIFF\x24\x00\x00\x00WAVEfmt '), Buffer.alloc(64, 0x7f)]));
+  preview = await startPreview();
+  browser = await launchBrowser();
+});
+afterAll(async () => {
+  await browser?.close();
+  preview?.stop();
+});
+
+describe('the app in Chromium', () => {
+  it('WebGPU: a dropped speech WAV scores as in the CLI, then with a reference clip', async () => {
+    const page = await openApp(browser);
+    await shot(page, '01-ready');
+    expect(await page.getByTestId('backend').textContent()).toBe('webgpu');
+    await expect.poll(() => page.getByRole('alert').first().textContent()).toMatch(/Demo weights: untrained, scores carry no meaning/);
+    await dropFiles(page, [SPEECH]);
+    const zero = await scoreOf(page, 'Front_Center.wav', 'zero');
+    expect(Math.abs(zero - cli(SPEECH))).toBeLessThan(1e-3);
+    await shot(page, '02-scored-zero-reference');
+
+    await page.getByTestId('ref-file-input').setInputFiles(REF);
+    const withRef = await scoreOf(page, 'Front_Center.wav', 'audio');
+    expect(Math.abs(withRef - cli('--ref', REF, SPEECH))).toBeLessThan(1e-3);
+    expect(await page.getByTestId('current-ref').textContent()).toBe('Front_Left.wav');
+    const refCell = page.locator('[data-testid=result-row][data-ref=audio]').getByTestId('ref-mode');
+    expect(await refCell.textContent()).toBe('audio: Front_Left.wav');
+    await shot(page, '03-scored-with-reference');
+    await page.close();
+  });
+
+  it('WASM fallback forced: the same score, and bad files are named while the app keeps working', async () => {
+    const page = await openApp(browser, '?backend=wasm');
+    expect(await page.getByTestId('backend').textContent()).toBe('wasm');
+    await page.getByTestId('test-file-input').setInputFiles([path.join(dir, 'empty.wav'), path.join(dir, 'corrupt.wav'), SPEECH]);
+    const score = await scoreOf(page, 'Front_Center.wav', 'zero');
+    expect(Math.abs(score - cli(SPEECH))).toBeLessThan(1e-3);
+    const errors = page.getByTestId('error');
+    await expect.poll(() => errors.allTextContents()).toEqual(expect.arrayContaining([
+      'empty.wav: the file is empty (0 bytes)',
+      expect.stringMatching(/^corrupt\.wav: not a decodable audio file/),
+    ]));
+    await shot(page, '04-wasm-with-bad-files');
+    // still working: another file after the errors
+    await page.getByTestId('test-file-input').setInputFiles(REF);
+    expect(await scoreOf(page, 'Front_Left.wav', 'zero')).toBeGreaterThan(0);
+    await page.setViewportSize({ width: 390, height: 844 });
+    await shot(page, '05-phone-width');
+    await page.close();
+  });
+
+  it('records from the (fake) microphone and scores the recording', async () => {
+    const micBrowser = await launchBrowser(['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-audio-capture=${MIC}`]);
+    try {
+      const page = await openApp(micBrowser, '?backend=wasm');
+      await page.getByRole('button', { name: 'Record suspect audio' }).click();
+      await page.getByRole('meter', { name: 'Input level' }).waitFor();
+      await shot(page, '06-recording');
+      await page.waitForTimeout(2500);
+      await page.getByRole('button', { name: 'Stop recording' }).click();
+      const row = page.locator('[data-testid=result-row][data-ref=zero]').filter({ hasText: 'recording-' });
+      await row.getByTestId('score').waitFor({ timeout: 120_000 });
+      const p = Number(await row.getByTestId('score').getAttribute('data-value'));
+      expect(p).toBeGreaterThan(0);
+      expect(p).toBeLessThan(1);
+      expect(await page.locator('.clips').textContent()).toMatch(/recording-.*\.(webm|ogg)\s+\d\.\d\d s/);
+      await shot(page, '07-recording-scored');
+    } finally {
+      await micBrowser.close();
+    }
+  });
+
+  it('made no request outside its own origin in any of the sessions above', () => {
+    expect(foreign).toEqual([]);
+  });
+});
