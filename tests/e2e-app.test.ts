@@ -4,7 +4,8 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, startPreview } from './browser';
-import { tempDir } from './helpers';
+import { convertFile } from '../scripts/convert-weights/convert-file';
+import { FIXTURES, tempDir } from './helpers';
 
 // The built app in Debian's Chromium: WebGPU (SwiftShader here) and the WASM fallback, a reference
 // clip, a fake microphone, bad files, and no request leaving the origin. Screenshots of each state
@@ -39,9 +40,9 @@ async function openApp(b: Browser, query = '', viewport = { width: 1280, height:
   return page;
 }
 
-/** Value of the newest result row for a file and reference mode. */
-async function scoreOf(page: Page, file: string, ref: 'zero' | 'audio'): Promise<number> {
-  const row = page.locator(`[data-testid=result-row][data-ref=${ref}]`).filter({ hasText: file });
+/** Value of the result row for a file, reference mode and (optionally) weights label. */
+async function scoreOf(page: Page, file: string, ref: 'zero' | 'audio', weights = ''): Promise<number> {
+  const row = page.locator(`[data-testid=result-row][data-ref=${ref}]`).filter({ hasText: file }).filter({ hasText: weights });
   await row.getByTestId('score').waitFor({ timeout: 180_000 });
   return Number(await row.getByTestId('score').getAttribute('data-value'));
 }
@@ -66,6 +67,7 @@ beforeAll(async () => {
   dir = tempDir('e2e');
   writeFileSync(path.join(dir, 'empty.wav'), '');
   writeFileSync(path.join(dir, 'corrupt.wav'), Buffer.concat([Buffer.from('RIFF\x24\x00\x00\x00WAVEfmt '), Buffer.alloc(64, 0x7f)]));
+  await convertFile(path.join(FIXTURES, 'tiny/checkpoint.pt'), { out: path.join(dir, 'tiny-folder'), label: 'tiny folder' });
   preview = await startPreview();
   browser = await launchBrowser();
 });
@@ -134,6 +136,26 @@ describe('the app in Chromium', () => {
     } finally {
       await micBrowser.close();
     }
+  });
+
+  it('converts a PyTorch checkpoint inside the browser, loads a converted folder, and scores as the CLI', async () => {
+    const page = await openApp(browser, '?backend=wasm');
+    await page.getByTestId('test-file-input').setInputFiles(SPEECH);
+    await scoreOf(page, 'Front_Center.wav', 'zero', 'Demo weights');
+    const expected = cli('--weights', path.join(dir, 'tiny-folder'), SPEECH);
+
+    await page.locator('input[accept=".pt,.pth,.bin,.safetensors"]').setInputFiles(path.join(FIXTURES, 'tiny/checkpoint.pt'));
+    await page.getByTestId('weights-label').filter({ hasText: 'checkpoint.pt' }).waitFor({ timeout: 120_000 });
+    expect(await page.getByRole('alert').filter({ hasText: 'Demo weights' }).count()).toBe(0);
+    expect(Math.abs((await scoreOf(page, 'Front_Center.wav', 'zero', 'checkpoint.pt')) - expected)).toBeLessThan(1e-3);
+    await shot(page, '08-checkpoint-converted-in-browser');
+
+    await page.locator('input[webkitdirectory]').setInputFiles(path.join(dir, 'tiny-folder'));
+    await page.getByTestId('weights-label').filter({ hasText: 'tiny folder' }).waitFor({ timeout: 120_000 });
+    expect(Math.abs((await scoreOf(page, 'Front_Center.wav', 'zero', 'tiny folder')) - expected)).toBeLessThan(1e-3);
+    // the demo result is still on screen, from the demo weights
+    expect(await page.locator('[data-testid=result-row]').filter({ hasText: 'Demo weights' }).count()).toBe(1);
+    await page.close();
   });
 
   it('made no request outside its own origin in any of the sessions above', () => {

@@ -360,7 +360,7 @@ export function App() {
           <legend className="muted">Which reference the detector compares against</legend>
           <label className="radio">
             <input type="radio" name="ref" checked={refChoice === 'zero'} onChange={() => setRefChoice('zero')} />
-            None: zero vector (the paper's reference-free setting)
+            <span>None: zero vector (the paper's reference-free setting)</span>
           </label>
           {refsList.map((c) => (
             <label className="radio" key={c.id}>
@@ -413,15 +413,15 @@ export function App() {
                   return (
                     <tr key={r.key} className={r.key === currentKeyFor(r.clipId) ? 'current' : 'older'} data-testid="result-row" data-ref={r.refId ? 'audio' : 'zero'}>
                       <th scope="row">{clip?.name ?? '(removed)'}</th>
-                      <td data-testid="ref-mode">{r.refId ? `audio: ${r.refName}` : 'zero vector'}</td>
-                      <td>
+                      <td data-label="Reference" data-testid="ref-mode">{r.refId ? `audio: ${r.refName}` : 'zero vector'}</td>
+                      <td data-label="P(bona fide)">
                         {r.result
                           ? <strong data-testid="score" data-value={String(r.result.pBonafide)}>{r.result.pBonafide.toFixed(4)}</strong>
                           : <span className="error inline" data-testid="error">{r.error} <button type="button" onClick={() => rescore(r.key)}>Rescore</button></span>}
                       </td>
-                      <td>{v && <span className={`verdict ${v.tone}`}>{v.tone === 'bona' ? '✓ ' : v.tone === 'spoof' ? '✗ ' : '? '}{v.text}</span>}</td>
-                      <td>{r.weightsLabel}{r.demo && <strong className="demo-tag"> (demo: meaningless)</strong>}</td>
-                      <td>{r.result && `${r.result.backend}, ${r.result.elapsedMs.toFixed(0)} ms`}</td>
+                      <td data-label="Verdict">{v && <span className={`verdict ${v.tone}`}>{v.tone === 'bona' ? '✓ ' : v.tone === 'spoof' ? '✗ ' : '? '}{v.text}</span>}</td>
+                      <td data-label="Weights">{r.weightsLabel}{r.demo && <strong className="demo-tag"> (demo: meaningless)</strong>}</td>
+                      <td data-label="Backend">{r.result && `${r.result.backend}, ${r.result.elapsedMs.toFixed(0)} ms`}</td>
                     </tr>
                   );
                 })}
