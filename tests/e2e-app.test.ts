@@ -158,6 +158,21 @@ describe('the app in Chromium', () => {
     await page.close();
   });
 
+  it.each([['device-lost', '', /GPU device was lost/], ['crash', '?backend=wasm&', /inference engine crashed/]] as const)(
+    'recovers from %s: restarts the engine, reloads the weights, keeps clips and results', async (fault, query, message) => {
+      const page = await openApp(browser, `${query ? query : '?'}faults=1`);
+      await page.getByTestId('test-file-input').setInputFiles(SPEECH);
+      const before = await scoreOf(page, 'Front_Center.wav', 'zero');
+      await page.evaluate((f) => (window as unknown as { ratFaults: { inject(f: string): Promise<unknown> } }).ratFaults.inject(f).catch(() => null), fault);
+      await page.getByRole('status').filter({ hasText: message }).waitFor({ timeout: 60_000 });
+      await page.getByRole('status').filter({ hasText: 'engine was restarted' }).waitFor({ timeout: 180_000 });
+      expect(await scoreOf(page, 'Front_Center.wav', 'zero')).toBe(before);
+      await shot(page, `09-recovered-${fault}`);
+      await page.getByTestId('test-file-input').setInputFiles(REF);
+      expect(await scoreOf(page, 'Front_Left.wav', 'zero')).toBeGreaterThan(0);
+      await page.close();
+    });
+
   it('made no request outside its own origin in any of the sessions above', () => {
     expect(foreign).toEqual([]);
   });

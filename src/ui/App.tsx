@@ -88,6 +88,14 @@ export function App() {
   }, []);
   const client = useInference(onEvent);
 
+  // fault injection for the E2E tests, only on pages opened with ?faults=1
+  useEffect(() => {
+    if (new URLSearchParams(location.search).get('faults') !== '1') return;
+    const w = window as unknown as { ratFaults?: unknown };
+    w.ratFaults = { inject: (fault: 'device-lost' | 'crash') => client.request('simulateFault', { fault }) };
+    return () => { delete w.ratFaults; };
+  }, [client]);
+
   const refreshCache = useCallback(async () => {
     const info = await client.request('cacheInfo', {});
     const persisted = (await navigator.storage?.persisted?.().catch(() => false)) ?? false;
@@ -157,7 +165,10 @@ export function App() {
       setEngine('ready');
       await loadWeights(spec, spec.kind === 'url' ? spec.id : spec.kind === 'folder' ? 'weights folder' : spec.file.name);
       if (engine === 'restarting') {
-        clipsRef.current.forEach((c) => { void decode(c); });
+        // the new worker holds no audio: decode every clip again before anything is scored
+        const again = clipsRef.current.filter((c) => c.status !== 'error');
+        setClips((cs) => cs.map((c) => (c.status === 'ready' ? { ...c, status: 'decoding' } : c)));
+        again.forEach((c) => { void decode(c); });
         setNotice((n) => (n ? `${n.replace(/ Restarting.*$/, '')} The engine was restarted and the weights reloaded.` : n));
       }
     })().catch((e) => live && setFatal(`Could not start the detector: ${(e as Error).message}`));

@@ -120,6 +120,16 @@ const handlers: { [K in RequestType]: Handler<K> } = {
     return null;
   },
 
+  async simulateFault({ fault }) {
+    if (fault === 'crash') setTimeout(() => { throw new Error('simulated worker crash'); });
+    else {
+      const device = (tf.backend() as unknown as { device?: GPUDevice }).device;
+      if (!device) throw new Error('No GPU device to lose: the backend is not WebGPU.');
+      device.destroy();
+    }
+    return null;
+  },
+
   cacheInfo: () => cacheInfo(),
   cacheClear: async () => { await clearCache(); return null; },
 };

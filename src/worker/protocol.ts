@@ -50,6 +50,8 @@ export interface Api {
   forget: { req: { clipId: string }; res: null };
   cacheInfo: { req: Record<string, never>; res: { bytes: number; entries: number } };
   cacheClear: { req: Record<string, never>; res: null };
+  /** Fault injection for tests (?faults=1 pages only): lose the GPU device, or crash the worker. */
+  simulateFault: { req: { fault: 'device-lost' | 'crash' }; res: null };
 }
 
 export type RequestType = keyof Api;
