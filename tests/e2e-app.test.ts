@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -172,6 +174,27 @@ describe('the app in Chromium', () => {
       expect(await scoreOf(page, 'Front_Left.wav', 'zero')).toBeGreaterThan(0);
       await page.close();
     });
+
+  it('becomes cross-origin isolated on a static host that sends no COOP/COEP (service worker), so WASM runs threaded', async () => {
+    const dist = path.join(ROOT, 'dist');
+    const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.json': 'application/json', '.wasm': 'application/wasm', '.css': 'text/css' };
+    const server = http.createServer((req, res) => {
+      const file = path.join(dist, decodeURIComponent(new URL(req.url!, 'http://x').pathname).replace(/\/$/, '/index.html'));
+      if (!file.startsWith(dist) || !existsSync(file)) { res.writeHead(404).end(); return; }
+      res.writeHead(200, { 'content-type': types[path.extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const page = await browser.newPage();
+    try {
+      await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/?backend=wasm`);
+      await page.getByTestId('weights-label').filter({ hasText: 'Demo weights' }).waitFor({ timeout: 120_000 });
+      expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+      expect(await page.getByText(/using WASM, multi-threaded/).count()).toBe(1);
+    } finally {
+      await page.close();
+      server.close();
+    }
+  });
 
   it('made no request outside its own origin in any of the sessions above', () => {
     expect(foreign).toEqual([]);
