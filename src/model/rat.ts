@@ -113,32 +113,42 @@ function checkLength(c: RatConfig, z: DerivedSizes, wave: Float32Array): number 
   return frames;
 }
 
-/** Runs the encoder on a reference clip and keeps, per layer, the block's keys and values for it. */
-export async function prepareReference(
-  w: RatWeights, c: RatConfig, z: DerivedSizes, wave: Float32Array, opts: ForwardOptions = {},
-): Promise<PreparedReference> {
-  const frames = checkLength(c, z, wave);
-  const layers: KeyValue[] = [];
+/** Runs the encoder on a clip, yielding each layer's output [T, D]; each is disposed once the next exists. */
+async function* encoderOutputs(
+  w: RatWeights, c: RatConfig, wave: Float32Array, stage: Progress['stage'], opts: ForwardOptions,
+): AsyncGenerator<{ l: number; h: Tensor2D }> {
   let x = frontend(w, c, wave);
   try {
     for (let l = 0; l < c.numLayers; l++) {
       const next = encoderLayer(w, c, l, x);
       x.dispose();
       x = next;
-      const h = x;
+      yield { l, h: x };
+      opts.onProgress?.({ stage, layer: l + 1, layers: c.numLayers });
+      await yieldAndCheck(opts);
+    }
+  } finally {
+    x.dispose();
+  }
+}
+
+/** Runs the encoder on a reference clip and keeps, per layer, the block's keys and values for it. */
+export async function prepareReference(
+  w: RatWeights, c: RatConfig, z: DerivedSizes, wave: Float32Array, opts: ForwardOptions = {},
+): Promise<PreparedReference> {
+  const frames = checkLength(c, z, wave);
+  const layers: KeyValue[] = [];
+  try {
+    for await (const { h } of encoderOutputs(w, c, wave, 'reference', opts)) {
       const [k, v] = tf.tidy(() => {
         const kv = projectKeyValue(w.rib.attn, c.ribHeads, runLayerNorm(w.rib.lnPre, h, c.eps));
         return [kv.k, kv.v];
       });
       layers.push({ k: k as Tensor3D, v: v as Tensor3D });
-      opts.onProgress?.({ stage: 'reference', layer: l + 1, layers: c.numLayers });
-      await yieldAndCheck(opts);
     }
   } catch (e) {
     layers.forEach((kv) => tf.dispose([kv.k, kv.v]));
     throw e;
-  } finally {
-    x.dispose();
   }
   let disposed = false;
   return {
@@ -157,14 +167,9 @@ export async function forward(
   const probes: Record<number, Float32Array> = {};
   const rmsTensors: tf.Scalar[] = [];
   let pooled: Tensor1D = tf.zeros([c.embedDim]);
-  let x = frontend(w, c, wave);
   try {
-    for (let l = 0; l < c.numLayers; l++) {
-      const next = encoderLayer(w, c, l, x);
-      x.dispose();
-      x = next;
-      if (probeSet.has(l)) probes[l] = (await x.data()) as Float32Array;
-      const h = x;
+    for await (const { l, h } of encoderOutputs(w, c, wave, 'test', opts)) {
+      if (probeSet.has(l)) probes[l] = (await h.data()) as Float32Array;
       const [sum, ...branchRms] = tf.tidy(() => {
         const n = runLayerNorm(w.rib.lnPre, h, c.eps);
         const a = ref ? attendPrepared(w.rib.attn, c.ribHeads, n, ref.layers[l]) : tf.broadcastTo(zeroAttn, h.shape);
@@ -176,8 +181,6 @@ export async function forward(
       pooled.dispose();
       pooled = sum as Tensor1D;
       rmsTensors.push(...(branchRms as tf.Scalar[]));
-      opts.onProgress?.({ stage: 'test', layer: l + 1, layers: c.numLayers });
-      await yieldAndCheck(opts);
     }
     const [emb, logits] = tf.tidy(() => {
       const e = tf.reshape(tf.div(pooled, c.numLayers * frames), [1, -1]) as Tensor2D; // [1, D]
@@ -206,7 +209,6 @@ export async function forward(
     if (probeSet.size) score.probes = probes;
     return score;
   } finally {
-    x.dispose();
     pooled.dispose();
     tf.dispose(rmsTensors);
   }
