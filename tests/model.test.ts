@@ -1,3 +1,4 @@
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -65,6 +66,21 @@ describe('model behaviour on the wasm backend', () => {
     const seen: string[] = [];
     await model.score(clips.get('short_noise')!.data, { onProgress: (p) => seen.push(`${p.stage}${p.layer}/${p.layers}`) });
     expect(seen).toEqual(['test1/3', 'test2/3', 'test3/3']);
+  });
+});
+
+describe('weights folders from strangers', () => {
+  it.each([
+    ['a flipped byte', (b: Buffer) => { b[1000] ^= 0xff; return b; }, /shard-0001\.bin is corrupted: its SHA-256 is/],
+    ['a truncated shard', (b: Buffer) => b.subarray(0, b.length - 4), /shard-0001\.bin has \d+ bytes, the manifest expects \d+: the file is truncated/],
+  ])('refuses %s, naming the shard', async (_, damage, message) => {
+    const bad = path.join(dir, `damaged-${Math.random().toString(36).slice(2)}`);
+    cpSync(path.join(dir, 'f32'), bad, { recursive: true });
+    const shard = path.join(bad, 'shard-0001.bin');
+    writeFileSync(shard, damage(readFileSync(shard)));
+    const before = tf.memory().numTensors;
+    await expect(loadModelFromDir(bad, 'wasm')).rejects.toThrow(message);
+    expect(tf.memory().numTensors).toBe(before);
   });
 });
 

@@ -54,11 +54,6 @@ function splitHeads(x: Tensor2D, heads: number): Tensor3D {
   return tf.transpose(tf.reshape(x, [t, heads, d / heads]), [1, 0, 2]); // [H, T, Dh]
 }
 
-/** Multi-head attention of queries xq [Tq, D] over keys/values from xkv [Tk, D]. */
-export function runAttention(p: AttentionW, heads: number, xq: Tensor2D, xkv: Tensor2D): Tensor2D {
-  return attendPrepared(p, heads, xq, projectKeyValue(p, heads, xkv));
-}
-
 export interface KeyValue { k: Tensor3D; v: Tensor3D }
 
 /** Keys and values split into heads, [H, Tk, Dh] each: what a reference contributes to one layer. */
@@ -66,6 +61,7 @@ export function projectKeyValue(p: AttentionW, heads: number, xkv: Tensor2D): Ke
   return { k: splitHeads(runLinear(p.k, xkv), heads), v: splitHeads(runLinear(p.v, xkv), heads) };
 }
 
+/** Multi-head attention of queries xq [Tq, D] over prepared keys and values. */
 export function attendPrepared(p: AttentionW, heads: number, xq: Tensor2D, kv: KeyValue): Tensor2D {
   const [t, d] = xq.shape;
   const scale = 1 / Math.sqrt(d / heads);
