@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -68,6 +68,7 @@ beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   dir = tempDir('e2e');
   writeFileSync(path.join(dir, 'empty.wav'), '');
+  execFileSync('sox', [SPEECH, SPEECH, SPEECH, path.join(dir, 'long.wav')]);
   writeFileSync(path.join(dir, 'corrupt.wav'), Buffer.concat([Buffer.from('RIFF\x24\x00\x00\x00WAVEfmt '), Buffer.alloc(64, 0x7f)]));
   await convertFile(path.join(FIXTURES, 'tiny/checkpoint.pt'), { out: path.join(dir, 'tiny-folder'), label: 'tiny folder' });
   preview = await startPreview();
@@ -96,8 +97,20 @@ describe('the app in Chromium', () => {
     const refCell = page.locator('[data-testid=result-row][data-ref=audio]').getByTestId('ref-mode');
     expect(await refCell.textContent()).toBe('audio: Front_Left.wav');
     await shot(page, '03-scored-with-reference');
+
+    // long work can be cancelled, and resumed
+    await page.getByTestId('test-file-input').setInputFiles(path.join(dir, 'long.wav'));
+    const cancel = page.getByRole('button', { name: 'Cancel' });
+    await cancel.waitFor({ timeout: 60_000 });
+    await cancel.click();
+    const row = page.locator('[data-testid=result-row][data-ref=audio]').filter({ hasText: 'long.wav' });
+    await expect.poll(() => row.textContent(), { timeout: 60_000 }).toMatch(/Cancelled/);
+    await page.getByText('Scoring is paused.').waitFor();
+    await shot(page, '03b-cancelled');
+    await row.getByRole('button', { name: 'Rescore' }).click();
+    expect(await scoreOf(page, 'long.wav', 'audio')).toBeGreaterThan(0);
     await page.close();
-  });
+  }, 400_000);
 
   it('WASM fallback forced: the same score, and bad files are named while the app keeps working', async () => {
     const page = await openApp(browser, '?backend=wasm');

@@ -124,6 +124,12 @@ async function* encoderOutputs(
       x.dispose();
       x = next;
       yield { l, h: x };
+      if (opts.signal || opts.onProgress) {
+        // GPU backends only queue work: wait for this layer so progress is true and a cancel lands here
+        const probe = tf.slice(x, [0, 0], [1, 1]);
+        await probe.data();
+        probe.dispose();
+      }
       opts.onProgress?.({ stage, layer: l + 1, layers: c.numLayers });
       await yieldAndCheck(opts);
     }
