@@ -168,6 +168,20 @@ describe('the app in Chromium', () => {
     await page.locator('input[webkitdirectory]').setInputFiles(path.join(dir, 'tiny-folder'));
     await page.getByTestId('weights-label').filter({ hasText: 'tiny folder' }).waitFor({ timeout: 120_000 });
     expect(Math.abs((await scoreOf(page, 'Front_Center.wav', 'zero', 'tiny folder')) - expected)).toBeLessThan(1e-3);
+    // a checkpoint with other strides and heads: refused with a pointer to the options, then loaded with them
+    const odd = JSON.parse(readFileSync(path.join(FIXTURES, 'odd/golden.json'), 'utf8')).convert_config;
+    const oddInput = page.locator('input[accept=".pt,.pth,.bin,.safetensors"]');
+    await oddInput.setInputFiles(path.join(FIXTURES, 'odd/checkpoint.pt'));
+    await page.getByTestId('error').filter({ hasText: 'Checkpoint options' }).waitFor({ timeout: 60_000 });
+    await page.locator('.options summary').click();
+    await page.locator('.options textarea').fill(JSON.stringify(odd));
+    await oddInput.setInputFiles(path.join(FIXTURES, 'odd/checkpoint.pt'));
+    await page.getByTestId('weights-label').filter({ hasText: 'checkpoint.pt' }).waitFor({ timeout: 120_000 });
+    await expect.poll(() => page.locator('[data-testid=result-row]').count(), { timeout: 60_000 }).toBe(4);
+    await convertFile(path.join(FIXTURES, 'odd/checkpoint.pt'), { out: path.join(dir, 'odd-folder'), overrides: odd });
+    const oddScore = Number(await page.locator('[data-testid=result-row]').nth(3).getByTestId('score').getAttribute('data-value'));
+    expect(Math.abs(oddScore - cli('--weights', path.join(dir, 'odd-folder'), SPEECH))).toBeLessThan(1e-3);
+
     // the demo result is still on screen, from the demo weights
     expect(await page.locator('[data-testid=result-row]').filter({ hasText: 'Demo weights' }).count()).toBe(1);
     await page.close();

@@ -74,6 +74,7 @@ export function App() {
   const [paused, setPaused] = useState(false);
   const [selected, setSelected] = useState<string | null>(null);
   const [dragging, setDragging] = useState(false);
+  const [ckptConfig, setCkptConfig] = useState('');
   const specRef = useRef<WeightsSpec | null>(null);
   const clipsRef = useRef(clips);
   clipsRef.current = clips;
@@ -115,7 +116,9 @@ export function App() {
       setWeights(info);
       void refreshCache();
     } catch (e) {
-      if ((e as Error).name !== 'WorkerCrashed') setWeightsError(`Could not load ${label}: ${(e as Error).message}`);
+      const msg = (e as Error).message;
+      const hint = /--config/.test(msg) ? ' In the app, put that JSON under "Checkpoint options" and open the checkpoint again.' : '';
+      if ((e as Error).name !== 'WorkerCrashed') setWeightsError(`Could not load ${label}: ${msg}${hint}`);
     } finally {
       setWeightsBusy(null);
     }
@@ -314,10 +317,26 @@ export function App() {
               onChange={(e) => {
                 const file = e.target.files?.[0];
                 e.target.value = '';
-                if (file) void loadWeights({ kind: 'checkpoint', id: `ckpt:${file.name}:${file.size}:${file.lastModified}`, file }, file.name);
+                if (!file) return;
+                let overrides;
+                try {
+                  overrides = ckptConfig.trim() ? JSON.parse(ckptConfig) : undefined;
+                } catch {
+                  setWeightsError('Checkpoint options are not valid JSON; fix them and open the checkpoint again.');
+                  return;
+                }
+                void loadWeights({ kind: 'checkpoint', id: `ckpt:${file.name}:${file.size}:${file.lastModified}:${ckptConfig}`, file, overrides }, file.name);
               }} />
           </label>
         </div>
+        <details className="options">
+          <summary>Checkpoint options</summary>
+          <label>
+            Sizes a checkpoint's shapes cannot tell, as JSON (the converter's --config; XLS-R 300M / RAT when empty):
+            <textarea rows={2} value={ckptConfig} spellCheck={false} onChange={(e) => setCkptConfig(e.target.value)}
+              placeholder='{"extractor_conv_layer_config": [[512, 10, 5], ...], "encoder_num_heads": 16, "rib_num_heads": 4}' />
+          </label>
+        </details>
         {weightsBusy && (
           <div className="progress" role="status">
             <span>Loading {weightsBusy.label}: {progressText(weightsBusy.progress) || 'starting'}</span>
