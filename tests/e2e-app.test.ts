@@ -124,6 +124,10 @@ describe('the app in Chromium', () => {
       expect.stringMatching(/^corrupt\.wav: not a decodable audio file/),
     ]));
     await shot(page, '04-wasm-with-bad-files');
+    // the weight cache is shown with its size, and can be cleared
+    await expect.poll(() => page.getByText(/Weight cache: 2\.5 MB in 1 shards/).count()).toBe(1);
+    await page.getByRole('button', { name: 'Clear cache' }).click();
+    await expect.poll(() => page.getByText(/Weight cache: 0\.0 MB in 0 shards/).count()).toBe(1);
     // still working: another file after the errors
     await page.getByTestId('test-file-input').setInputFiles(REF);
     expect(await scoreOf(page, 'Front_Left.wav', 'zero')).toBeGreaterThan(0);

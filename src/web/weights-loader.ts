@@ -19,6 +19,8 @@ export interface ShardStream {
 export type OnBytes = (bytes: number) => void;
 
 const CACHE = 'rat-weights-v1';
+/** Stored with each cached shard so the cache size is known without reading 1.3 GB back. */
+const SIZE_HEADER = 'x-rat-bytes';
 const CONCURRENCY = 3;
 const RETRIES = 3;
 
@@ -101,7 +103,7 @@ export async function urlShards(base: string, onBytes: OnBytes): Promise<ShardSt
     }
     const bytes = await readBody(await fetchWithRetry(new URL(group.paths[0], root).href), onBytes);
     // a full quota only costs the next visit a download
-    await cache?.put(key, new Response(bytes.slice(0))).catch(() => undefined);
+    await cache?.put(key, new Response(bytes.slice(0), { headers: { [SIZE_HEADER]: String(bytes.byteLength) } })).catch(() => undefined);
     return { group, bytes };
   });
   return { manifest, totalBytes: manifest.weightsManifest.reduce((n, g) => n + groupBytes(g), 0), shards, cachedBytes: () => cached };
@@ -146,10 +148,7 @@ export async function cacheInfo(): Promise<{ bytes: number; entries: number }> {
   if (!cache) return { bytes: 0, entries: 0 };
   let bytes = 0;
   const keys = await cache.keys();
-  for (const k of keys) {
-    const r = await cache.match(k);
-    bytes += Number(r?.headers.get('content-length') ?? 0) || (await r?.clone().arrayBuffer())?.byteLength || 0;
-  }
+  for (const k of keys) bytes += Number((await cache.match(k))?.headers.get(SIZE_HEADER)) || 0;
   return { bytes, entries: keys.length };
 }
 
