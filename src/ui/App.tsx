@@ -287,8 +287,8 @@ export function App() {
           {weights && <span className="muted"> ({weights.dtype}, {MB(weights.bytes)} MB{weights.sha256 ? `, checkpoint SHA-256 ${weights.sha256.slice(0, 12)}…` : ''})</span>}
         </p>
         <div className="row">
-          <label>
-            Weight set{' '}
+          <label className="select-label">
+            Weight set
             <select
               value={specRef.current?.kind === 'url' ? specRef.current.id : ''}
               disabled={!!weightsBusy || engine !== 'ready'}
