@@ -16,6 +16,8 @@ export interface LoadProgress { loadedBytes: number; totalBytes: number }
 export interface LoadOptions {
   /** Run a 1 s silent clip after loading so kernels are compiled before the first real score (default true). */
   warmup?: boolean;
+  /** Called when the weights are in and the warm-up run starts. */
+  onWarmup?: () => void;
   onProgress?: (p: LoadProgress) => void;
   signal?: AbortSignal;
 }
@@ -93,6 +95,14 @@ export async function loadFromShards(manifest: RatManifest, totalBytes: number, 
     prepareReference: (wave, o) => prepareReference(weights, config, sizes, wave, o),
     dispose() { tf.dispose([...Object.values(named), zeroAttn]); },
   };
-  if (opts.warmup ?? true) await model.score(new Float32Array(SAMPLE_RATE));
+  if (opts.warmup ?? true) {
+    opts.onWarmup?.();
+    try {
+      await model.score(new Float32Array(SAMPLE_RATE));
+    } catch (e) {
+      model.dispose();
+      throw e;
+    }
+  }
   return model;
 }

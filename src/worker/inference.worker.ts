@@ -50,14 +50,8 @@ const handlers: { [K in RequestType]: Handler<K> } = {
     if (spec.kind === 'url') stream = await urlShards(spec.base, onBytes);
     else if (spec.kind === 'folder') stream = await folderShards(spec.files, onBytes);
     else stream = await checkpointShards(spec.file, spec.overrides, onBytes);
-    const next = await loadFromShards(stream.manifest, stream.totalBytes, stream.shards, { signal, warmup: false });
-    try {
-      progress({ phase: 'warmup' });
-      await next.score(new Float32Array(16000)); // compiles the kernels behind the progress bar
-    } catch (e) {
-      next.dispose();
-      throw e;
-    }
+    // the warm-up run compiles the kernels behind the progress bar, before the weights count as ready
+    const next = await loadFromShards(stream.manifest, stream.totalBytes, stream.shards, { signal, onWarmup: () => progress({ phase: 'warmup' }) });
     dropRefs();
     model?.dispose();
     model = next;
