@@ -59,13 +59,17 @@ export async function decodeClip(bytes: Uint8Array, file: string): Promise<Decod
   } catch (e) {
     throw new AudioDecodeError(file, `not a decodable audio file (${(e as Error).message || e}); supported: WAV, FLAC, MP3, OGG/Opus and more`);
   }
-  const { channelData, sampleRate } = audio ?? {};
-  if (!channelData?.length || !(sampleRate > 0)) throw new AudioDecodeError(file, 'the decoder found no audio channels');
+  return clipFromChannels(audio?.channelData, audio?.sampleRate, file);
+}
+
+/** Decoded channels (from the shared decoder, or Web Audio for what it lacks) -> checked mono 16 kHz clip. */
+export async function clipFromChannels(channelData: Float32Array[] | undefined, sampleRate: number | undefined, file: string): Promise<DecodedClip> {
+  if (!channelData?.length || !(sampleRate! > 0)) throw new AudioDecodeError(file, 'the decoder found no audio channels');
   const length = channelData[0].length;
   if (length === 0) throw new AudioDecodeError(file, 'the file holds no audio samples');
   const mono = downmix(channelData);
   for (let i = 0; i < mono.length; i++) {
     if (!Number.isFinite(mono[i])) throw new AudioDecodeError(file, `sample ${i} is ${mono[i]}: the audio holds NaN or infinite values`);
   }
-  return { wave: await resampleTo16k(mono, sampleRate), sourceSampleRate: sampleRate, channels: channelData.length, seconds: length / sampleRate };
+  return { wave: await resampleTo16k(mono, sampleRate!), sourceSampleRate: sampleRate!, channels: channelData.length, seconds: length / sampleRate! };
 }

@@ -1,6 +1,6 @@
 /// <reference lib="webworker" />
 import * as tf from '@tensorflow/tfjs-core';
-import { AudioDecodeError, decodeClip, downmix, resampleTo16k } from '../audio/decode';
+import { clipFromChannels, decodeClip } from '../audio/decode';
 import { type RatModel, loadFromShards } from '../model/load';
 import type { PreparedReference } from '../model/rat';
 import { startBackend } from '../web/backend';
@@ -64,21 +64,8 @@ const handlers: { [K in RequestType]: Handler<K> } = {
   },
 
   async decode({ clipId, name, bytes, pcm }) {
-    let wave: Float32Array;
-    let info;
-    if (bytes) {
-      const clip = await decodeClip(new Uint8Array(bytes), name);
-      wave = clip.wave;
-      info = { seconds: clip.seconds, sourceSampleRate: clip.sourceSampleRate, channels: clip.channels };
-    } else if (pcm) {
-      const mono = downmix(pcm.channels);
-      if (mono.length === 0) throw new AudioDecodeError(name, 'the file holds no audio samples');
-      if (mono.some((v) => !Number.isFinite(v))) throw new AudioDecodeError(name, 'the audio holds NaN or infinite values');
-      wave = await resampleTo16k(mono, pcm.sampleRate);
-      info = { seconds: mono.length / pcm.sampleRate, sourceSampleRate: pcm.sampleRate, channels: pcm.channels.length };
-    } else {
-      throw new Error('decode needs bytes or pcm');
-    }
+    if (!bytes && !pcm) throw new Error('decode needs bytes or pcm');
+    const { wave, ...info } = bytes ? await decodeClip(new Uint8Array(bytes), name) : await clipFromChannels(pcm!.channels, pcm!.sampleRate, name);
     clips.set(clipId, wave);
     refs.get(clipId)?.dispose();
     refs.delete(clipId);
