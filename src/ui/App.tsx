@@ -34,6 +34,8 @@ interface Row {
 
 interface Busy { label: string; progress?: Progress; cancel?: () => void }
 
+/** What the file pickers offer: anything the browser calls audio, plus the extensions the decoder knows. */
+const AUDIO_ACCEPT = 'audio/*,.wav,.flac,.mp3,.ogg,.opus,.m4a,.aac,.webm';
 const MB = (n: number) => (n / 1048576).toFixed(1);
 const keyOf = (clipId: string, refId: string | null, weightsId: string) => `${clipId}|${refId ?? 'zero'}|${weightsId}`;
 
@@ -50,7 +52,7 @@ export function verdict(p: number): { text: string; tone: 'bona' | 'spoof' | 'un
 function progressText(p?: Progress): string {
   if (!p) return '';
   if (p.phase === 'warmup') return 'preparing GPU kernels';
-  if (p.total && (p.phase === 'download' || p.phase === 'convert' || p.phase === 'upload')) {
+  if (p.total && (p.phase === 'download' || p.phase === 'convert')) {
     return `${MB(p.done ?? 0)} MB of ${MB(p.total)} MB (${((100 * (p.done ?? 0)) / p.total).toFixed(0)} %)`;
   }
   if (p.total) return `${p.phase === 'reference' ? 'reference' : 'layer'} ${p.done} of ${p.total}`;
@@ -360,7 +362,7 @@ export function App() {
           <div className="row">
             <label className="file-button primary">
               Choose files…
-              <input data-testid="test-file-input" type="file" multiple accept="audio/*,.wav,.flac,.mp3,.ogg,.opus,.m4a,.aac,.webm"
+              <input data-testid="test-file-input" type="file" multiple accept={AUDIO_ACCEPT}
                 onChange={(e) => { addFiles(e.target.files ?? [], 'test'); e.target.value = ''; }} />
             </label>
             <Recorder label="suspect audio" onRecorded={(f) => addFiles([f], 'test')} />
@@ -405,7 +407,7 @@ export function App() {
         <div className="row">
           <label className="file-button">
             Choose a reference clip…
-            <input data-testid="ref-file-input" type="file" accept="audio/*,.wav,.flac,.mp3,.ogg,.opus,.m4a,.aac,.webm"
+            <input data-testid="ref-file-input" type="file" accept={AUDIO_ACCEPT}
               onChange={(e) => { addFiles(e.target.files ?? [], 'ref'); e.target.value = ''; }} />
           </label>
           <Recorder label="a reference" onRecorded={(f) => addFiles([f], 'ref')} />

@@ -102,8 +102,8 @@ export async function urlShards(base: string, onBytes: OnBytes): Promise<ShardSt
       }
     }
     const bytes = await readBody(await fetchWithRetry(new URL(group.paths[0], root).href), onBytes);
-    // a full quota only costs the next visit a download
-    await cache?.put(key, new Response(bytes.slice(0), { headers: { [SIZE_HEADER]: String(bytes.byteLength) } })).catch(() => undefined);
+    // Response copies the bytes, so the loader keeps its own; a full quota only costs the next visit a download
+    await cache?.put(key, new Response(bytes, { headers: { [SIZE_HEADER]: String(bytes.byteLength) } })).catch(() => undefined);
     return { group, bytes };
   });
   return { manifest, totalBytes: manifest.weightsManifest.reduce((n, g) => n + groupBytes(g), 0), shards, cachedBytes: () => cached };

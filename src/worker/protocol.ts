@@ -57,8 +57,8 @@ export interface Api {
 export type RequestType = keyof Api;
 
 export interface Progress {
-  phase: 'download' | 'convert' | 'upload' | 'warmup' | 'decode' | 'reference' | 'score';
-  /** Bytes for download/convert/upload; layers for reference/score. */
+  phase: 'download' | 'convert' | 'warmup' | 'reference' | 'score';
+  /** Bytes for download/convert; layers for reference/score. */
   done?: number;
   total?: number;
 }
