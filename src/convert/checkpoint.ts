@@ -131,6 +131,12 @@ async function openTorchZip(blob: Blob): Promise<Checkpoint> {
     if (entry.uncompressedSize !== s.numel * item) {
       throw new CheckpointError(`Storage ${s.key} of tensor ${key} has ${entry.uncompressedSize} bytes; ${s.numel} ${s.dtype} values need ${s.numel * item}.`);
     }
+    const values = numel(t.shape);
+    // only a stride-0 (expanded) view could hold more values than its storage; no state_dict weight is one, and
+    // accepting it would let a few bytes declare a tensor of any size
+    if (!Number.isSafeInteger(values) || values > s.numel) {
+      throw new CheckpointError(`Tensor ${key} declares shape [${t.shape}] (${values} values), more values than its storage ${s.key} holds (${s.numel}): the checkpoint is damaged or hostile.`);
+    }
     let maxIndex = t.offset;
     t.shape.forEach((d, i) => { if (d > 0) maxIndex += (d - 1) * t.stride[i]; });
     if (numel(t.shape) > 0 && maxIndex >= s.numel) throw new CheckpointError(`Tensor ${key} reads past the end of its storage ${s.key}.`);
@@ -177,15 +183,16 @@ async function openSafetensors(blob: Blob): Promise<Checkpoint> {
   } catch {
     throw new CheckpointError('The safetensors header is not valid JSON.');
   }
+  if (!header || typeof header !== 'object' || Array.isArray(header)) throw new CheckpointError('The safetensors header is not a JSON object of tensors.');
   const base = 8 + headerLen;
   const tensors = new Map<string, CheckpointTensor>();
   for (const [key, info] of Object.entries(header)) {
     if (key === '__metadata__') continue;
-    const dtype = ST_DTYPES[info?.dtype];
+    const dtype = Object.hasOwn(ST_DTYPES, String(info?.dtype)) ? ST_DTYPES[info.dtype] : undefined;
     if (!dtype) throw new CheckpointError(`Tensor ${key} has unsupported safetensors dtype ${info?.dtype}.`);
     const shape = info.shape;
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new CheckpointError(`Tensor ${key} has an invalid shape.`);
-    const [begin, end] = info.data_offsets ?? [];
+    const [begin, end] = (Array.isArray(info.data_offsets) ? info.data_offsets : []) as number[];
     if (!Number.isSafeInteger(begin) || !Number.isSafeInteger(end) || begin < 0 || end < begin || base + end > blob.size) {
       throw new CheckpointError(`Tensor ${key} lies outside the file (offsets ${info.data_offsets}, file ${blob.size} bytes): the file is truncated.`);
     }

@@ -29,8 +29,21 @@ const MAX_STACK = 1_000_000;
 const MAX_MEMO = 1_000_000;
 const MAX_DIMS = 16;
 
-function allowedGlobal(module: string, name: string): unknown {
+/** Every Python global the unpickler resolves; anything else is refused before it is looked up. */
+export const ALLOWED_GLOBALS: readonly string[] = [
+  'collections.OrderedDict', 'torch._utils._rebuild_tensor_v2', 'torch._utils._rebuild_parameter',
+  ...Object.keys(STORAGE_TYPES).map((t) => `torch.${t}`),
+];
+
+export interface UnpickleOptions {
+  /** Audit hook (tests): called with every global the pickle names, before it is accepted or refused. */
+  onGlobal?: (name: string, accepted: boolean) => void;
+}
+
+function allowedGlobal(module: string, name: string, opts: UnpickleOptions): unknown {
   const full = `${module}.${name}`;
+  const ok = ALLOWED_GLOBALS.includes(full);
+  opts.onGlobal?.(full, ok);
   if (full === 'collections.OrderedDict') return new Global(full);
   if (full === 'torch._utils._rebuild_tensor_v2' || full === 'torch._utils._rebuild_parameter') return new Global(full);
   if (module === 'torch' && Object.hasOwn(STORAGE_TYPES, name)) return new StorageType(STORAGE_TYPES[name]);
@@ -78,7 +91,7 @@ function persistentLoad(pid: unknown): StorageRef {
 }
 
 /** Unpickles a state_dict pickle into a Map of key -> TensorRef (and whatever plain data sits beside it). */
-export function unpickle(data: Uint8Array): unknown {
+export function unpickle(data: Uint8Array, opts: UnpickleOptions = {}): unknown {
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const text = new TextDecoder('utf-8', { fatal: true });
   const stack: unknown[] = [];
@@ -97,7 +110,8 @@ export function unpickle(data: Uint8Array): unknown {
   const line = () => {
     const end = data.indexOf(0x0a, pos);
     if (end < 0) throw new PickleError('the pickle ends inside a text line');
-    const s = text.decode(data.subarray(pos, end));
+    let s: string;
+    try { s = text.decode(data.subarray(pos, end)); } catch { throw new PickleError(`invalid UTF-8 text line at offset ${pos}`); }
     pos = end + 1;
     return s;
   };
@@ -138,7 +152,8 @@ export function unpickle(data: Uint8Array): unknown {
   };
   const append = (target: unknown, items: unknown[]) => {
     if (!Array.isArray(target)) throw new PickleError('APPEND on something that is not a list');
-    target.push(...items);
+    // a loop, not push(...items): a million-item APPENDS would overflow the call stack
+    for (const item of items) target.push(item);
   };
 
   for (;;) {
@@ -189,12 +204,12 @@ export function unpickle(data: Uint8Array): unknown {
       case 0x54: push(str(u32())); break; // BINSTRING
       case 0x43: push(bytes(u8()).slice()); break; // SHORT_BINBYTES
       case 0x42: push(bytes(u32()).slice()); break; // BINBYTES
-      case 0x63: { const module = line(); const name = line(); push(allowedGlobal(module, name)); break; } // GLOBAL
+      case 0x63: { const module = line(); const name = line(); push(allowedGlobal(module, name, opts)); break; } // GLOBAL
       case 0x93: { // STACK_GLOBAL
         const name = pop();
         const module = pop();
         if (typeof module !== 'string' || typeof name !== 'string') throw new PickleError('STACK_GLOBAL with non-string names');
-        push(allowedGlobal(module, name));
+        push(allowedGlobal(module, name, opts));
         break;
       }
       case 0x52: { const args = pop(); const fn = pop(); push(call(fn, args)); break; } // REDUCE
