@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor2D } from '@tensorflow/tfjs-core';
 import { type DerivedSizes, type RatConfig, SAMPLE_RATE, deriveSizes } from './config';
+import { firstNonFinite } from './finite';
 import { type RatManifest, type WeightGroup, groupBytes, sha256Hex } from './manifest';
 import { type ForwardOptions, type PreparedReference, type RatScore, forward, prepareReference, zeroReferenceAttention } from './rat';
 import { type RatWeights, assembleWeights } from './weights';
@@ -72,6 +73,8 @@ export async function loadFromShards(manifest: RatManifest, totalBytes: number, 
           throw new ShardError(`Weight shard ${path} is corrupted: its SHA-256 is ${digest}, the manifest lists ${group.sha256[0]}. Re-copy or re-convert the weights folder.`);
         }
       }
+      const bad = trusted ? null : firstNonFinite(bytes, group);
+      if (bad) throw new ShardError(`Weight shard ${path} holds a non-finite value in ${bad}: the weights are damaged and would give meaningless scores. Re-convert the weights folder from its checkpoint.`);
       Object.assign(named, tf.io.decodeWeights(bytes, group.weights));
       loadedBytes += expected;
       opts.onProgress?.({ loadedBytes, totalBytes });
