@@ -33,6 +33,9 @@ export interface TimelineSummary {
   fractionBelowHalf: number;
 }
 
+/** Shortest window and hop accepted: shorter windows hold too little speech for a score and multiply the passes. */
+export const MIN_WINDOW_SECONDS = 0.1;
+
 /** Problems with window options, in words; empty when they are usable. */
 export function windowOptionProblems(o: WindowOptions): string[] {
   const out: string[] = [];
@@ -41,6 +44,8 @@ export function windowOptionProblems(o: WindowOptions): string[] {
   pos(o.windowSeconds, 'the window length');
   pos(o.hopSeconds, 'the hop');
   if (!(Number.isFinite(o.singlePassMaxSeconds) && o.singlePassMaxSeconds >= 0)) out.push(`the single-pass maximum must be 0 or more seconds (got ${o.singlePassMaxSeconds})`);
+  if (o.windowSeconds > 0 && o.windowSeconds < MIN_WINDOW_SECONDS) out.push(`the window must be at least ${MIN_WINDOW_SECONDS} s (got ${o.windowSeconds})`);
+  if (o.hopSeconds > 0 && o.hopSeconds < MIN_WINDOW_SECONDS) out.push(`the hop must be at least ${MIN_WINDOW_SECONDS} s (got ${o.hopSeconds})`);
   if (o.hopSeconds > o.windowSeconds) out.push(`the hop (${o.hopSeconds} s) must not exceed the window (${o.windowSeconds} s), or audio between windows goes unscored`);
   return out;
 }
@@ -56,7 +61,7 @@ export function needsWindows(samples: number, rate: number, o: WindowOptions = D
  */
 export function planWindows(samples: number, rate: number, o: WindowOptions = DEFAULT_WINDOWS): WindowSpan[] {
   const win = Math.round(o.windowSeconds * rate);
-  const hop = Math.round(o.hopSeconds * rate);
+  const hop = Math.max(1, Math.round(o.hopSeconds * rate));
   if (samples <= win) return [{ start: 0, end: samples }];
   const spans: WindowSpan[] = [];
   let start = 0;
