@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 /usr/bin/python3 scripts/reference/make_fixtures.py --check
+/usr/bin/python3 scripts/reference/metrics_reference.py --check
 npx tsx scripts/make-demo.ts --check
 npm run build
 report=$(mktemp)
