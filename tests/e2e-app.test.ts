@@ -169,7 +169,7 @@ describe('the app in Chromium', () => {
     expect(Math.abs((await scoreOf(page, 'Front_Center.wav', 'zero', 'checkpoint.pt')) - expected)).toBeLessThan(1e-3);
     await shot(page, '08-checkpoint-converted-in-browser');
 
-    await page.locator('input[webkitdirectory]').setInputFiles(path.join(dir, 'tiny-folder'));
+    await page.getByTestId('weights-folder-input').setInputFiles(path.join(dir, 'tiny-folder'));
     await page.getByTestId('weights-label').filter({ hasText: 'tiny folder' }).waitFor({ timeout: 120_000 });
     expect(Math.abs((await scoreOf(page, 'Front_Center.wav', 'zero', 'tiny folder')) - expected)).toBeLessThan(1e-3);
     // a checkpoint with other strides and heads: refused with a pointer to the options, then loaded with them

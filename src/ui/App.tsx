@@ -1,7 +1,16 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { version as APP_VERSION } from '../../package.json';
+import { evaluate } from '../analysis/evaluate';
+import { fileId, parseLabels } from '../analysis/labels';
+import { type BatchRow, type ReportContext, verdictOf } from '../analysis/report';
+import type { TimelineSummary } from '../analysis/windows';
 import type { BackendName, ClipInfo, Progress, ScoreResult, WeightsInfo, WeightsSpec } from '../worker/protocol';
 import { type WeightsIndexEntry, fetchWeightsIndex } from '../web/fetch-weights';
+import { type PickedFile, fromDrop, fromInput, sha256Hex, sortPicked } from './batch-files';
+import { EvaluationPanel, type LoadedLabels } from './EvaluationPanel';
+import { ExportBar } from './ExportBar';
 import type { ClientEvent } from './inference-client';
+import { ResultsTable, type TableRow } from './ResultsTable';
 import { Recorder } from './Recorder';
 import { useInference } from './useInference';
 import { Waveform } from './Waveform';
@@ -19,6 +28,8 @@ interface Clip {
   status: 'decoding' | 'ready' | 'error';
   error?: string;
   info?: ClipInfo;
+  /** SHA-256 of the file's bytes, once read. */
+  sha256?: string;
 }
 
 interface Row {
@@ -27,6 +38,7 @@ interface Row {
   refId: string | null;
   refName: string;
   weightsLabel: string;
+  weightsSha256: string | null;
   demo: boolean;
   result?: ScoreResult;
   error?: string;
@@ -39,15 +51,9 @@ const AUDIO_ACCEPT = 'audio/*,.wav,.flac,.mp3,.ogg,.opus,.m4a,.aac,.webm';
 const MB = (n: number) => (n / 1048576).toFixed(1);
 const keyOf = (clipId: string, refId: string | null, weightsId: string) => `${clipId}|${refId ?? 'zero'}|${weightsId}`;
 
-/** Verdict at the 0.5 decision point, worded with the uncertainty a single detector score carries. */
-export function verdict(p: number): { text: string; tone: 'bona' | 'spoof' | 'unsure' } {
-  if (p >= 0.9) return { text: 'Likely bona fide (genuine)', tone: 'bona' };
-  if (p >= 0.6) return { text: 'Leans bona fide', tone: 'bona' };
-  if (p >= 0.5) return { text: 'Uncertain, just on the bona fide side of 0.5', tone: 'unsure' };
-  if (p > 0.4) return { text: 'Uncertain, just on the spoof side of 0.5', tone: 'unsure' };
-  if (p > 0.1) return { text: 'Leans spoof', tone: 'spoof' };
-  return { text: 'Likely spoof (synthetic or converted)', tone: 'spoof' };
-}
+export { verdict } from './verdict';
+/** Files decoded at once: the worker decodes one at a time anyway, and scoring can slip in between. */
+const DECODE_SLOTS = 2;
 
 function progressText(p?: Progress): string {
   if (!p) return '';
@@ -77,6 +83,10 @@ export function App() {
   const [selected, setSelected] = useState<string | null>(null);
   const [dragging, setDragging] = useState(false);
   const [ckptConfig, setCkptConfig] = useState('');
+  const [labels, setLabels] = useState<LoadedLabels | null>(null);
+  const [labelsError, setLabelsError] = useState<string | null>(null);
+  const [skipped, setSkipped] = useState<string[]>([]);
+  const decodeSlots = useRef({ free: DECODE_SLOTS, waiting: [] as (() => void)[] });
   const specRef = useRef<WeightsSpec | null>(null);
   const clipsRef = useRef(clips);
   clipsRef.current = clips;
@@ -128,10 +138,17 @@ export function App() {
 
   const decode = useCallback(async (clip: Clip) => {
     const setClip = (patch: Partial<Clip>) => setClips((cs) => cs.map((c) => (c.id === clip.id ? { ...c, ...patch } : c)));
+    const slots = decodeSlots.current;
+    if (slots.free > 0) slots.free--;
+    else await new Promise<void>((r) => slots.waiting.push(r));
     try {
       let info: ClipInfo;
       try {
-        info = await client.request('decode', { clipId: clip.id, name: clip.name, bytes: await clip.file.arrayBuffer() });
+        const bytes = await clip.file.arrayBuffer();
+        // hashed before the bytes are transferred to the worker
+        const sha256 = await sha256Hex(bytes);
+        setClip({ sha256 });
+        info = await client.request('decode', { clipId: clip.id, name: clip.name, bytes });
       } catch (e) {
         // formats the shared decoder lacks (AAC in some containers): the browser decodes, the shared code resamples
         if ((e as Error).name !== 'AudioDecodeError' || !/not a decodable/.test((e as Error).message)) throw e;
@@ -147,6 +164,10 @@ export function App() {
       setClip({ status: 'ready', info, error: undefined });
     } catch (e) {
       if ((e as Error).name !== 'WorkerCrashed') setClip({ status: 'error', error: (e as Error).message.replace(/^[^:]*: /, '') });
+    } finally {
+      const next = slots.waiting.shift();
+      if (next) next();
+      else slots.free++;
     }
   }, [client]);
 
@@ -180,8 +201,20 @@ export function App() {
     return () => { live = false; };
   }, [engine, client, forceWasm, loadWeights, decode]);
 
-  const addFiles = useCallback((files: Iterable<File>, role: Role) => {
-    const added: Clip[] = [...files].map((file) => ({ id: crypto.randomUUID(), name: file.name, role, file, status: 'decoding' as const }));
+  const loadLabels = useCallback(async (file: File) => {
+    try {
+      setLabels({ name: file.name, set: parseLabels(await file.text(), file.name) });
+      setLabelsError(null);
+    } catch (e) {
+      setLabelsError(`Labels not loaded: ${(e as Error).message}`);
+    }
+  }, []);
+
+  const addFiles = useCallback((files: Iterable<File | PickedFile>, role: Role) => {
+    const added: Clip[] = [...files].map((f) => {
+      const { file, path } = f instanceof File ? { file: f, path: '' } : f;
+      return { id: crypto.randomUUID(), name: path || file.name, role, file, status: 'decoding' as const };
+    });
     if (!added.length) return;
     setClips((cs) => [...cs, ...added]);
     if (role === 'ref') setRefChoice(added[added.length - 1].id);
@@ -207,7 +240,7 @@ export function App() {
     const key = keyOf(next.id, refId, weights.id);
     const ac = new AbortController();
     jobRef.current = key;
-    const base: Row = { key, clipId: next.id, refId, refName: refClip?.name ?? 'zero vector', weightsLabel: weights.label, demo: weights.demo };
+    const base: Row = { key, clipId: next.id, refId, refName: refClip?.name ?? 'zero vector', weightsLabel: weights.label, weightsSha256: weights.sha256, demo: weights.demo };
     const label = `Scoring ${next.name}`;
     setScoring({ label, cancel: () => ac.abort() });
     client.request('score', { clipId: next.id, refId }, {
@@ -226,6 +259,14 @@ export function App() {
     });
   }, [engine, weights, weightsBusy, paused, clips, rows, refId, refClip, client]);
 
+  /** Dropped or picked files and folders: audio to the batch, a labels file to the evaluation. */
+  const addPicked = useCallback((picked: PickedFile[]) => {
+    const { audio, labels: labelFiles, skipped: skip } = sortPicked(picked);
+    setSkipped(skip);
+    if (labelFiles.length) void loadLabels(labelFiles[labelFiles.length - 1]);
+    addFiles(audio, 'test');
+  }, [addFiles, loadLabels]);
+
   const rescore = (key: string) => {
     setRows((r) => { const m = new Map(r); m.delete(key); return m; });
     setPaused(false);
@@ -238,7 +279,7 @@ export function App() {
     const drop = (e: DragEvent) => {
       e.preventDefault();
       setDragging(false);
-      if (e.dataTransfer?.files.length) addFiles(e.dataTransfer.files, 'test');
+      if (e.dataTransfer?.files.length) void fromDrop(e.dataTransfer).then(addPicked);
     };
     window.addEventListener('dragover', over);
     window.addEventListener('dragleave', leave);
@@ -248,17 +289,58 @@ export function App() {
       window.removeEventListener('dragleave', leave);
       window.removeEventListener('drop', drop);
     };
-  }, [addFiles]);
+  }, [addPicked]);
 
   const tests = clips.filter((c) => c.role === 'test');
   const refsList = clips.filter((c) => c.role === 'ref');
   const shown = clips.find((c) => c.id === selected) ?? tests[0];
-  const orderedRows = [...rows.values()].sort((a, b) => {
-    const ia = clips.findIndex((c) => c.id === a.clipId);
-    const ib = clips.findIndex((c) => c.id === b.clipId);
-    return ia - ib;
+
+  // the table, the exports and the evaluation all read these rows
+  const tableRows: TableRow[] = useMemo(() => {
+    const byId = new Map(clips.map((c) => [c.id, c]));
+    const out: TableRow[] = [...rows.values()].sort((a, b) => clips.findIndex((c) => c.id === a.clipId) - clips.findIndex((c) => c.id === b.clipId)).map((r) => {
+      const clip = byId.get(r.clipId);
+      const p = r.result?.pBonafide ?? null;
+      return {
+        key: r.key, current: !!weights && r.key === keyOf(r.clipId, refId, weights.id), file: clip?.name ?? '(removed)',
+        seconds: clip?.info?.seconds ?? null, pBonafide: p, verdict: p == null ? null : verdictOf(p),
+        refMode: r.refId ? 'audio' : 'zero', ref: r.refId ? r.refName : null,
+        weights: { label: r.weightsLabel, sha256: r.weightsSha256, demo: r.demo }, audioSha256: clip?.sha256 ?? null,
+        backend: r.result?.backend, elapsedMs: r.result?.elapsedMs,
+        timeline: (r.result as (ScoreResult & { timeline?: TimelineSummary | null }) | undefined)?.timeline ?? null,
+        error: r.result ? undefined : r.error, onRescore: r.error ? () => rescore(r.key) : undefined,
+      };
+    });
+    // files that could not be decoded are part of the batch too (and of its exports)
+    for (const c of clips) {
+      if (c.role !== 'test' || c.status !== 'error') continue;
+      out.push({
+        key: `decode|${c.id}`, current: true, file: c.name, seconds: null, pBonafide: null, verdict: null, refMode: refId ? 'audio' : 'zero',
+        ref: refId ? refClip?.name ?? null : null, weights: { label: weights?.label ?? '', sha256: weights?.sha256 ?? null, demo: !!weights?.demo },
+        audioSha256: c.sha256 ?? null, error: c.error ?? 'could not be decoded',
+      });
+    }
+    if (labels) for (const r of out) r.label = labels.set.labels.get(fileId(r.file))?.key ?? null;
+    return out;
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [rows, clips, weights, refId, refClip, labels]);
+
+  const currentRows = tableRows.filter((r) => r.current);
+  const scored = currentRows.filter((r) => r.pBonafide != null);
+  const evaluation = useMemo(
+    () => (labels ? evaluate(scored.map((r) => ({ file: r.file, score: r.pBonafide! })), labels.set) : null),
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [labels, scored.map((r) => `${r.key}:${r.pBonafide}`).join('|')],
+  );
+  const batchTotal = tests.length;
+  const batchDone = tests.filter((c) => c.status === 'error' || (weights && rows.get(keyOf(c.id, refId, weights.id)))).length;
+  const reportContext = (): ReportContext => ({
+    appVersion: APP_VERSION, date: new Date().toISOString(),
+    weights: { label: weights?.label ?? '', sha256: weights?.sha256 ?? null, demo: !!weights?.demo, dtype: weights?.dtype },
+    settings: { refMode: refId ? 'audio' : 'zero', ref: refClip?.name ?? null, windows: null, backend: backend?.name },
+    evaluation,
   });
-  const currentKeyFor = (clipId: string) => (weights ? keyOf(clipId, refId, weights.id) : '');
+  const exportRows: BatchRow[] = tableRows.map(({ key: _k, current: _c, onRescore: _r, ...r }) => r);
 
   return (
     <div className={`app${dragging ? ' dragging' : ''}`}>
@@ -305,7 +387,7 @@ export function App() {
           </label>
           <label className="file-button">
             Open weights folder…
-            <input type="file" multiple disabled={!!weightsBusy || engine !== 'ready'}
+            <input type="file" multiple disabled={!!weightsBusy || engine !== 'ready'} data-testid="weights-folder-input"
               {...{ webkitdirectory: '' }}
               onChange={(e) => {
                 const files = [...(e.target.files ?? [])];
@@ -358,16 +440,22 @@ export function App() {
       <section className="panel" aria-labelledby="test-h">
         <h2 id="test-h">Suspect audio</h2>
         <div className={`dropzone${dragging ? ' active' : ''}`}>
-          <p>Drop audio files anywhere on the page (WAV, FLAC, MP3, OGG/Opus, M4A/AAC, WebM), or</p>
+          <p>Drop audio files or whole folders anywhere on the page (WAV, FLAC, MP3, OGG/Opus, M4A/AAC, WebM; a labels CSV or protocol dropped with them goes to the evaluation), or</p>
           <div className="row">
             <label className="file-button primary">
               Choose files…
               <input data-testid="test-file-input" type="file" multiple accept={AUDIO_ACCEPT}
-                onChange={(e) => { addFiles(e.target.files ?? [], 'test'); e.target.value = ''; }} />
+                onChange={(e) => { addPicked(fromInput(e.target.files)); e.target.value = ''; }} />
+            </label>
+            <label className="file-button">
+              Choose a folder…
+              <input data-testid="test-folder-input" type="file" multiple {...{ webkitdirectory: '' }}
+                onChange={(e) => { addPicked(fromInput(e.target.files)); e.target.value = ''; }} />
             </label>
             <Recorder label="suspect audio" onRecorded={(f) => addFiles([f], 'test')} />
           </div>
         </div>
+        {skipped.length > 0 && <p className="muted" data-testid="skipped">Skipped {skipped.length} file{skipped.length > 1 ? 's' : ''} in the folder that are not audio by their extension: {skipped.slice(0, 5).join(', ')}{skipped.length > 5 ? ', …' : ''}</p>}
         {tests.length > 0 && (
           <ul className="clips">
             {tests.map((c) => (
@@ -428,44 +516,28 @@ export function App() {
           </div>
         )}
         {paused && <p className="notice">Scoring is paused. <button type="button" onClick={() => setPaused(false)}>Resume</button></p>}
-        {orderedRows.length === 0 && !scoring && <p className="muted">Scores appear here as soon as a clip is loaded.</p>}
-        {orderedRows.length > 0 && (
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">File</th><th scope="col">Reference</th><th scope="col">P(bona fide)</th>
-                  <th scope="col">Verdict at 0.5</th><th scope="col">Weights</th><th scope="col">Backend, time</th>
-                </tr>
-              </thead>
-              <tbody>
-                {orderedRows.map((r) => {
-                  const clip = clips.find((c) => c.id === r.clipId);
-                  const v = r.result ? verdict(r.result.pBonafide) : null;
-                  return (
-                    <tr key={r.key} className={r.key === currentKeyFor(r.clipId) ? 'current' : 'older'} data-testid="result-row" data-ref={r.refId ? 'audio' : 'zero'}>
-                      <th scope="row">{clip?.name ?? '(removed)'}</th>
-                      <td data-label="Reference" data-testid="ref-mode">{r.refId ? `audio: ${r.refName}` : 'zero vector'}</td>
-                      <td data-label="P(bona fide)">
-                        {r.result
-                          ? <strong data-testid="score" data-value={String(r.result.pBonafide)}>{r.result.pBonafide.toFixed(4)}</strong>
-                          : <span className="error inline" data-testid="error">{r.error} <button type="button" onClick={() => rescore(r.key)}>Rescore</button></span>}
-                      </td>
-                      <td data-label="Verdict">{v && <span className={`verdict ${v.tone}`}>{v.tone === 'bona' ? '✓ ' : v.tone === 'spoof' ? '✗ ' : '? '}{v.text}</span>}</td>
-                      <td data-label="Weights">{r.weightsLabel}{r.demo && <strong className="demo-tag"> (demo: meaningless)</strong>}</td>
-                      <td data-label="Backend">{r.result && `${r.result.backend}, ${r.result.elapsedMs.toFixed(0)} ms`}</td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
+        {batchTotal > 1 && (
+          <div className="progress" role="status" data-testid="batch-status">
+            <span>Batch: <strong data-testid="batch-done">{batchDone}</strong> of <strong data-testid="batch-total">{batchTotal}</strong> files done</span>
+            <progress data-testid="batch-progress" max={batchTotal} value={batchDone} />
+            {batchDone < batchTotal && !paused && <button type="button" onClick={() => { setPaused(true); scoring?.cancel?.(); }}>Stop batch</button>}
           </div>
+        )}
+        {tableRows.length === 0 && !scoring && <p className="muted">Scores appear here as soon as a clip is loaded.</p>}
+        {tableRows.length > 0 && (
+          <>
+            <ResultsTable rows={tableRows} showLabels={!!labels} />
+            <ExportBar rows={exportRows} context={reportContext} />
+          </>
         )}
         <p className="muted small">
           P(bona fide) is the model's probability that the speech is genuine; the verdict splits at 0.5 as the
           original code does. One score is evidence, not proof.
         </p>
       </section>
+
+      <EvaluationPanel labels={labels} error={labelsError} evaluation={evaluation} demo={!!weights?.demo}
+        onFile={(f) => { void loadLabels(f); }} onClear={() => { setLabels(null); setLabelsError(null); }} />
     </div>
   );
 }
