@@ -1,30 +1,50 @@
-import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
+import cliProgress from 'cli-progress';
 import * as tf from '@tensorflow/tfjs-core';
-import { AudioDecodeError, decodeClip } from '../audio/decode';
+import { evaluate, evaluationSummary } from '../analysis/evaluate';
+import { type LabelSet, fileId, parseLabels } from '../analysis/labels';
+import { type BatchRow, DEMO_WARNING, buildCsv, buildHtml, verdictOf } from '../analysis/report';
 import { type ClipProgress, type ClipScore, scoreClip } from '../analysis/score-clip';
 import { DEFAULT_WINDOWS, type WindowOptions, windowOptionProblems } from '../analysis/windows';
+import { AudioDecodeError, decodeClip } from '../audio/decode';
 import { ClipTooShortError, type PreparedReference } from '../model/rat';
+import { expandInputs } from './inputs';
 import { type NodeBackend, loadModelFromDir } from './node-weights';
 
-const DEMO_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../public/weights/demo');
-const DEMO_WARNING = 'DEMO WEIGHTS: untrained, scores carry no meaning';
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const DEMO_DIR = path.resolve(HERE, '../../public/weights/demo');
 
 interface Options {
-  weights: string; ref?: string; json: boolean; backend: NodeBackend;
+  weights: string; ref?: string; json: boolean; csv: boolean; labels?: string; out?: string; progress: boolean; backend: NodeBackend;
   windowLimit: number; window: number; hop: number; singlePassMax: number;
 }
 
-async function readClip(file: string) {
+/** Reads and decodes a file; the SHA-256 of its bytes is known as soon as it was read. */
+async function readClip(file: string, onBytes?: (sha256: string) => void) {
   let bytes: Uint8Array;
   try {
     bytes = await readFile(file);
   } catch (e) {
-    throw new AudioDecodeError(file, (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `cannot be read (${(e as Error).message})`);
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new AudioDecodeError(file, code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder' : `cannot be read (${(e as Error).message})`);
   }
+  onBytes?.(createHash('sha256').update(bytes).digest('hex'));
   return decodeClip(bytes, file);
+}
+
+async function readLabels(file: string): Promise<LabelSet> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new Error(`labels ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+  return parseLabels(text, file);
 }
 
 function reason(e: unknown): string {
@@ -41,23 +61,30 @@ function timelineJson(t: NonNullable<ClipScore['timeline']>, w: WindowOptions) {
   };
 }
 
+/** Where a long file is, in words (window n of m, or the whole-file pass). */
+const clipStep = (p: ClipProgress) => (p.phase === 'window' ? `window ${p.window} of ${p.windows}` : `whole file, layer ${p.layer} of ${p.layers}`);
+
 /** A one-line progress report on stderr for long files, only when stderr is a terminal. */
 function progressLine(file: string): ((p: ClipProgress) => void) | undefined {
   if (!process.stderr.isTTY) return undefined;
-  return (p) => process.stderr.write(`\r${file}: ${p.phase === 'window' ? `window ${p.window} of ${p.windows}` : `whole file, layer ${p.layer} of ${p.layers}`}   `);
+  return (p) => process.stderr.write(`\r${file}: ${clipStep(p)}   `);
 }
 
-async function main(files: string[], o: Options): Promise<number> {
+async function main(args: string[], o: Options): Promise<number> {
+  if (o.json && o.csv) throw new Error('choose one of --json and --csv');
   const windows: WindowOptions = { limitSeconds: o.windowLimit, windowSeconds: o.window, hopSeconds: o.hop, singlePassMaxSeconds: o.singlePassMax };
   const problems = windowOptionProblems(windows);
   if (problems.length) throw new Error(`${problems.join('; ')}.`);
+  const labels = o.labels ? await readLabels(o.labels) : null;
+  const inputs = await expandInputs(args);
   const model = await loadModelFromDir(o.weights, o.backend);
   const m = model.manifest;
   const weights = { label: m.label, demo: m.demo, dtype: m.dtype, sha256: m.source?.sha256 ?? null };
-  if (!o.json) {
+  const text = !o.json && !o.csv;
+  if (text) {
     if (m.demo) console.log(`*** ${DEMO_WARNING} ***`);
     console.log(`weights: ${m.label} (${m.dtype}), backend: ${tf.getBackend()}`);
-  }
+  } else if (o.csv && m.demo) console.error(`*** ${DEMO_WARNING} ***`);
   let ref: PreparedReference | null = null;
   if (o.ref) {
     try {
@@ -69,43 +96,101 @@ async function main(files: string[], o: Options): Promise<number> {
       return 2;
     }
   }
+  // the bar goes to stderr; result lines meant for the same terminal go above it
+  const bars = o.progress || (process.stderr.isTTY && inputs.length > 1)
+    ? new cliProgress.MultiBar({
+      stream: process.stderr, format: 'scoring [{bar}] {value}/{total} files | {eta_formatted} left | {file}',
+      hideCursor: true, clearOnComplete: !!process.stderr.isTTY, noTTYOutput: !process.stderr.isTTY, notTTYSchedule: 1000,
+    }, cliProgress.Presets.shades_classic)
+    : null;
+  const bar = bars?.create(inputs.length, 0, { file: '' });
+  const out = (line: string) => (bars && process.stdout.isTTY ? bars.log(`${line}\n`) : console.log(line));
+  const err = (line: string) => (bars && process.stderr.isTTY ? bars.log(`${line}\n`) : console.error(line));
+  const rows: BatchRow[] = [];
   let failed = 0;
-  for (const file of files) {
+  for (const input of inputs) {
+    const file = input.file;
+    bar?.update({ file: path.basename(file) });
+    let audioSha256: string | null = null;
     try {
-      const clip = await readClip(file);
+      if ('error' in input) throw new AudioDecodeError(file, input.error);
+      const clip = await readClip(file, (h) => { audioSha256 = h; });
       const t0 = performance.now();
-      const onProgress = o.json ? undefined : progressLine(file);
+      const name = path.basename(file);
+      // a long file's windows show in the batch bar, or on their own line without one
+      const onProgress = bar ? (p: ClipProgress) => bar.update({ file: `${name}: ${clipStep(p)}` }) : text ? progressLine(file) : undefined;
       const r = await scoreClip(model, clip.wave, { reference: ref, windows, onProgress });
-      if (onProgress) process.stderr.write('\r\x1b[K');
+      if (onProgress && !bar) process.stderr.write('\r\x1b[K');
       const s = r.single;
       const elapsed = performance.now() - t0;
-      const verdict = r.pBonafide >= 0.5 ? 'bonafide' : 'spoof';
+      const verdict = verdictOf(r.pBonafide);
+      const refMode = ref ? 'audio' : 'zero';
+      const label = labels?.labels.get(fileId(file))?.key ?? null;
+      rows.push({
+        file, seconds: clip.seconds, pBonafide: r.pBonafide, verdict, refMode, ref: o.ref ?? null, weights, audioSha256,
+        backend: tf.getBackend(), label, timeline: r.timeline,
+      });
       if (o.json) {
-        console.log(JSON.stringify({
-          file, p_bonafide: r.pBonafide, p_source: r.pSource, logits: s?.logits ?? null, verdict, ref_mode: ref ? 'audio' : 'zero', ref: o.ref ?? null,
-          seconds: clip.seconds, elapsed_ms: Math.round(elapsed * 10) / 10, backend: tf.getBackend(), weights,
+        out(JSON.stringify({
+          file, p_bonafide: r.pBonafide, p_source: r.pSource, logits: s?.logits ?? null, verdict, ref_mode: refMode, ref: o.ref ?? null,
+          seconds: clip.seconds, elapsed_ms: Math.round(elapsed * 10) / 10, backend: tf.getBackend(), weights, audio_sha256: audioSha256,
+          ...(label ? { label } : {}),
           ...(r.timeline ? { timeline: timelineJson(r.timeline, windows) } : {}),
           ...(m.demo ? { warning: DEMO_WARNING } : {}),
         }));
-      } else {
+      } else if (text) {
         const words = verdict === 'bonafide' ? 'leans bona fide' : 'leans spoof';
         const how = r.timeline ? (s ? ' whole file' : ` mean of ${r.timeline.windows.length} windows (longer than --single-pass-max ${windows.singlePassMaxSeconds} s)`) : '';
-        console.log(`${file}: P(bona fide) = ${r.pBonafide.toFixed(4)}${how} (${words} at the 0.5 decision point)` +
+        out(`${file}: P(bona fide) = ${r.pBonafide.toFixed(4)}${how} (${words} at the 0.5 decision point)` +
           `  ref: ${ref ? o.ref : 'zero vector'}  ${clip.seconds.toFixed(2)} s audio, ${elapsed.toFixed(0)} ms${m.demo ? '  [demo weights]' : ''}`);
         if (r.timeline) {
           const t = r.timeline;
-          console.log(`  timeline: ${t.windows.length} windows of ${windows.windowSeconds} s every ${windows.hopSeconds} s: mean ${t.meanP.toFixed(4)}, ` +
+          out(`  timeline: ${t.windows.length} windows of ${windows.windowSeconds} s every ${windows.hopSeconds} s: mean ${t.meanP.toFixed(4)}, ` +
             `min ${t.minP.toFixed(4)}, ${(100 * t.fractionBelowHalf).toFixed(1)} % of windows below 0.5`);
         }
       }
     } catch (e) {
       failed++;
-      if (o.json) console.log(JSON.stringify({ file, error: reason(e) }));
-      else console.error(`${file}: ${reason(e)}`);
+      rows.push({ file, seconds: null, pBonafide: null, verdict: null, refMode: ref ? 'audio' : 'zero', ref: o.ref ?? null, weights, audioSha256, error: reason(e) });
+      if (o.json) out(JSON.stringify({ file, error: reason(e) }));
+      else err(`${file}: ${reason(e)}`);
     }
+    bar?.increment();
   }
+  bars?.stop();
   ref?.dispose();
   model.dispose();
+
+  if (o.csv) process.stdout.write(buildCsv(rows));
+  const evaluation = labels ? evaluate(rows.filter((r) => r.pBonafide != null).map((r) => ({ file: r.file, score: r.pBonafide! })), labels) : null;
+  if (evaluation) {
+    if (o.json) console.log(JSON.stringify(evaluationSummary(evaluation)));
+    else {
+      const say = o.csv ? console.error : console.log;
+      const e = evaluation;
+      say(e.metrics
+        ? `EER ${(100 * e.metrics.eer).toFixed(2)} % (threshold ${e.metrics.eerThreshold.toFixed(4)}), minDCF ${e.metrics.minDcf.toFixed(4)} ` +
+          `(ASVspoof 5 costs) over ${e.nBonafide} bona fide and ${e.nSpoof} spoof files${m.demo ? '  [demo weights: meaningless]' : ''}`
+        : e.problem!);
+      for (const a of e.attacks) say(`  ${a.attack}${a.tags ? ` (${a.tags})` : ''}: ${a.n} files${a.eer == null ? '' : `, EER vs bona fide ${(100 * a.eer).toFixed(2)} %`}`);
+      if (e.unlabelledFiles.length) say(`no label for ${e.unlabelledFiles.length} scored files (left out): ${e.unlabelledFiles.join(', ')}`);
+      if (e.unmatchedLabels.length) say(`${e.unmatchedLabels.length} labels matched no scored file`);
+    }
+  }
+  if (o.out) {
+    const version = JSON.parse(readFileSync(path.resolve(HERE, '../../package.json'), 'utf8')).version as string;
+    const html = buildHtml(rows, {
+      appVersion: version, date: new Date().toISOString(), weights,
+      settings: { refMode: o.ref ? 'audio' : 'zero', ref: o.ref ?? null, windows, backend: tf.getBackend() }, evaluation,
+    });
+    try {
+      await writeFile(o.out, html);
+      console.error(`report written to ${o.out}`);
+    } catch (e) {
+      console.error(`score: the report cannot be written to ${o.out} (${(e as Error).message})`);
+      return 2;
+    }
+  }
   return failed ? 1 : 0;
 }
 
@@ -118,10 +203,14 @@ function seconds(v: string): number {
 new Command()
   .name('score')
   .description('Score audio files with the RAT detector: P(bona fide), higher means more likely genuine.')
-  .argument('<audio...>', 'audio files (WAV, FLAC, MP3, OGG, ...)')
+  .argument('<audio...>', 'audio files (WAV, FLAC, MP3, OGG, ...) or folders (searched recursively for audio files)')
   .option('--weights <dir>', 'weights folder written by convert-weights', DEMO_DIR)
   .option('--ref <audio>', 'reference recording of the claimed speaker (default: the zero vector, no reference)')
-  .option('--json', 'one JSON object per file on stdout', false)
+  .option('--json', 'one JSON object per file on stdout (with --labels, the last line is the evaluation)', false)
+  .option('--csv', 'a CSV table of every file on stdout', false)
+  .option('--labels <file>', 'ASVspoof 5 / 2019 protocol or CSV of file name and bonafide/spoof: EER and minDCF')
+  .option('--out <file>', 'write a self-contained HTML report')
+  .option('--progress', 'progress bar on stderr even when it is not a terminal (default: only on a terminal, for more than one file)', false)
   .option('--window-limit <seconds>', 'files longer than this are also scored as overlapping windows', seconds, DEFAULT_WINDOWS.limitSeconds)
   .option('--window <seconds>', 'window length', seconds, DEFAULT_WINDOWS.windowSeconds)
   .option('--hop <seconds>', 'hop between window starts', seconds, DEFAULT_WINDOWS.hopSeconds)
