@@ -154,16 +154,26 @@ describe('batch, export and labelled evaluation in the app', () => {
     await page.close();
   });
 
-  it('takes a picked folder recursively, skipping what is not audio, and names a malformed labels file', async () => {
+  it('takes a picked folder recursively, skipping what is not audio; stops and resumes; names a malformed labels file', async () => {
     const folder = path.join(dir, 'picked');
     mkdirSync(path.join(folder, 'inner'), { recursive: true });
     execFileSync('cp', [files[0], path.join(folder, 'a.wav')]);
     execFileSync('cp', [files[7], path.join(folder, 'inner', 'b.wav')]);
     writeFileSync(path.join(folder, 'inner', 'notes.md'), '# not audio\n');
+    // four 14 s files keep the batch busy long enough to stop it
+    for (let i = 1; i <= 4; i++) execFileSync('sox', [...Array(10).fill(files[i]), path.join(folder, `long-${i}.wav`)]);
     const page = await openApp(browser);
     await page.getByTestId('test-folder-input').setInputFiles(folder);
-    await expect.poll(() => page.locator('[data-testid=result-row] [data-testid=score]').count(), { timeout: 120_000 }).toBe(2);
-    expect((await tableScores(page)).map(([f]) => f)).toEqual(['picked/a.wav', 'picked/inner/b.wav']);
+    expect(await page.getByTestId('batch-total').textContent()).toBe('6');
+    await page.getByRole('button', { name: 'Stop batch' }).click();
+    await page.getByText('Scoring is paused.').waitFor();
+    const stoppedAt = Number(await page.getByTestId('batch-done').textContent());
+    expect(stoppedAt).toBeLessThan(6);
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await page.getByTestId('batch-done').filter({ hasText: /^6$/ }).waitFor({ timeout: 300_000 });
+    await expect.poll(() => page.locator('[data-testid=result-row] [data-testid=score]').count(), { timeout: 120_000 }).toBe(6);
+    expect(await page.locator('[data-testid=result-row]').filter({ hasText: 'Cancelled' }).count()).toBe(0);
+    expect((await tableScores(page)).map(([f]) => f)).toEqual(['picked/a.wav', 'picked/inner/b.wav', 'picked/long-1.wav', 'picked/long-2.wav', 'picked/long-3.wav', 'picked/long-4.wav']);
     expect(await page.getByTestId('skipped').textContent()).toMatch(/Skipped 1 file .*picked\/inner\/notes\.md/);
     const bad = path.join(dir, 'bad-protocol.txt');
     writeFileSync(bad, 'T_1 a F - - - AC3 A05 spoof -\nT_1 b F - - - AC3 A05 maybe -\n');

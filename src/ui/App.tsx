@@ -267,6 +267,12 @@ export function App() {
     addFiles(audio, 'test');
   }, [addFiles, loadLabels]);
 
+  /** Resumes scoring; files cancelled by the stop are scored again. */
+  const resume = () => {
+    setRows((r) => new Map([...r].filter(([, row]) => row.error !== 'Cancelled')));
+    setPaused(false);
+  };
+
   const rescore = (key: string) => {
     setRows((r) => { const m = new Map(r); m.delete(key); return m; });
     setPaused(false);
@@ -298,7 +304,8 @@ export function App() {
   // the table, the exports and the evaluation all read these rows
   const tableRows: TableRow[] = useMemo(() => {
     const byId = new Map(clips.map((c) => [c.id, c]));
-    const out: TableRow[] = [...rows.values()].sort((a, b) => clips.findIndex((c) => c.id === a.clipId) - clips.findIndex((c) => c.id === b.clipId)).map((r) => {
+    const order = new Map(clips.map((c, i) => [c.id, i]));
+    const out: TableRow[] = [...rows.values()].sort((a, b) => (order.get(a.clipId) ?? -1) - (order.get(b.clipId) ?? -1)).map((r) => {
       const clip = byId.get(r.clipId);
       const p = r.result?.pBonafide ?? null;
       return {
@@ -515,7 +522,7 @@ export function App() {
             {scoring.cancel && <button type="button" onClick={scoring.cancel}>Cancel</button>}
           </div>
         )}
-        {paused && <p className="notice">Scoring is paused. <button type="button" onClick={() => setPaused(false)}>Resume</button></p>}
+        {paused && <p className="notice">Scoring is paused. <button type="button" onClick={resume}>Resume</button></p>}
         {batchTotal > 1 && (
           <div className="progress" role="status" data-testid="batch-status">
             <span>Batch: <strong data-testid="batch-done">{batchDone}</strong> of <strong data-testid="batch-total">{batchTotal}</strong> files done</span>
