@@ -88,15 +88,21 @@ describe('score CLI batch', () => {
 
   it('--out writes a self-contained HTML report; text mode prints EER and minDCF', () => {
     const out = path.join(dir, 'report.html');
-    const r = score('--labels', protocol, '--out', out, path.join(dir, 'set'));
+    // a 14 s file is windowed: its timeline is drawn in the report
+    const long = path.join(dir, 'long-unlabelled.wav');
+    execFileSync('sox', [...Array(10).fill(path.join(ALSA, 'Front_Center.wav')), long]);
+    const r = score('--labels', protocol, '--out', out, path.join(dir, 'set'), long);
     expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/no label for 1 scored files \(left out\): .*long-unlabelled\.wav/);
     expect(r.stdout).toMatch(/EER \d+\.\d\d % \(threshold 0\.\d{4}\), minDCF \d+\.\d{4} \(ASVspoof 5 costs\) over 3 bona fide and 3 spoof files/);
     expect(r.stdout).toMatch(/A14 \(AC3\): 2 files, EER vs bona fide/);
     const html = readFileSync(out, 'utf8');
     expect(html).toContain(DEMO_SHA);
     expect(html).toContain('DEMO WEIGHTS');
     expect(html).not.toMatch(/\s(src|href)\s*=|<script/i);
-    expect((html.match(/<tr><td>/g) ?? []).length).toBeGreaterThanOrEqual(6);
+    expect((html.match(/<tr><td>/g) ?? []).length).toBeGreaterThanOrEqual(7);
+    expect(html).toMatch(/long-unlabelled\.wav: mean window P\(bona fide\) 0\.\d{4}, minimum 0\.\d{4}, \d+ % of \d+ windows below 0\.5<\/figcaption><svg[^>]*aria-label="P\(bona fide\) per window"/);
+    expect(html).toContain('files over 12 s as 4 s windows every 2 s');
   });
 
   it('refuses a malformed labels file before loading anything, naming the line', () => {

@@ -86,7 +86,7 @@ describe('labels', () => {
 const W = { label: 'Demo weights (untrained)', sha256: 'ab'.repeat(32), demo: true, dtype: 'float16' };
 const rows: BatchRow[] = [
   { file: '=cmd|calc.wav', seconds: 1.5, pBonafide: 0.25, verdict: 'spoof', refMode: 'zero', ref: null, weights: W, audioSha256: 'cd'.repeat(32), label: 'spoof' },
-  { file: 'a "quoted", <b>.wav', seconds: 20, pBonafide: 0.75, verdict: 'bonafide', refMode: 'zero', ref: null, weights: W, audioSha256: 'ef'.repeat(32),
+  { file: 'a "quoted", <b>.wav', seconds: 20, pBonafide: 0.75, pSource: 'window_mean', verdict: 'bonafide', refMode: 'zero', ref: null, weights: W, audioSha256: 'ef'.repeat(32),
     timeline: summariseWindows([{ start: 0, end: 4, pBonafide: 0.8 }, { start: 2, end: 6, pBonafide: 0.3 }]) },
   { file: 'bad.wav', seconds: null, pBonafide: null, verdict: null, refMode: 'zero', ref: null, weights: W, audioSha256: '00'.repeat(32), error: 'the file is empty (0 bytes)' },
 ];
@@ -106,6 +106,7 @@ describe('exports', () => {
     expect(back.data[1].file).toBe('a "quoted", <b>.wav');
     expect(Number(back.data[1].p_bonafide)).toBe(0.75);
     expect(back.data[1].timeline_min_p).toBe('0.3');
+    expect(back.data.map((r) => r.p_source)).toEqual(['single', 'window_mean', '']);
     expect(back.data[2].error).toBe('the file is empty (0 bytes)');
     expect(back.data.every((r) => r.weights_sha256 === W.sha256)).toBe(true);
   });
@@ -117,6 +118,7 @@ describe('exports', () => {
     expect(j.weights.sha256).toBe(W.sha256);
     expect(j.files).toHaveLength(3);
     expect(j.files[1].timeline.windows).toHaveLength(2);
+    expect(j.files[1].p_source).toBe('window_mean');
     expect(j.files[2]).toEqual({ file: 'bad.wav', audio_sha256: '00'.repeat(32), error: 'the file is empty (0 bytes)' });
     expect(j.evaluation).toMatchObject({ eer: 0, min_dcf: 0, n_bonafide: 1, n_spoof: 1 });
   });
@@ -136,6 +138,7 @@ describe('exports', () => {
     expect(html).toMatch(/aria-label="DET curve"/);
     expect(html).toMatch(/aria-label="Score histogram per class"/);
     expect(html).toContain('EER <strong>0.00 %</strong>');
+    expect(html).toContain('<td>0.7500 (window mean)</td>');
     const noDemo = buildHtml(rows, { ...ctx, weights: { ...W, demo: false } });
     expect(noDemo).not.toContain('demo-warning');
   });

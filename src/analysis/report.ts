@@ -15,6 +15,8 @@ export interface BatchRow {
   file: string;
   seconds: number | null;
   pBonafide: number | null;
+  /** Where pBonafide comes from for a long file: the whole-file pass or the mean over windows (default single). */
+  pSource?: 'single' | 'window_mean';
   verdict: 'bonafide' | 'spoof' | null;
   refMode: 'zero' | 'audio';
   /** Reference file name for an audio reference. */
@@ -42,14 +44,14 @@ export interface ReportContext {
 export const verdictOf = (p: number): 'bonafide' | 'spoof' => (p >= 0.5 ? 'bonafide' : 'spoof');
 
 export const CSV_COLUMNS = [
-  'file', 'seconds', 'p_bonafide', 'verdict', 'ref_mode', 'ref', 'weights_label', 'weights_sha256', 'demo_weights',
+  'file', 'seconds', 'p_bonafide', 'p_source', 'verdict', 'ref_mode', 'ref', 'weights_label', 'weights_sha256', 'demo_weights',
   'audio_sha256', 'label', 'timeline_windows', 'timeline_mean_p', 'timeline_min_p', 'timeline_fraction_below_half', 'error',
 ] as const;
 
 /** CSV with a header row; cells that a spreadsheet would run as formulas are escaped. */
 export function buildCsv(rows: readonly BatchRow[]): string {
   const data = rows.map((r) => [
-    r.file, r.seconds ?? '', r.pBonafide ?? '', r.verdict ?? '', r.refMode, r.ref ?? '', r.weights.label, r.weights.sha256 ?? '',
+    r.file, r.seconds ?? '', r.pBonafide ?? '', r.pBonafide == null ? '' : r.pSource ?? 'single', r.verdict ?? '', r.refMode, r.ref ?? '', r.weights.label, r.weights.sha256 ?? '',
     r.weights.demo ? 'yes' : 'no', r.audioSha256 ?? '', r.label ?? '', r.timeline?.windows.length ?? '', r.timeline?.meanP ?? '',
     r.timeline?.minP ?? '', r.timeline?.fractionBelowHalf ?? '', r.error ?? '',
   ]);
@@ -59,7 +61,7 @@ export function buildCsv(rows: readonly BatchRow[]): string {
 function rowJson(r: BatchRow) {
   if (r.error) return { file: r.file, audio_sha256: r.audioSha256, error: r.error };
   return {
-    file: r.file, seconds: r.seconds, p_bonafide: r.pBonafide, verdict: r.verdict, ref_mode: r.refMode, ref: r.ref,
+    file: r.file, seconds: r.seconds, p_bonafide: r.pBonafide, p_source: r.pSource ?? 'single', verdict: r.verdict, ref_mode: r.refMode, ref: r.ref,
     weights: { label: r.weights.label, sha256: r.weights.sha256, demo: r.weights.demo }, audio_sha256: r.audioSha256,
     ...(r.label ? { label: r.label } : {}),
     ...(r.timeline ? { timeline: { mean_p: r.timeline.meanP, min_p: r.timeline.minP, fraction_below_half: r.timeline.fractionBelowHalf, windows: r.timeline.windows } } : {}),
@@ -149,7 +151,7 @@ export function buildHtml(rows: readonly BatchRow[], ctx: ReportContext): string
   const e = ctx.evaluation;
   const win = ctx.settings.windows;
   const body = rows.map((r) => `<tr><td>${esc(r.file)}</td><td>${r.seconds == null ? '' : r.seconds.toFixed(2)}</td>` +
-    (r.error ? `<td colspan="2" class="err">${esc(r.error)}</td>` : `<td>${fmt(r.pBonafide)}</td><td>${esc(r.verdict === 'bonafide' ? 'bona fide' : 'spoof')}</td>`) +
+    (r.error ? `<td colspan="2" class="err">${esc(r.error)}</td>` : `<td>${fmt(r.pBonafide)}${r.pSource === 'window_mean' ? ' (window mean)' : ''}</td><td>${esc(r.verdict === 'bonafide' ? 'bona fide' : 'spoof')}</td>`) +
     `<td>${esc(r.refMode === 'zero' ? 'zero vector' : `audio: ${r.ref ?? ''}`)}</td><td>${esc(r.label ?? '')}</td><td class="mono">${esc(r.audioSha256 ?? '')}</td></tr>`).join('\n');
   const timelines = rows.filter((r) => r.timeline?.windows.length).map((r) => `<figure><figcaption>${esc(r.file)}: mean window P(bona fide) ${fmt(r.timeline!.meanP)}, minimum ${fmt(r.timeline!.minP)}, ` +
     `${(100 * r.timeline!.fractionBelowHalf).toFixed(0)} % of ${r.timeline!.windows.length} windows below 0.5</figcaption>${timelineSvg(r.timeline!)}</figure>`).join('\n');

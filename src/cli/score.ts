@@ -127,7 +127,7 @@ async function main(args: string[], o: Options): Promise<number> {
       const refMode = ref ? 'audio' : 'zero';
       const label = labels?.labels.get(fileId(file))?.key ?? null;
       rows.push({
-        file, seconds: clip.seconds, pBonafide: r.pBonafide, verdict, refMode, ref: o.ref ?? null, weights, audioSha256,
+        file, seconds: clip.seconds, pBonafide: r.pBonafide, pSource: r.pSource, verdict, refMode, ref: o.ref ?? null, weights, audioSha256,
         backend: tf.getBackend(), label, timeline: r.timeline,
       });
       if (o.json) {

@@ -52,6 +52,12 @@ const MB = (n: number) => (n / 1048576).toFixed(1);
 const keyOf = (clipId: string, refId: string | null, weightsId: string) => `${clipId}|${refId ?? 'zero'}|${weightsId}`;
 
 export { verdict } from './verdict';
+
+/** Timeline and score source of a result (results from before windowing have neither). */
+function timelineOf(result?: ScoreResult): Pick<BatchRow, 'timeline' | 'pSource'> {
+  const r = result as (ScoreResult & { timeline?: TimelineSummary | null; pSource?: BatchRow['pSource'] }) | undefined;
+  return { timeline: r?.timeline ?? null, pSource: r?.pSource };
+}
 /** Files decoded at once: the worker decodes one at a time anyway, and scoring can slip in between. */
 const DECODE_SLOTS = 2;
 
@@ -314,7 +320,7 @@ export function App() {
         refMode: r.refId ? 'audio' : 'zero', ref: r.refId ? r.refName : null,
         weights: { label: r.weightsLabel, sha256: r.weightsSha256, demo: r.demo }, audioSha256: clip?.sha256 ?? null,
         backend: r.result?.backend, elapsedMs: r.result?.elapsedMs,
-        timeline: (r.result as (ScoreResult & { timeline?: TimelineSummary | null }) | undefined)?.timeline ?? null,
+        ...timelineOf(r.result),
         error: r.result ? undefined : r.error, onRescore: r.error ? () => rescore(r.key) : undefined,
       };
     });

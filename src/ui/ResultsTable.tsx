@@ -100,7 +100,8 @@ export function ResultsTable({ rows, showLabels }: { rows: readonly TableRow[]; 
                   <td data-label="Reference" data-testid="ref-mode">{r.refMode === 'audio' ? `audio: ${r.ref}` : 'zero vector'}</td>
                   <td data-label="P(bona fide)">
                     {r.pBonafide != null
-                      ? <strong data-testid="score" data-value={String(r.pBonafide)}>{r.pBonafide.toFixed(4)}</strong>
+                      ? <><strong data-testid="score" data-value={String(r.pBonafide)}>{r.pBonafide.toFixed(4)}</strong>
+                        {r.timeline && <span className="muted small"> {r.pSource === 'window_mean' ? 'window mean' : 'whole file'}; {r.timeline.windows.length} windows, min {r.timeline.minP.toFixed(4)}</span>}</>
                       : r.error
                         ? <span className="error inline" data-testid="error">{r.error} {r.onRescore && <button type="button" onClick={r.onRescore}>Rescore</button>}</span>
                         : <span className="muted">waiting…</span>}
