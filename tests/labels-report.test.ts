@@ -58,6 +58,10 @@ describe('labels', () => {
     expect(m.matched.map((x) => x.label.id)).toEqual(['T_0000000000']);
     expect(m.unlabelledFiles).toEqual(['extra.wav']);
     expect(m.unmatchedLabels).toEqual(['T_0000000001', 'T_0000000002', 'T_0000000003']);
+    expect(m.sharedIds).toEqual([]);
+    const twice = matchLabels([{ file: 'a/T_0000000001.wav', score: 0.2 }, { file: 'b/T_0000000001.flac', score: 0.4 }], s);
+    expect(twice.matched).toHaveLength(2);
+    expect(twice.sharedIds).toEqual(['T_0000000001']);
   });
 
   it('evaluates: overall metrics equal computeMetrics on the matched scores, per-attack counts and EER', () => {

@@ -21,6 +21,8 @@ export interface Evaluation {
   nSpoof: number;
   unlabelledFiles: string[];
   unmatchedLabels: string[];
+  /** Label ids matched by more than one file (each file counts). */
+  sharedIds: string[];
   /** Counts (and EER) per attack, present when the labels name attacks. */
   attacks: AttackRow[];
   /** 20 bins over [0, 1] per class. */
@@ -54,7 +56,7 @@ export function evaluate(scores: readonly { file: string; score: number }[], set
     }));
   return {
     metrics, problem, nBonafide: bona.length, nSpoof: spoof.length,
-    unlabelledFiles: m.unlabelledFiles, unmatchedLabels: m.unmatchedLabels, attacks,
+    unlabelledFiles: m.unlabelledFiles, unmatchedLabels: m.unmatchedLabels, sharedIds: m.sharedIds, attacks,
     histogram: { bonafide: histogram(bona), spoof: histogram(spoof) },
   };
 }
@@ -66,6 +68,7 @@ export function evaluationSummary(e: Evaluation) {
     eer_threshold: e.metrics?.eerThreshold ?? null, min_dcf_threshold: e.metrics?.minDcfThreshold ?? null,
     n_bonafide: e.nBonafide, n_spoof: e.nSpoof,
     unlabelled_files: e.unlabelledFiles, unmatched_labels: e.unmatchedLabels,
+    ...(e.sharedIds.length ? { shared_ids: e.sharedIds } : {}),
     attacks: e.attacks.map((a) => ({ attack: a.attack, tags: a.tags, n: a.n, eer: a.eer })),
     ...(e.problem ? { problem: e.problem } : {}),
   };

@@ -112,6 +112,8 @@ export interface Matched {
   unlabelledFiles: string[];
   /** Labels with no scored file. */
   unmatchedLabels: string[];
+  /** File ids that more than one scored file matched (same name in different folders); each file counts. */
+  sharedIds: string[];
 }
 
 /** Pairs scored files with labels by base name without extension. */
@@ -119,10 +121,14 @@ export function matchLabels(scores: readonly { file: string; score: number }[], 
   const matched: LabelledScore[] = [];
   const unlabelledFiles: string[] = [];
   const used = new Set<string>();
+  const shared = new Set<string>();
   for (const s of scores) {
     const label = set.labels.get(fileId(s.file));
-    if (label) { matched.push({ ...s, label }); used.add(label.id); } else unlabelledFiles.push(s.file);
+    if (!label) { unlabelledFiles.push(s.file); continue; }
+    if (used.has(label.id)) shared.add(label.id);
+    matched.push({ ...s, label });
+    used.add(label.id);
   }
   const unmatchedLabels = [...set.labels.keys()].filter((id) => !used.has(id));
-  return { matched, unlabelledFiles, unmatchedLabels };
+  return { matched, unlabelledFiles, unmatchedLabels, sharedIds: [...shared] };
 }

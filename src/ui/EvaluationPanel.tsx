@@ -51,6 +51,7 @@ export function EvaluationPanel(props: {
             </p>
           ) : <p className="notice" data-testid="eval-problem">{e.problem}</p>}
           {unlabelled && <p className="muted" data-testid="unlabelled">Scored files without a label (left out): {unlabelled}</p>}
+          {e.sharedIds.length > 0 && <p className="notice" data-testid="shared-ids">Several files have the same name (without extension) and share one label; each is counted: {list(e.sharedIds)}</p>}
           {unmatched && <p className="muted" data-testid="unmatched">Labels with no scored file ({e.unmatchedLabels.length}): {unmatched}</p>}
           {e.metrics && <div className="charts"><DetChart e={e} /><HistogramChart e={e} /></div>}
           {e.attacks.length > 0 && (

@@ -1,4 +1,4 @@
-import { useMemo, useState } from 'react';
+import { memo, useMemo, useState } from 'react';
 import type { BatchRow } from '../analysis/report';
 import { verdict } from './verdict';
 
@@ -48,7 +48,8 @@ export function viewRows(rows: readonly TableRow[], text: string, v: VerdictFilt
   }).map((x) => x.r);
 }
 
-export function ResultsTable({ rows, showLabels }: { rows: readonly TableRow[]; showLabels: boolean }) {
+/** Memoised: the page re-renders on every progress message, the table only when its rows change. */
+export const ResultsTable = memo(function ResultsTable({ rows, showLabels }: { rows: readonly TableRow[]; showLabels: boolean }) {
   const [text, setText] = useState('');
   const [v, setV] = useState<VerdictFilter>('all');
   const [sort, setSort] = useState<{ col: Col; dir: 1 | -1 } | null>(null);
@@ -119,4 +120,4 @@ export function ResultsTable({ rows, showLabels }: { rows: readonly TableRow[]; 
       </div>
     </>
   );
-}
+});
