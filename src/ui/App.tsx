@@ -3,17 +3,21 @@ import { version as APP_VERSION } from '../../package.json';
 import { evaluate } from '../analysis/evaluate';
 import { fileId, parseLabels } from '../analysis/labels';
 import { type BatchRow, type ReportContext, verdictOf } from '../analysis/report';
-import type { TimelineSummary } from '../analysis/windows';
+import { DEFAULT_WINDOWS, type TimelineSummary, type WindowOptions, needsWindows } from '../analysis/windows';
+import { SAMPLE_RATE } from '../model/config';
 import type { BackendName, ClipInfo, Progress, ScoreResult, WeightsInfo, WeightsSpec } from '../worker/protocol';
 import { type WeightsIndexEntry, fetchWeightsIndex } from '../web/fetch-weights';
 import { type PickedFile, fromDrop, fromInput, sha256Hex, sortPicked } from './batch-files';
 import { EvaluationPanel, type LoadedLabels } from './EvaluationPanel';
 import { ExportBar } from './ExportBar';
 import type { ClientEvent } from './inference-client';
+import { ConditionsPanel } from './ConditionsPanel';
 import { ResultsTable, type TableRow } from './ResultsTable';
 import { Recorder } from './Recorder';
+import { Timeline } from './Timeline';
 import { useInference } from './useInference';
 import { Waveform } from './Waveform';
+import { WindowSettings } from './WindowSettings';
 
 // The page: weights, test clips, reference, results. All model work happens in the worker; this
 // component keeps the user's clips and results, so a restarted worker loses nothing.
@@ -67,6 +71,7 @@ function progressText(p?: Progress): string {
   if (p.total && (p.phase === 'download' || p.phase === 'convert')) {
     return `${MB(p.done ?? 0)} MB of ${MB(p.total)} MB (${((100 * (p.done ?? 0)) / p.total).toFixed(0)} %)`;
   }
+  if (p.total && p.phase === 'window') return `window ${p.done} of ${p.total}`;
   if (p.total) return `${p.phase === 'reference' ? 'reference' : 'layer'} ${p.done} of ${p.total}`;
   return p.phase;
 }
@@ -93,6 +98,7 @@ export function App() {
   const [labelsError, setLabelsError] = useState<string | null>(null);
   const [skipped, setSkipped] = useState<string[]>([]);
   const decodeSlots = useRef({ free: DECODE_SLOTS, waiting: [] as (() => void)[] });
+  const [windowOpts, setWindowOpts] = useState<WindowOptions>(DEFAULT_WINDOWS);
   const specRef = useRef<WeightsSpec | null>(null);
   const clipsRef = useRef(clips);
   clipsRef.current = clips;
@@ -249,7 +255,7 @@ export function App() {
     const base: Row = { key, clipId: next.id, refId, refName: refClip?.name ?? 'zero vector', weightsLabel: weights.label, weightsSha256: weights.sha256, demo: weights.demo };
     const label = `Scoring ${next.name}`;
     setScoring({ label, cancel: () => ac.abort() });
-    client.request('score', { clipId: next.id, refId }, {
+    client.request('score', { clipId: next.id, refId, windows: windowOpts }, {
       signal: ac.signal,
       onProgress: (progress) => setScoring({ label, progress, cancel: () => ac.abort() }),
     }).then(
@@ -263,7 +269,16 @@ export function App() {
       jobRef.current = null;
       setScoring(null);
     });
-  }, [engine, weights, weightsBusy, paused, clips, rows, refId, refClip, client]);
+  }, [engine, weights, weightsBusy, paused, clips, rows, refId, refClip, client, windowOpts]);
+
+  /** New window settings: results of files windowed under the old or the new settings are scored again. */
+  const applyWindows = (o: WindowOptions) => {
+    const windowed = (c: Clip) => !!c.info && (needsWindows(c.info.samples, SAMPLE_RATE, windowOpts) || needsWindows(c.info.samples, SAMPLE_RATE, o));
+    const ids = new Set(clips.filter(windowed).map((c) => c.id));
+    setWindowOpts(o);
+    setRows((r) => new Map([...r].filter(([, row]) => !ids.has(row.clipId) || row.key === jobRef.current)));
+    setPaused(false);
+  };
 
   /** Dropped or picked files and folders: audio to the batch, a labels file to the evaluation. */
   const addPicked = useCallback((picked: PickedFile[]) => {
@@ -484,7 +499,14 @@ export function App() {
             ))}
           </ul>
         )}
-        {shown && shown.status !== 'error' && <Waveform key={shown.id} blob={shown.file} label={shown.name} />}
+        <WindowSettings value={windowOpts} onApply={applyWindows} />
+        {shown && shown.status !== 'error' && (() => {
+          const res = weights ? rows.get(keyOf(shown.id, refId, weights.id))?.result : undefined;
+          return res?.timeline
+            ? <Timeline key={shown.id} blob={shown.file} label={shown.name} timeline={res.timeline} pBonafide={res.pBonafide} pSource={res.pSource}
+              windowSeconds={windowOpts.windowSeconds} hopSeconds={windowOpts.hopSeconds} singlePassMaxSeconds={windowOpts.singlePassMaxSeconds} demo={!!weights?.demo} />
+            : <Waveform key={shown.id} blob={shown.file} label={shown.name} />;
+        })()}
       </section>
 
       <section className="panel" aria-labelledby="ref-h">
@@ -518,6 +540,12 @@ export function App() {
         </p>
         {refClip && refClip.status === 'ready' && <Waveform key={refClip.id} blob={refClip.file} label={refClip.name} />}
       </section>
+
+      <ConditionsPanel client={client} ready={engine === 'ready' && !!weights && !weightsBusy}
+        test={shown && shown.status === 'ready' ? { id: shown.id, name: shown.name } : null}
+        matched={refClip && refClip.status === 'ready' ? { id: refClip.id, name: refClip.name } : null}
+        candidates={clips.filter((c) => c.status === 'ready' && c.id !== shown?.id && c.id !== refClip?.id).map((c) => ({ id: c.id, name: c.name }))}
+        weightsId={weights?.id ?? null} demo={!!weights?.demo} />
 
       <section className="panel" aria-labelledby="res-h" aria-live="polite">
         <h2 id="res-h">Results</h2>

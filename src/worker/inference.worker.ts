@@ -1,5 +1,8 @@
 /// <reference lib="webworker" />
 import * as tf from '@tensorflow/tfjs-core';
+import { runConditions } from '../analysis/run-conditions';
+import { scoreClip } from '../analysis/score-clip';
+import { CONDITIONS } from '../analysis/conditions';
 import { clipFromChannels, decodeClip } from '../audio/decode';
 import { type RatModel, loadFromShards } from '../model/load';
 import type { PreparedReference } from '../model/rat';
@@ -25,6 +28,17 @@ const post = (m: FromWorker) => self.postMessage(m);
 function dropRefs() {
   refs.forEach((r) => r.dispose());
   refs.clear();
+}
+
+/** A reference prepared once and kept for every later clip and window that uses it. */
+async function preparedRef(refId: string, missing: string, signal: AbortSignal, progress: (p: Progress) => void): Promise<PreparedReference> {
+  const known = refs.get(refId);
+  if (known) return known;
+  const refWave = clips.get(refId);
+  if (!refWave) throw new Error(missing);
+  const ref = await model!.prepareReference(refWave, { signal, onProgress: (p) => progress({ phase: 'reference', done: p.layer, total: p.layers }) });
+  refs.set(refId, ref);
+  return ref;
 }
 
 type Handler<K extends RequestType> = (payload: Api[K]['req'], ctx: { signal: AbortSignal; progress: (p: Progress) => void }) => Promise<Api[K]['res']>;
@@ -72,26 +86,38 @@ const handlers: { [K in RequestType]: Handler<K> } = {
     return { ...info, samples: wave.length };
   },
 
-  async score({ clipId, refId }, { signal, progress }) {
+  async score({ clipId, refId, windows }, { signal, progress }) {
     if (!model || !weights) throw new Error('No weights are loaded yet.');
     const wave = clips.get(clipId);
     if (!wave) throw new Error('That clip is no longer loaded; drop the file again.');
-    let ref: PreparedReference | null = null;
-    if (refId) {
-      ref = refs.get(refId) ?? null;
-      if (!ref) {
-        const refWave = clips.get(refId);
-        if (!refWave) throw new Error('The reference clip is no longer loaded; choose it again.');
-        ref = await model.prepareReference(refWave, { signal, onProgress: (p) => progress({ phase: 'reference', done: p.layer, total: p.layers }) });
-        refs.set(refId, ref);
-      }
-    }
+    const ref = refId ? await preparedRef(refId, 'The reference clip is no longer loaded; choose it again.', signal, progress) : null;
     const t0 = performance.now();
-    const s = await model.score(wave, { reference: ref, diagnostics: true, signal, onProgress: (p) => progress({ phase: 'score', done: p.layer, total: p.layers }) });
+    const r = await scoreClip(model, wave, {
+      reference: ref, windows, diagnostics: true, signal,
+      onProgress: (p) => progress(p.phase === 'window' ? { phase: 'window', done: p.window, total: p.windows } : { phase: 'score', done: p.layer, total: p.layers }),
+    });
+    const s = r.single;
     return {
-      pBonafide: s.pBonafide, logits: s.logits, refMode: s.refMode, frames: s.frames, elapsedMs: performance.now() - t0,
-      backend: backend!, weightsId: weights.id, attnRms: s.diagnostics!.attnRms, mlpRms: s.diagnostics!.mlpRms,
+      pBonafide: r.pBonafide, pSource: r.pSource, logits: s?.logits ?? null, refMode: ref ? 'audio' : 'zero', frames: s?.frames ?? 0,
+      elapsedMs: performance.now() - t0, backend: backend!, weightsId: weights.id,
+      attnRms: s?.diagnostics?.attnRms ?? [], mlpRms: s?.diagnostics?.mlpRms ?? [], timeline: r.timeline,
     };
+  },
+
+  async conditions({ clipId, refId, mismatchedId, seed }, { signal, progress }) {
+    if (!model || !weights) throw new Error('No weights are loaded yet.');
+    const wave = clips.get(clipId);
+    if (!wave) throw new Error('That clip is no longer loaded; drop the file again.');
+    const get = (id: string | null, what: string) => {
+      if (!id) return null;
+      const w = clips.get(id);
+      if (!w) throw new Error(`The ${what} clip is no longer loaded; choose it again.`);
+      return w;
+    };
+    return runConditions(model, wave, { matched: get(refId, 'reference'), mismatched: get(mismatchedId, 'mismatched'), seed }, {
+      signal,
+      onProgress: (p) => progress({ phase: 'condition', done: p.done, total: p.total, label: CONDITIONS.find((c) => c.id === p.id)?.label }),
+    });
   },
 
   async forget({ clipId }) {

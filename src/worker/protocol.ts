@@ -1,3 +1,6 @@
+import type { ConditionResult } from '../analysis/run-conditions';
+import type { PSource } from '../analysis/score-clip';
+import type { TimelineSummary, WindowOptions } from '../analysis/windows';
 import type { ConfigOverrides } from '../convert/keymap';
 import type { RatConfig } from '../model/config';
 
@@ -29,15 +32,21 @@ export interface WeightsInfo {
 export interface ClipInfo { seconds: number; sourceSampleRate: number; channels: number; samples: number }
 
 export interface ScoreResult {
+  /** The whole-file score, or the window mean when the file is too long for one pass (see pSource). */
   pBonafide: number;
-  logits: [number, number];
+  pSource: PSource;
+  /** Logits of the whole-file pass; null when only windows were scored. */
+  logits: [number, number] | null;
   refMode: 'zero' | 'audio';
   frames: number;
   elapsedMs: number;
   backend: BackendName;
   weightsId: string;
+  /** Per-layer branch RMS of the whole-file pass (empty when only windows were scored). */
   attnRms: number[];
   mlpRms: number[];
+  /** Window scores and their summary, for clips longer than the windowing limit. */
+  timeline: TimelineSummary | null;
 }
 
 /** Each request type with its payload and its result. */
@@ -46,7 +55,10 @@ export interface Api {
   loadWeights: { req: { weights: WeightsSpec }; res: WeightsInfo };
   /** Encoded file bytes (decoded in the worker), or PCM that the page decoded with Web Audio. */
   decode: { req: { clipId: string; name: string; bytes?: ArrayBuffer; pcm?: { channels: Float32Array[]; sampleRate: number } }; res: ClipInfo };
-  score: { req: { clipId: string; refId: string | null }; res: ScoreResult };
+  /** Scores a clip; past windows.limitSeconds also as overlapping windows (default DEFAULT_WINDOWS). */
+  score: { req: { clipId: string; refId: string | null; windows?: WindowOptions }; res: ScoreResult };
+  /** The paper's reference conditions on one test clip; mismatchedId: another clip as a different speaker. */
+  conditions: { req: { clipId: string; refId: string | null; mismatchedId: string | null; seed: number }; res: ConditionResult[] };
   forget: { req: { clipId: string }; res: null };
   cacheInfo: { req: Record<string, never>; res: { bytes: number; entries: number } };
   cacheClear: { req: Record<string, never>; res: null };
@@ -57,10 +69,12 @@ export interface Api {
 export type RequestType = keyof Api;
 
 export interface Progress {
-  phase: 'download' | 'convert' | 'warmup' | 'reference' | 'score';
-  /** Bytes for download/convert; layers for reference/score. */
+  phase: 'download' | 'convert' | 'warmup' | 'reference' | 'score' | 'window' | 'condition';
+  /** Bytes for download/convert; layers for reference/score; the window being scored (1-based) of all; conditions finished of all. */
   done?: number;
   total?: number;
+  /** The condition being run (condition phase). */
+  label?: string;
 }
 
 export type ToWorker =

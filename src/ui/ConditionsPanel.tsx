@@ -1,0 +1,172 @@
+import { useEffect, useMemo, useRef, useState } from 'react';
+import type { ChartConfiguration } from 'chart.js/auto';
+import { DEFAULT_SEED } from '../analysis/conditions';
+import type { ConditionResult } from '../analysis/run-conditions';
+import type { Progress } from '../worker/protocol';
+import { ChartCanvas, pColour } from './ChartCanvas';
+import type { InferenceClient } from './inference-client';
+
+// Teaching panel: one test clip under every reference condition of the paper, P(bona fide) per
+// condition and, per layer, how large the attention branch (the reference channel) is next to the
+// MLP branch. The noise is seeded, so a rerun gives the same numbers.
+
+export interface ClipRef { id: string; name: string }
+
+export interface ConditionsPanelProps {
+  client: InferenceClient;
+  /** The test clip the conditions run on (the one shown), or null. */
+  test: ClipRef | null;
+  /** The chosen reference (the matched condition), or null for none. */
+  matched: ClipRef | null;
+  /** Clips that can stand in for a different speaker. */
+  candidates: ClipRef[];
+  /** Weights in use: results from other weights are dropped. */
+  weightsId: string | null;
+  demo: boolean;
+  /** Whether the engine can take work now. */
+  ready: boolean;
+}
+
+interface Run { test: string; matched: string | null; mismatched: string | null; seed: number; results: ConditionResult[] }
+
+const CONDITION_COLOURS = ['#1d232b', '#2166ac', '#b2182b', '#7a5300', '#5e3c99', '#1b7837', '#e66101', '#4393c3', '#d6604d'];
+
+export function ConditionsPanel({ client, test, matched, candidates, weightsId, demo, ready }: ConditionsPanelProps) {
+  const [mismatchedId, setMismatchedId] = useState('');
+  const [seed, setSeed] = useState(String(DEFAULT_SEED));
+  const [run, setRun] = useState<Run | null>(null);
+  const [busy, setBusy] = useState<{ progress?: Progress; cancel: () => void } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const acRef = useRef<AbortController | null>(null);
+  const mismatched = candidates.find((c) => c.id === mismatchedId) ?? null;
+
+  useEffect(() => { setRun(null); }, [weightsId]);
+  useEffect(() => () => acRef.current?.abort(), []); // leaving the page section cancels the work
+
+  const start = async () => {
+    if (!test) return;
+    const s = Number(seed);
+    if (!Number.isInteger(s)) { setError(`The seed must be a whole number (got "${seed}").`); return; }
+    setError(null);
+    const ac = new AbortController();
+    acRef.current = ac;
+    setBusy({ cancel: () => ac.abort() });
+    try {
+      const results = await client.request('conditions', { clipId: test.id, refId: matched?.id ?? null, mismatchedId: mismatched?.id ?? null, seed: s }, {
+        signal: ac.signal, onProgress: (progress) => setBusy({ progress, cancel: () => ac.abort() }),
+      });
+      setRun({ test: test.name, matched: matched?.name ?? null, mismatched: mismatched?.name ?? null, seed: s, results });
+    } catch (e) {
+      const err = e as Error;
+      setError(err.name === 'AbortError' ? 'Cancelled: no condition results were kept.' : `The conditions could not run: ${err.message}`);
+    } finally {
+      setBusy(null);
+      acRef.current = null;
+    }
+  };
+
+  const ran = useMemo(() => run?.results.filter((r) => r.pBonafide !== undefined) ?? [], [run]);
+  const pConfig = useMemo<ChartConfiguration>(() => ({
+    type: 'bar',
+    data: {
+      labels: ran.map((r) => r.label),
+      datasets: [{ label: 'P(bona fide)', data: ran.map((r) => r.pBonafide!), backgroundColor: ran.map((r) => pColour(r.pBonafide!)), borderColor: '#1d232b', borderWidth: 1 }],
+    },
+    options: { scales: { y: { min: 0, max: 1, title: { display: true, text: 'P(bona fide)' } } }, plugins: { legend: { display: false } } },
+  }), [ran]);
+  const ratioConfig = useMemo<ChartConfiguration>(() => ({
+    type: 'line',
+    data: {
+      labels: (ran[0]?.attnRms ?? []).map((_, l) => `${l + 1}`),
+      datasets: ran.map((r, i) => ({
+        label: r.label, data: r.attnRms!.map((a, l) => a / r.mlpRms![l]),
+        borderColor: CONDITION_COLOURS[i % CONDITION_COLOURS.length], backgroundColor: CONDITION_COLOURS[i % CONDITION_COLOURS.length], pointRadius: 3,
+      })),
+    },
+    options: {
+      scales: { x: { title: { display: true, text: 'encoder layer' } }, y: { min: 0, title: { display: true, text: 'attention RMS / MLP RMS' } } },
+      plugins: { legend: { position: 'bottom' } },
+    },
+  }), [ran]);
+
+  const meanRatio = (r: ConditionResult) => r.attnRms!.reduce((a, v, l) => a + v / r.mlpRms![l], 0) / r.attnRms!.length;
+
+  return (
+    <section className="panel" aria-labelledby="cond-h" data-testid="conditions">
+      <h2 id="cond-h">Reference conditions (for teaching)</h2>
+      <p className="muted">
+        RAT compares the test clip with a reference recording through an attention branch. The paper found that after
+        training this branch nearly switches off: the attention output is about 2 % of the MLP branch (ratio ≈ 0.02), so
+        any reference, even none, silence or noise, leaves the score essentially unchanged. One click runs the test clip
+        under each condition the paper tried.
+      </p>
+      <div className="row">
+        <span>Test clip: <strong data-testid="conditions-test">{test?.name ?? 'none: add suspect audio first'}</strong></span>
+        <span>Matched reference: <strong>{matched?.name ?? 'none chosen (choose one above)'}</strong></span>
+      </div>
+      <div className="row">
+        <label className="select-label">
+          Mismatched reference (another speaker)
+          <select value={mismatched ? mismatchedId : ''} onChange={(e) => setMismatchedId(e.target.value)} data-testid="mismatched-select">
+            <option value="">none</option>
+            {candidates.map((c) => <option key={c.id} value={c.id}>{c.name}</option>)}
+          </select>
+        </label>
+        <label>
+          Noise seed <input type="number" step={1} value={seed} onChange={(e) => setSeed(e.target.value)} style={{ width: '7rem' }} data-testid="seed" />
+        </label>
+        <button type="button" className="primary" disabled={!test || !ready || !!busy} onClick={() => void start()}>Run all conditions</button>
+      </div>
+      {busy && (
+        <div className="progress" role="status">
+          <span>Conditions: {busy.progress?.total ? `${busy.progress.done} of ${busy.progress.total} done${busy.progress.label ? `, running ${busy.progress.label}` : ''}` : 'queued'}</span>
+          <progress max={busy.progress?.total ?? 1} value={busy.progress?.total ? busy.progress.done : undefined} />
+          <button type="button" onClick={busy.cancel}>Cancel</button>
+        </div>
+      )}
+      {error && <p className="error" role="alert" data-testid="error">{error}</p>}
+      {run && (
+        <>
+          <p className="muted small" data-testid="conditions-inputs">
+            {run.test} with matched reference {run.matched ?? '(none)'}, mismatched {run.mismatched ?? '(none)'}, noise seed {run.seed}.
+            {demo && <strong className="demo-tag"> Demo weights: these scores carry no meaning.</strong>}
+          </p>
+          <div className="table-wrap">
+            <table>
+              <thead><tr><th scope="col">Condition</th><th scope="col">What it means</th><th scope="col">P(bona fide)</th><th scope="col">Attention / MLP (mean over layers)</th></tr></thead>
+              <tbody>
+                {run.results.map((r) => (
+                  <tr key={r.id} data-testid="condition-row" data-id={r.id}>
+                    <th scope="row">{r.label}</th>
+                    <td className="small">{r.caption}</td>
+                    {r.pBonafide !== undefined
+                      ? <>
+                        <td data-testid="condition-p" data-value={String(r.pBonafide)}>{r.pBonafide.toFixed(4)}</td>
+                        <td data-testid="condition-ratio" data-value={String(meanRatio(r))}>{meanRatio(r).toFixed(4)}</td>
+                      </>
+                      : <td colSpan={2} className="muted" data-testid="condition-unavailable">Not run: {r.unavailable}</td>}
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          {ran.length > 0 && (
+            <div className="chart-pair">
+              <figure>
+                <ChartCanvas config={pConfig} label={`P(bona fide) per condition: ${ran.map((r) => `${r.label} ${r.pBonafide!.toFixed(3)}`).join(', ')}`} testId="conditions-p-chart" />
+                <figcaption className="small muted">P(bona fide) per condition. Bars that barely differ mean the reference hardly matters.</figcaption>
+              </figure>
+              <figure>
+                <ChartCanvas config={ratioConfig} label="Per encoder layer, the RMS of the attention branch divided by the RMS of the MLP branch, one line per condition" testId="conditions-ratio-chart" />
+                <figcaption className="small muted">
+                  Per layer, how strong the reference channel (attention) is next to the MLP branch. The paper's trained model sits
+                  near 0.02 on every layer: the reference is "disconnected".
+                </figcaption>
+              </figure>
+            </div>
+          )}
+        </>
+      )}
+    </section>
+  );
+}
