@@ -166,19 +166,21 @@ describe('analysis tools in Chromium', () => {
     // without a mismatched clip that condition says why; the others run
     await run.click();
     const rows = panel.getByTestId('condition-row');
-    await expect.poll(() => rows.count(), { timeout: 240_000 }).toBe(9);
+    await expect.poll(() => panel.getAttribute('data-runs'), { timeout: 240_000 }).toBe('1');
+    expect(await rows.count()).toBe(9);
     expect(await panel.locator('[data-testid=condition-row][data-id=mismatched]').textContent()).toMatch(/Not run: Choose a second clip as the mismatched reference/);
     expect(await panel.getByTestId('condition-p').count()).toBe(8);
 
     await panel.getByTestId('mismatched-select').selectOption({ label: 'Rear_Center.wav' });
-    const readAll = async () => {
-      await expect.poll(() => panel.getByTestId('conditions-inputs').textContent(), { timeout: 240_000 }).toMatch(/mismatched Rear_Center\.wav/);
+    const readAll = async (runs: number) => {
+      await expect.poll(() => panel.getAttribute('data-runs'), { timeout: 240_000 }).toBe(String(runs));
+      expect(await panel.getByTestId('conditions-inputs').textContent()).toMatch(/mismatched Rear_Center\.wav/);
       const out: Record<string, number> = {};
       for (const r of await rows.all()) out[(await r.getAttribute('data-id'))!] = await value(r.getByTestId('condition-p'));
       return out;
     };
     await run.click();
-    const first = await readAll();
+    const first = await readAll(2);
     expect(Object.keys(first)).toEqual(['zero', 'matched', 'mismatched', 'silence', 'noise', 'snr20', 'snr10', 'trunc1', 'trunc3']);
     for (const r of await rows.all()) expect((await r.textContent())!.length).toBeGreaterThan(60); // caption shown
     await panel.getByTestId('conditions-p-chart').waitFor();
@@ -187,9 +189,8 @@ describe('analysis tools in Chromium', () => {
     await page.screenshot({ path: path.join(SHOTS, '23-conditions.png'), fullPage: true });
 
     // a rerun gives the very same numbers (seeded noise)
-    await page.evaluate(() => document.querySelectorAll('[data-testid=conditions-inputs]').forEach((e) => e.remove()));
     await run.click();
-    expect(await readAll()).toEqual(first);
+    expect(await readAll(3)).toEqual(first);
 
     // Node, same files, same seed, same code
     const model = await loadModelFromDir(DEMO, 'wasm');
@@ -206,9 +207,8 @@ describe('analysis tools in Chromium', () => {
 
     // another seed: other noise, so other noise-condition numbers
     await panel.getByTestId('seed').fill('7');
-    await page.evaluate(() => document.querySelectorAll('[data-testid=conditions-inputs]').forEach((e) => e.remove()));
     await run.click();
-    const seeded = await readAll();
+    const seeded = await readAll(4);
     expect(seeded.zero).toBe(first.zero);
     expect(seeded.noise).not.toBe(first.noise);
     await page.close();

@@ -541,7 +541,7 @@ export function App() {
         {refClip && refClip.status === 'ready' && <Waveform key={refClip.id} blob={refClip.file} label={refClip.name} />}
       </section>
 
-      <ConditionsPanel client={client} ready={engine === 'ready' && !!weights && !weightsBusy}
+      <ConditionsPanel client={client} ready={engine === 'ready' && !!weights && !weightsBusy && refClip?.status !== 'decoding' && !clips.some((c) => c.status === 'decoding')}
         test={shown && shown.status === 'ready' ? { id: shown.id, name: shown.name } : null}
         matched={refClip && refClip.status === 'ready' ? { id: refClip.id, name: refClip.name } : null}
         candidates={clips.filter((c) => c.status === 'ready' && c.id !== shown?.id && c.id !== refClip?.id).map((c) => ({ id: c.id, name: c.name }))}

@@ -35,6 +35,7 @@ export function ConditionsPanel({ client, test, matched, candidates, weightsId, 
   const [mismatchedId, setMismatchedId] = useState('');
   const [seed, setSeed] = useState(String(DEFAULT_SEED));
   const [run, setRun] = useState<Run | null>(null);
+  const [runs, setRuns] = useState(0);
   const [busy, setBusy] = useState<{ progress?: Progress; cancel: () => void } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const acRef = useRef<AbortController | null>(null);
@@ -56,6 +57,7 @@ export function ConditionsPanel({ client, test, matched, candidates, weightsId, 
         signal: ac.signal, onProgress: (progress) => setBusy({ progress, cancel: () => ac.abort() }),
       });
       setRun({ test: test.name, matched: matched?.name ?? null, mismatched: mismatched?.name ?? null, seed: s, results });
+      setRuns((n) => n + 1);
     } catch (e) {
       const err = e as Error;
       setError(err.name === 'AbortError' ? 'Cancelled: no condition results were kept.' : `The conditions could not run: ${err.message}`);
@@ -92,7 +94,7 @@ export function ConditionsPanel({ client, test, matched, candidates, weightsId, 
   const meanRatio = (r: ConditionResult) => r.attnRms!.reduce((a, v, l) => a + v / r.mlpRms![l], 0) / r.attnRms!.length;
 
   return (
-    <section className="panel" aria-labelledby="cond-h" data-testid="conditions">
+    <section className="panel" aria-labelledby="cond-h" data-testid="conditions" data-runs={runs}>
       <h2 id="cond-h">Reference conditions (for teaching)</h2>
       <p className="muted">
         RAT compares the test clip with a reference recording through an attention branch. The paper found that after
