@@ -365,7 +365,7 @@ export function App() {
   const reportContext = (): ReportContext => ({
     appVersion: APP_VERSION, date: new Date().toISOString(),
     weights: { label: weights?.label ?? '', sha256: weights?.sha256 ?? null, demo: !!weights?.demo, dtype: weights?.dtype },
-    settings: { refMode: refId ? 'audio' : 'zero', ref: refClip?.name ?? null, windows: null, backend: backend?.name },
+    settings: { refMode: refId ? 'audio' : 'zero', ref: refClip?.name ?? null, windows: windowOpts, backend: backend?.name },
     evaluation,
   });
   const exportRows: BatchRow[] = tableRows.map(({ key: _k, current: _c, onRescore: _r, ...r }) => r);
