@@ -37,7 +37,7 @@ describe('model behaviour on the wasm backend', () => {
     expect(tf.memory().numTensors).toBe(before);
     expect(last).toBeCloseTo(readGolden('tiny').cases.find((c) => c.clip === 'speech_front_center' && c.ref_mode === 'zero')!.p_bonafide, 4);
     ref.dispose();
-    expect(tf.memory().numTensors).toBe(before - 2 * 3);
+    expect(tf.memory().numTensors).toBe(before - 2 * model.config.ribHeads * model.config.numLayers); // per layer and head: keys and values
   });
 
   it('refuses a clip shorter than the receptive field, and scores one exactly that long', async () => {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Tensor1D, Tensor2D, Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
+import type { Tensor1D, Tensor2D, Tensor3D } from '@tensorflow/tfjs-core';
 import type { AttentionW, BatchNormW, ConvW, LinearW, NormW } from './weights';
 
 // Layers as pure functions of (weights, input). Callers wrap them in tf.tidy.
@@ -32,44 +32,43 @@ export function runConvBlock(p: ConvW, x: Tensor3D, stride: number, eps: number)
 }
 
 /**
- * Grouped positional convolution (tfjs has none): one conv per channel group, zero padding of
- * kernel/2 both sides as PyTorch's Conv1d(padding=K//2), keeping the first T frames (an even
- * kernel yields T + 1), then GELU. x [T, D] -> [T, D].
+ * Grouped positional convolution (tfjs has none): one conv per channel group with its own filter
+ * [K, Dg, Dg] (split once at load: slicing the 4-D weight per clip cost seconds on wasm), zero
+ * padding of kernel/2 both sides as PyTorch's Conv1d(padding=K//2), keeping the first T frames (an
+ * even kernel yields T + 1), then GELU. x [T, D] -> [T, D].
  */
-export function runPositionalConv(w: Tensor4D, b: Tensor1D, x: Tensor2D): Tensor2D {
-  const [groups, kernel] = w.shape;
+export function runPositionalConv(filters: Tensor3D[], b: Tensor1D, x: Tensor2D): Tensor2D {
+  const kernel = filters[0].shape[0];
   const t = x.shape[0];
   const pad = Math.floor(kernel / 2);
   const padded = tf.pad(x, [[pad, pad], [0, 0]]); // [T + 2 pad, D]
-  const inputs = tf.split(padded, groups, 1); // G x [T + 2 pad, Dg]
-  const filters = tf.unstack(w); // G x [K, Dg, Dg]
-  const outs = inputs.map((xi, g) => tf.squeeze(tf.conv1d(tf.expandDims(xi, 0) as Tensor3D, filters[g] as Tensor3D, 1, 'valid'), [0])); // [T', Dg]
+  const inputs = tf.split(padded, filters.length, 1); // G x [T + 2 pad, Dg]
+  const outs = inputs.map((xi, g) => tf.squeeze(tf.conv1d(tf.expandDims(xi, 0) as Tensor3D, filters[g], 1, 'valid'), [0])); // [T', Dg]
   const y = tf.slice(tf.concat(outs, 1), [0, 0], [t, -1]) as Tensor2D; // [T, D]
   return gelu(tf.add(y, b));
 }
 
-/** [T, D] -> [H, T, D/H]. */
-function splitHeads(x: Tensor2D, heads: number): Tensor3D {
-  const [t, d] = x.shape;
-  return tf.transpose(tf.reshape(x, [t, heads, d / heads]), [1, 0, 2]); // [H, T, Dh]
-}
+/**
+ * What a reference contributes to one attention layer, per head: keys transposed [Dh, Tk] and values
+ * [Tk, Dh]. Two-dimensional per head because tfjs-wasm sends only unbatched, untransposed matMuls
+ * to XNNPACK (batched ones take a scalar loop, 10x slower), and XNNPACK packs the right-hand side
+ * once per tensor, so keeping these tensors lets every clip reuse the packing.
+ */
+export interface KeyValue { kT: Tensor2D[]; v: Tensor2D[] }
 
-export interface KeyValue { k: Tensor3D; v: Tensor3D }
-
-/** Keys and values split into heads, [H, Tk, Dh] each: what a reference contributes to one layer. */
+/** Keys and values of xkv [Tk, D], split into heads. */
 export function projectKeyValue(p: AttentionW, heads: number, xkv: Tensor2D): KeyValue {
-  return { k: splitHeads(runLinear(p.k, xkv), heads), v: splitHeads(runLinear(p.v, xkv), heads) };
+  const kT = tf.transpose(runLinear(p.k, xkv)); // [D, Tk]
+  return { kT: tf.split(kT, heads, 0) as Tensor2D[], v: tf.split(runLinear(p.v, xkv), heads, 1) as Tensor2D[] }; // H x [Dh, Tk], H x [Tk, Dh]
 }
 
 /** Multi-head attention of queries xq [Tq, D] over prepared keys and values. */
 export function attendPrepared(p: AttentionW, heads: number, xq: Tensor2D, kv: KeyValue): Tensor2D {
-  const [t, d] = xq.shape;
+  const d = xq.shape[1];
   const scale = 1 / Math.sqrt(d / heads);
-  const q = splitHeads(tf.mul(runLinear(p.q, xq), scale), heads); // [H, Tq, Dh]
-  const weights = tf.softmax(tf.matMul(q, kv.k, false, true)); // [H, Tq, Tk]
-  const ctx = tf.matMul(weights, kv.v); // [H, Tq, Dh]
-  const merged = tf.reshape(tf.transpose(ctx, [1, 0, 2]), [t, d]) as Tensor2D; // [Tq, D]
-  return runLinear(p.o, merged);
+  const q = tf.split(tf.mul(runLinear(p.q, xq), scale), heads, 1) as Tensor2D[]; // H x [Tq, Dh]
+  const ctx = q.map((qh, h) => tf.matMul(tf.softmax(tf.matMul(qh, kv.kT[h])), kv.v[h])); // H x [Tq, Dh]
+  return runLinear(p.o, tf.concat(ctx, 1) as Tensor2D); // [Tq, D]
 }
 
 /** Root mean square of all elements, as a scalar tensor. */

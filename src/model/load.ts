@@ -4,7 +4,7 @@ import { type DerivedSizes, type RatConfig, SAMPLE_RATE, deriveSizes } from './c
 import { firstNonFinite } from './finite';
 import { type RatManifest, type WeightGroup, groupBytes, sha256Hex } from './manifest';
 import { type ForwardOptions, type PreparedReference, type RatScore, forward, prepareReference, zeroReferenceAttention } from './rat';
-import { type RatWeights, assembleWeights } from './weights';
+import { type RatWeights, assembleWeights, weightTensors } from './weights';
 
 /** Where weights come from: the parsed manifest and a way to read one shard (files in Node, fetch in the browser). */
 export interface WeightSource {
@@ -87,16 +87,21 @@ export async function loadFromShards(manifest: RatManifest, totalBytes: number, 
   let zeroAttn: Tensor2D;
   try {
     weights = assembleWeights(config, named);
-    zeroAttn = zeroReferenceAttention(weights);
   } catch (e) {
     tf.dispose(Object.values(named));
+    throw e;
+  }
+  try {
+    zeroAttn = zeroReferenceAttention(weights);
+  } catch (e) {
+    tf.dispose(weightTensors(weights));
     throw e;
   }
   const model: RatModel = {
     config, sizes, manifest,
     score: (wave, o) => forward(weights, config, sizes, zeroAttn, wave, o),
     prepareReference: (wave, o) => prepareReference(weights, config, sizes, wave, o),
-    dispose() { tf.dispose([...Object.values(named), zeroAttn]); },
+    dispose() { tf.dispose([...weightTensors(weights), zeroAttn]); },
   };
   if (opts.warmup ?? true) {
     opts.onWarmup?.();

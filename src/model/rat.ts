@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Tensor1D, Tensor2D, Tensor3D } from '@tensorflow/tfjs-core';
+import type { Tensor1D, Tensor2D } from '@tensorflow/tfjs-core';
 import { type DerivedSizes, type RatConfig, SAMPLE_RATE, framesFor } from './config';
 import type { RatWeights } from './weights';
 import {
@@ -81,7 +81,7 @@ function frontend(w: RatWeights, c: RatConfig, wave: Float32Array): Tensor2D {
     // No LayerNorm here: torchaudio builds XLS-R's Transformer with layer_norm_first=False (the
     // inverse of the layers' flag), so encoder.transformer.layer_norm only follows the last layer in
     // Wav2Vec2Model.forward and never touches the per-layer features RAT pools.
-    return tf.add(h, runPositionalConv(w.pos.w, w.pos.b, h));
+    return tf.add(h, runPositionalConv(w.pos.filters, w.pos.b, h));
   });
 }
 
@@ -146,20 +146,20 @@ export async function prepareReference(
   const layers: KeyValue[] = [];
   try {
     for await (const { h } of encoderOutputs(w, c, wave, 'reference', opts)) {
-      const [k, v] = tf.tidy(() => {
-        const kv = projectKeyValue(w.rib.attn, c.ribHeads, runLayerNorm(w.rib.lnPre, h, c.eps));
-        return [kv.k, kv.v];
-      });
-      layers.push({ k: k as Tensor3D, v: v as Tensor3D });
+      const kv = tf.tidy(() => {
+        const { kT, v } = projectKeyValue(w.rib.attn, c.ribHeads, runLayerNorm(w.rib.lnPre, h, c.eps));
+        return [...kT, ...v];
+      }) as Tensor2D[];
+      layers.push({ kT: kv.slice(0, c.ribHeads), v: kv.slice(c.ribHeads) });
     }
   } catch (e) {
-    layers.forEach((kv) => tf.dispose([kv.k, kv.v]));
+    layers.forEach((kv) => tf.dispose([...kv.kT, ...kv.v]));
     throw e;
   }
   let disposed = false;
   return {
     mode: 'audio', frames, layers,
-    dispose() { if (!disposed) layers.forEach((kv) => tf.dispose([kv.k, kv.v])); disposed = true; },
+    dispose() { if (!disposed) layers.forEach((kv) => tf.dispose([...kv.kT, ...kv.v])); disposed = true; },
   };
 }
 
@@ -178,7 +178,8 @@ export async function forward(
       if (probeSet.has(l)) probes[l] = (await h.data()) as Float32Array;
       const [sum, ...branchRms] = tf.tidy(() => {
         const n = runLayerNorm(w.rib.lnPre, h, c.eps);
-        const a = ref ? attendPrepared(w.rib.attn, c.ribHeads, n, ref.layers[l]) : tf.broadcastTo(zeroAttn, h.shape);
+        // the zero reference's [1, D] output is broadcast by the add below, not copied to [T, D]
+        const a = ref ? attendPrepared(w.rib.attn, c.ribHeads, n, ref.layers[l]) : zeroAttn;
         const m = runLinear(w.rib.down, runLinear(w.rib.up, n, 'relu'));
         const zl = runLayerNorm(w.rib.lnPost, tf.add(tf.add(h, a), m), c.eps); // [T, D]
         const s = tf.add(pooled, tf.sum(zl, 0)) as Tensor1D;

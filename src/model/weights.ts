@@ -1,4 +1,5 @@
-import type { Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
+import type { Tensor, Tensor1D, Tensor2D, Tensor3D } from '@tensorflow/tfjs-core';
 import { type RatConfig, deriveSizes } from './config';
 
 // The model's own weight names and layouts: matrices are [in, out] (what matMul wants), conv filters
@@ -14,8 +15,8 @@ export interface EncoderLayerW { ln1: NormW; attn: AttentionW; ln2: NormW; up: L
 export interface RatWeights {
   conv: ConvW[];
   proj: { ln: NormW; fc: LinearW };
-  /** Grouped positional conv, one [kernel, groupWidth, groupWidth] filter per group: [G, K, Dg, Dg]. */
-  pos: { w: Tensor4D; b: Tensor1D };
+  /** Grouped positional conv: one [kernel, groupWidth, groupWidth] filter per group (stored as [G, K, Dg, Dg]). */
+  pos: { filters: Tensor3D[]; b: Tensor1D };
   layers: EncoderLayerW[];
   rib: { lnPre: NormW; attn: AttentionW; up: LinearW; down: LinearW; lnPost: NormW };
   cls: { fc1: LinearW; bn1: BatchNormW; fc2: LinearW; bn2: BatchNormW; fc3: LinearW };
@@ -62,7 +63,10 @@ export function weightSpecs(c: RatConfig): WeightSpec[] {
   return s;
 }
 
-/** Builds the typed record from flat named tensors, checking that each one is present with its shape. */
+/**
+ * Builds the typed record from flat named tensors, checking that each one is present with its shape.
+ * Takes ownership of `named`: tensors re-laid out here (the positional filters) replace their source.
+ */
 export function assembleWeights(c: RatConfig, named: Record<string, Tensor>): RatWeights {
   const problems: string[] = [];
   for (const { name, shape } of weightSpecs(c)) {
@@ -72,6 +76,12 @@ export function assembleWeights(c: RatConfig, named: Record<string, Tensor>): Ra
   }
   if (problems.length) throw new Error(`The weights do not fit their config:\n  ${problems.join('\n  ')}`);
   const t = <T extends Tensor>(n: string) => named[n] as T;
+  const splitGroups = (w: Tensor): Tensor3D[] => {
+    const [g, k, i, o] = w.shape;
+    const filters = tf.tidy(() => tf.split(tf.reshape(w, [g, k * i * o]), g, 0).map((f) => tf.reshape(f, [k, i, o]))) as Tensor3D[]; // G x [K, Dg, Dg]
+    w.dispose();
+    return filters;
+  };
   const linear = (n: string): LinearW => ({ w: t(`${n}.w`), b: t(`${n}.b`) });
   const norm = (n: string): NormW => ({ g: t(`${n}.g`), b: t(`${n}.b`) });
   const attention = (n: string): AttentionW => ({ q: linear(`${n}.q`), k: linear(`${n}.k`), v: linear(`${n}.v`), o: linear(`${n}.o`) });
@@ -79,7 +89,7 @@ export function assembleWeights(c: RatConfig, named: Record<string, Tensor>): Ra
   return {
     conv: c.convLayers.map((_, i) => ({ w: t(`conv.${i}.w`), b: t(`conv.${i}.b`), ln: norm(`conv.${i}.ln`) })),
     proj: { ln: norm('proj.ln'), fc: linear('proj.fc') },
-    pos: { w: t('pos.w'), b: t('pos.b') },
+    pos: { filters: splitGroups(t('pos.w')), b: t('pos.b') },
     layers: Array.from({ length: c.numLayers }, (_, l) => ({
       ln1: norm(`layers.${l}.ln1`), attn: attention(`layers.${l}.attn`), ln2: norm(`layers.${l}.ln2`),
       up: linear(`layers.${l}.up`), down: linear(`layers.${l}.down`),
@@ -87,4 +97,16 @@ export function assembleWeights(c: RatConfig, named: Record<string, Tensor>): Ra
     rib: { lnPre: norm('rib.lnPre'), attn: attention('rib.attn'), up: linear('rib.up'), down: linear('rib.down'), lnPost: norm('rib.lnPost') },
     cls: { fc1: linear('cls.fc1'), bn1: bn('cls.bn1'), fc2: linear('cls.fc2'), bn2: bn('cls.bn2'), fc3: linear('cls.fc3') },
   };
+}
+
+/** Every tensor a weight record holds, for disposal. */
+export function weightTensors(w: RatWeights): Tensor[] {
+  const out: Tensor[] = [];
+  const walk = (v: unknown): void => {
+    if (v instanceof tf.Tensor) out.push(v);
+    else if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object') Object.values(v).forEach(walk);
+  };
+  walk(w);
+  return out;
 }
