@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Tensor1D, Tensor2D, Tensor3D } from '@tensorflow/tfjs-core';
+import type { Tensor1D, Tensor2D, Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
 import type { AttentionW, BatchNormW, ConvW, LinearW, NormW } from './weights';
 
 // Layers as pure functions of (weights, input). Callers wrap them in tf.tidy.
@@ -9,10 +9,17 @@ export function runLinear(p: LinearW, x: Tensor2D, activation: 'linear' | 'relu'
   return tf.fused.matMul({ a: x, b: p.w, bias: p.b, activation }) as Tensor2D;
 }
 
-/** LayerNorm over the last axis, biased variance as PyTorch. */
+/** LayerNorm over the last axis, biased variance as PyTorch. Each full-size temporary is freed as soon as it is used. */
 export function runLayerNorm<T extends tf.Tensor>(p: NormW, x: T, eps: number): T {
-  const { mean, variance } = tf.moments(x, -1, true);
-  return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), p.g), p.b) as T;
+  return tf.tidy(() => {
+    const { mean, variance } = tf.moments(x, -1, true);
+    const centred = tf.sub(x, mean);
+    const scaled = tf.mul(centred, tf.rsqrt(tf.add(variance, eps)));
+    centred.dispose();
+    const gained = tf.mul(scaled, p.g);
+    scaled.dispose();
+    return tf.add(gained, p.b) as T;
+  });
 }
 
 /** BatchNorm in inference mode (running statistics) on x [B, C]. */
@@ -20,15 +27,34 @@ export function runBatchNorm(p: BatchNormW, x: Tensor2D, eps: number): Tensor2D 
   return tf.batchNorm(x, p.mean, p.variance, p.b, p.g, eps);
 }
 
-/** Exact (erf) GELU, as torch.nn.functional.gelu's default. */
+/** Exact (erf) GELU, as torch.nn.functional.gelu's default; at most two full-size temporaries live at once. */
 export function gelu<T extends tf.Tensor>(x: T): T {
-  return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)) as T;
+  return tf.tidy(() => {
+    const scaled = tf.mul(x, Math.SQRT1_2);
+    const e = tf.erf(scaled);
+    scaled.dispose();
+    const e1 = tf.add(e, 1);
+    e.dispose();
+    const half = tf.mul(x, 0.5);
+    return tf.mul(half, e1) as T;
+  });
 }
 
-/** One conv extractor block: Conv1d (valid, strided) -> LayerNorm over channels -> GELU. x [1, N, Cin]. */
+/**
+ * One conv extractor block: Conv1d (valid, strided, bias fused) -> LayerNorm over channels -> GELU.
+ * x [1, N, Cin]. The early layers' outputs are the largest tensors of a clip (512 channels at
+ * 3.2 kHz), so each intermediate is freed as soon as the next exists.
+ */
 export function runConvBlock(p: ConvW, x: Tensor3D, stride: number, eps: number): Tensor3D {
-  const y = tf.add(tf.conv1d(x, p.w, stride, 'valid'), p.b) as Tensor3D; // [1, T, C]
-  return gelu(runLayerNorm(p.ln, y, eps));
+  return tf.tidy(() => {
+    const [k, cin, cout] = p.w.shape;
+    const y = tf.fused.conv2d({
+      x: tf.expandDims(x, 1) as Tensor4D, filter: tf.reshape(p.w, [1, k, cin, cout]) as Tensor4D, strides: [1, stride], pad: 'valid', bias: p.b,
+    }); // [1, 1, T, C]
+    const n = runLayerNorm(p.ln, tf.squeeze(y, [1]) as Tensor3D, eps); // [1, T, C]
+    y.dispose();
+    return gelu(n);
+  });
 }
 
 /**

@@ -5,6 +5,7 @@ import { firstNonFinite } from './finite';
 import { type RatManifest, type WeightGroup, groupBytes, sha256Hex } from './manifest';
 import { type ForwardOptions, type PreparedReference, type RatScore, forward, prepareReference, zeroReferenceAttention } from './rat';
 import { type RatWeights, assembleWeights, weightTensors } from './weights';
+import { canReleasePacked, packAndRelease } from './wasm-packing';
 
 /** Where weights come from: the parsed manifest and a way to read one shard (files in Node, fetch in the browser). */
 export interface WeightSource {
@@ -21,6 +22,8 @@ export interface LoadOptions {
   onWarmup?: () => void;
   onProgress?: (p: LoadProgress) => void;
   signal?: AbortSignal;
+  /** On the wasm backend, keep only XNNPACK's packed copy of each linear layer's weights (default true; halves memory). */
+  releasePacked?: boolean;
 }
 
 /** A loaded RAT detector on the current tfjs backend. */
@@ -58,6 +61,8 @@ export async function loadFromShards(manifest: RatManifest, totalBytes: number, 
   const config = manifest.config;
   const sizes = deriveSizes(config);
   const named: Record<string, Tensor> = {};
+  const release = (opts.releasePacked ?? true) && canReleasePacked();
+  const packed = new Set<string>();
   let loadedBytes = 0;
   try {
     for await (const { group, bytes, trusted } of shards) {
@@ -76,6 +81,7 @@ export async function loadFromShards(manifest: RatManifest, totalBytes: number, 
       const bad = trusted ? null : firstNonFinite(bytes, group);
       if (bad) throw new ShardError(`Weight shard ${path} holds a non-finite value in ${bad}: the weights are damaged and would give meaningless scores. Re-convert the weights folder from its checkpoint.`);
       Object.assign(named, tf.io.decodeWeights(bytes, group.weights));
+      if (release) packAndRelease(named, packed);
       loadedBytes += expected;
       opts.onProgress?.({ loadedBytes, totalBytes });
     }

@@ -71,12 +71,39 @@ export function normaliseWave(wave: Float32Array): Float32Array {
   return out;
 }
 
-/** Waveform -> input of the first encoder layer, [T, D]. */
-function frontend(w: RatWeights, c: RatConfig, wave: Float32Array): Tensor2D {
+/** Frames per pass through the conv stack (5 s at 20 ms): bounds its memory whatever the clip length. */
+export const CONV_CHUNK_FRAMES = 250;
+
+/** The conv feature extractor on normalised samples, [T, C]. */
+function convStack(w: RatWeights, c: RatConfig, samples: Float32Array): Tensor2D {
   return tf.tidy(() => {
-    let x = tf.tensor3d(normaliseWave(wave), [1, wave.length, 1]); // [1, N, 1]
-    c.convLayers.forEach(([, , stride], i) => { x = runConvBlock(w.conv[i], x, stride, c.eps); }); // [1, T, C]
-    const feats = tf.squeeze(x, [0]) as Tensor2D; // [T, C]
+    let x = tf.tensor3d(samples, [1, samples.length, 1]); // [1, N, 1]
+    c.convLayers.forEach(([, , stride], i) => {
+      const next = runConvBlock(w.conv[i], x, stride, c.eps); // [1, T, C]
+      x.dispose(); // the largest activations of a clip: free each layer's input at once
+      x = next;
+    });
+    return tf.squeeze(x, [0]) as Tensor2D; // [T, C]
+  });
+}
+
+/**
+ * Waveform -> input of the first encoder layer, [T, D]. The conv stack runs over chunks of
+ * CONV_CHUNK_FRAMES frames: frame t sees only samples [t hop, t hop + receptive field), and a
+ * chunk starting at a multiple of hop keeps every layer's frames aligned, so the result is the
+ * same as one pass while the 512-channel activations of a long clip never exist all at once.
+ */
+function frontend(w: RatWeights, c: RatConfig, z: DerivedSizes, wave: Float32Array, frames: number): Tensor2D {
+  return tf.tidy(() => {
+    const norm = normaliseWave(wave);
+    const chunks: Tensor2D[] = [];
+    for (let f0 = 0; f0 < frames; f0 += CONV_CHUNK_FRAMES) {
+      const f1 = Math.min(frames, f0 + CONV_CHUNK_FRAMES);
+      const end = f1 === frames ? norm.length : (f1 - 1) * z.hop + z.receptiveField;
+      chunks.push(convStack(w, c, norm.subarray(f0 * z.hop, end)));
+    }
+    const feats = chunks.length === 1 ? chunks[0] : tf.concat(chunks, 0); // [T, C]
+    if (feats.shape[0] !== frames) throw new Error(`internal: the conv stack gave ${feats.shape[0]} frames, expected ${frames}`);
     const h = runLinear(w.proj.fc, runLayerNorm(w.proj.ln, feats, c.eps)); // [T, D]
     // No LayerNorm here: torchaudio builds XLS-R's Transformer with layer_norm_first=False (the
     // inverse of the layers' flag), so encoder.transformer.layer_norm only follows the last layer in
@@ -115,9 +142,9 @@ function checkLength(c: RatConfig, z: DerivedSizes, wave: Float32Array): number 
 
 /** Runs the encoder on a clip, yielding each layer's output [T, D]; each is disposed once the next exists. */
 async function* encoderOutputs(
-  w: RatWeights, c: RatConfig, wave: Float32Array, stage: Progress['stage'], opts: ForwardOptions,
+  w: RatWeights, c: RatConfig, z: DerivedSizes, wave: Float32Array, frames: number, stage: Progress['stage'], opts: ForwardOptions,
 ): AsyncGenerator<{ l: number; h: Tensor2D }> {
-  let x = frontend(w, c, wave);
+  let x = frontend(w, c, z, wave, frames);
   try {
     for (let l = 0; l < c.numLayers; l++) {
       const next = encoderLayer(w, c, l, x);
@@ -145,7 +172,7 @@ export async function prepareReference(
   const frames = checkLength(c, z, wave);
   const layers: KeyValue[] = [];
   try {
-    for await (const { h } of encoderOutputs(w, c, wave, 'reference', opts)) {
+    for await (const { h } of encoderOutputs(w, c, z, wave, frames, 'reference', opts)) {
       const kv = tf.tidy(() => {
         const { kT, v } = projectKeyValue(w.rib.attn, c.ribHeads, runLayerNorm(w.rib.lnPre, h, c.eps));
         return [...kT, ...v];
@@ -174,7 +201,7 @@ export async function forward(
   const rmsTensors: tf.Scalar[] = [];
   let pooled: Tensor1D = tf.zeros([c.embedDim]);
   try {
-    for await (const { l, h } of encoderOutputs(w, c, wave, 'test', opts)) {
+    for await (const { l, h } of encoderOutputs(w, c, z, wave, frames, 'test', opts)) {
       if (probeSet.has(l)) probes[l] = (await h.data()) as Float32Array;
       const [sum, ...branchRms] = tf.tidy(() => {
         const n = runLayerNorm(w.rib.lnPre, h, c.eps);
