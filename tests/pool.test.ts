@@ -22,7 +22,7 @@ describe('worker pool', () => {
 
   it('scores clips in parallel exactly as one model does, with and without a reference', async () => {
     const names = ['speech_front_center', 'speech_side_right', 'odd_chirp', 'short_noise'];
-    const expected = [];
+    const expected: number[] = [];
     for (const n of names) expected.push((await model.score(clips.get(n)!.data)).pBonafide);
     const got = await Promise.all(names.map((n) => pool.score(clips.get(n)!.data.slice())));
     got.forEach((s, i) => expect(s.pBonafide).toBe(expected[i]));

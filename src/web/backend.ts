@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-webgpu';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
@@ -34,6 +34,9 @@ export async function startBackend(force?: 'wasm'): Promise<BackendChoice> {
       }
     }
   }
+  // tfjs-wasm defaults to half the cores (1 of 2 here), keeping the rest for the page; the model
+  // runs in a worker, so every core can work (has no effect without cross-origin isolation)
+  setThreadsCount(Math.max(1, globalThis.navigator?.hardwareConcurrency ?? 1));
   if (!(await tf.setBackend('wasm'))) throw new Error('Neither WebGPU nor WASM could start in this browser.');
   await tf.ready();
   const threads = globalThis.crossOriginIsolated ? 'multi-threaded' : 'single-threaded (page not cross-origin isolated)';

@@ -1,0 +1,79 @@
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { createServer } from 'vite';
+import { chromium } from 'playwright-core';
+
+// Chromium rows of the benchmark: Vite's dev server serves scripts/bench/page.html (cross-origin
+// isolated, as the app) plus the converted weights and the clips; Debian's Chromium runs it through
+// playwright-core. One page visit loads from the network (and fills Cache Storage) and times the
+// clips; a second visit measures the warm load from the cache and the time to the first score.
+
+const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+
+/** As tests/browser.ts (which is CommonJS-only: __dirname): Debian's Chromium, WebGPU on SwiftShader. */
+const CHROMIUM_ARGS = [
+  '--headless=new', '--no-sandbox', '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-webgpu-adapter=swiftshader',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
+];
+
+export interface BrowserBenchOptions {
+  weights: string;
+  clipsDir: string;
+  lengths: number[];
+  repeats: number;
+  backend: 'wasm' | 'webgpu';
+  log: (s: string) => void;
+}
+
+export async function runBrowserBench(o: BrowserBenchOptions): Promise<Record<string, any>> {
+  const port = 4900 + Math.floor(Math.random() * 400);
+  const server = await createServer({
+    root: ROOT,
+    logLevel: 'error',
+    server: { port, strictPort: true, host: '127.0.0.1' },
+    plugins: [{
+      name: 'bench-files',
+      configureServer(s) {
+        s.middlewares.use((req, res, next) => {
+          const url = (req.url ?? '').split('?')[0];
+          let file: string | null = null;
+          if (url === '/bench-clips.safetensors') file = path.join(o.clipsDir, 'bench-clips.safetensors');
+          else if (url.startsWith('/bench-weights/')) file = path.join(o.weights, path.basename(url));
+          if (!file) return next();
+          if (!existsSync(file)) { res.statusCode = 404; res.end(); return; }
+          res.setHeader('Content-Length', String(statSync(file).size));
+          res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
+          createReadStream(file).pipe(res);
+        });
+      },
+    }],
+  });
+  await server.listen();
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  try {
+    const context = await browser.newContext();
+    const url = `http://127.0.0.1:${port}/scripts/bench/page.html`;
+    const visit = async (score: boolean, lengths: number[]) => {
+      const page = await context.newPage();
+      page.on('pageerror', (e) => o.log(`page error: ${e.message}`));
+      const t0 = Date.now();
+      await page.goto(url);
+      await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready', null, { timeout: 600_000 });
+      const r = await page.evaluate((a) => (globalThis as any).ratBench(a), { backend: o.backend, lengths, repeats: o.repeats, score });
+      r.open_to_done_ms = Date.now() - t0; // for a visit without timing runs: opening the page to the first score
+      await page.close();
+      return r;
+    };
+    o.log(`${o.backend}: first visit (weights over the network, then timing) ...`);
+    const first = await visit(true, o.lengths);
+    o.log(`${o.backend}: second visit (weights from Cache Storage) ...`);
+    const second = await visit(false, o.lengths.slice(0, 1));
+    return {
+      ...first, cold_load_ms: first.load_ms, warm_load_ms: second.load_ms, warm_cached_bytes: second.cached_bytes,
+      first_score_ms: second.open_to_done_ms, first_score_detail: { load_ms: second.load_ms, score_ms: second.first_score_ms },
+    };
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}

@@ -1,0 +1,79 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { openCheckpoint } from '../../src/convert/checkpoint';
+import { loadFromShards } from '../../src/model/load';
+import { startBackend } from '../../src/web/backend';
+import { urlShards } from '../../src/web/weights-loader';
+
+// The browser side of `npm run bench`, driven by scripts/bench/browser.ts through playwright-core:
+// loads the served full-size weights (network, or Cache Storage on a second visit) on the chosen
+// backend and times the benchmark clips. Runs on the page's main thread; the app uses a worker,
+// with the same model code.
+
+interface BenchArgs { backend: 'wasm' | 'webgpu'; lengths: number[]; repeats: number; score: boolean }
+
+const status = (s: string) => { document.getElementById('status')!.textContent = s; };
+
+async function clips(): Promise<Map<string, Float32Array>> {
+  const blob = await (await fetch('/bench-clips.safetensors')).blob();
+  const ckpt = await openCheckpoint(blob);
+  const out = new Map<string, Float32Array>();
+  for (const [k, t] of ckpt.tensors) out.set(k, await t.read());
+  return out;
+}
+
+function gpuMb(): number | null {
+  const m = tf.memory() as tf.MemoryInfo & { numBytesInGPUAllocated?: number; numBytesInGPU?: number };
+  const b = m.numBytesInGPUAllocated ?? m.numBytesInGPU;
+  return b == null ? null : b / 2 ** 20;
+}
+
+async function run(args: BenchArgs) {
+  const t0 = performance.now();
+  const backend = await startBackend(args.backend === 'wasm' ? 'wasm' : undefined);
+  if (backend.name !== args.backend) throw new Error(`asked for ${args.backend}, got ${backend.name}: ${backend.reason}`);
+  const data = await clips();
+  const tLoad = performance.now();
+  const stream = await urlShards('/bench-weights/', () => {});
+  const model = await loadFromShards(stream.manifest, stream.totalBytes, stream.shards, { warmup: false });
+  const loadMs = performance.now() - tLoad;
+  const cached = stream.cachedBytes();
+  const tFirst = performance.now();
+  const first = await model.score(data.get(`test_${args.lengths[0]}`)!);
+  const firstMs = performance.now() - tFirst;
+  const out: Record<string, unknown> = {
+    backend: backend.name, reason: backend.reason, threads: backend.name === 'wasm' ? getThreadsCount() : null,
+    isolated: globalThis.crossOriginIsolated, load_ms: loadMs, cached_bytes: cached, first_score_ms: firstMs,
+    page_to_first_score_ms: performance.now() - t0, first_p: first.pBonafide, rows: {},
+  };
+  if (args.score) {
+    const ref = await model.prepareReference(data.get('ref')!);
+    const rows: Record<string, unknown> = {};
+    for (const s of args.lengths) {
+      for (const mode of ['zero', 'audio'] as const) {
+        const times: number[] = [];
+        let p = NaN;
+        let tfMb = 0;
+        for (let i = 0; i <= args.repeats; i++) {
+          status(`${backend.name}: ${s} s ${mode} run ${i}`);
+          const t = performance.now();
+          const sc = await model.score(data.get(`test_${s}`)!, { reference: mode === 'audio' ? ref : null });
+          if (i > 0 || args.repeats === 0) times.push(performance.now() - t);
+          p = sc.pBonafide;
+          tfMb = Math.max(tfMb, tf.memory().numBytes / 2 ** 20);
+        }
+        times.sort((a, b) => a - b);
+        const m = times.length >> 1;
+        rows[`${s}/${mode}`] = { median_ms: times.length % 2 ? times[m] : (times[m - 1] + times[m]) / 2, times_ms: times, p_bonafide: p, tf_mb: tfMb, gpu_mb: gpuMb() };
+      }
+    }
+    ref.dispose();
+    out.rows = rows;
+  }
+  model.dispose();
+  status('done');
+  return out;
+}
+
+(globalThis as unknown as { ratBench: typeof run }).ratBench = run;
+status('ready');

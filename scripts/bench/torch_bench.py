@@ -1,0 +1,128 @@
+"""PyTorch side of `npm run bench`: times the full-size RAT on the benchmark clips, same clips as Node.
+
+    /usr/bin/python3 scripts/bench/torch_bench.py --dir /tmp/rat-full --out result.json [--repeats 3] [--batch 50]
+        [--seconds 4,12] [--threads 2]
+
+Reads <dir>/rat-full.pt (written by scripts/reference/full_size.py), writes <dir>/bench-clips.safetensors
+(the test clips and the reference, 16 kHz float32, read by the Node side) and a JSON result: per clip
+length and reference mode the median time after a warm-up, P(bona fide), logits; batch throughput
+(clips of the first length, reference features computed once); peak RSS while scoring.
+An audio reference is "seen before": its per-layer features are computed once, outside the timing,
+as the tfjs model's prepareReference caches its keys and values.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "reference"))
+import rat_reference as R  # noqa: E402
+
+ALSA = "/usr/share/sounds/alsa"
+
+
+def fit(wave: torch.Tensor, n: int) -> torch.Tensor:
+    reps = -(-n // wave.numel())
+    return wave.repeat(reps)[:n].clone()
+
+
+def rss_now_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1048576
+
+
+def reset_peak() -> None:
+    """Resets the kernel's peak-RSS mark (VmHWM), so the peak covers scoring, not loading."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+
+
+def peak_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def score(model: R.RAT, wave: torch.Tensor, ref_feats):
+    """forward_detailed with the reference's features given (None: the zero vector)."""
+    feats = model.extractor.extract_features(wave.unsqueeze(0))
+    z, _, _ = model.rib(feats, ref_feats)
+    logits = model.classifier(z.mean(dim=(0, 2)))
+    return F.softmax(logits, dim=1)[0, 0], logits[0]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dir", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--batch", type=int, default=50)
+    ap.add_argument("--seconds", default="4,12")
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    lengths = [float(s) for s in args.seconds.split(",") if s]
+
+    clips = {f"test_{s:g}": fit(R.load_wave(f"{ALSA}/Front_Center.wav")[0], int(round(s * 16000))) for s in lengths}
+    ref = R.load_wave(f"{ALSA}/Front_Left.wav")[0]
+    R.save_safetensors(os.path.join(args.dir, "bench-clips.safetensors"), {**clips, "ref": ref})
+
+    t0 = time.perf_counter()
+    model = R.RAT(R.RatConfig())
+    state = torch.load(os.path.join(args.dir, "rat-full.pt"))  # our own file, written by full_size.py
+    model.load_state_dict(state)
+    del state
+    model.eval()
+    load_s = time.perf_counter() - t0
+    load_peak = peak_mb()
+    reset_peak()
+
+    out = {"torch": torch.__version__, "threads": torch.get_num_threads(), "load_s": load_s, "load_peak_rss_mb": load_peak,
+           "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"), "rows": {}}
+    with torch.no_grad():
+        ref_feats = model.extractor.extract_features(ref.unsqueeze(0))
+        for s in lengths:
+            wave = clips[f"test_{s:g}"]
+            for mode, rf in (("zero", None), ("audio", ref_feats)):
+                score(model, wave, rf)  # warm-up
+                times = []
+                for _ in range(args.repeats):
+                    t = time.perf_counter()
+                    p, logits = score(model, wave, rf)
+                    times.append((time.perf_counter() - t) * 1000)
+                out["rows"][f"{s:g}/{mode}"] = {"median_ms": statistics.median(times), "times_ms": times,
+                                                "p_bonafide": float(p), "logits": R.to_list(logits)}
+                print(f"torch {s:g} s {mode}: {statistics.median(times):.0f} ms", file=sys.stderr)
+        if args.batch > 0:
+            base = clips[f"test_{lengths[0]:g}"]
+            batch = [torch.roll(base, i * 1000) for i in range(args.batch)]
+            t = time.perf_counter()
+            for w in batch:
+                score(model, w, ref_feats)
+            elapsed = time.perf_counter() - t
+            out["batch"] = {"clips": args.batch, "seconds_each": lengths[0], "elapsed_s": elapsed, "clips_per_s": args.batch / elapsed}
+            print(f"torch batch: {args.batch / elapsed:.2f} clips/s", file=sys.stderr)
+    out["peak_rss_mb"] = peak_mb()
+    with open(args.out, "w") as f:
+        json.dump(out, f, indent=1)
+    print(json.dumps({"out": args.out}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
