@@ -162,6 +162,14 @@ describe('condition scores against PyTorch on the tiny fixture model', () => {
     ran.forEach((c, i) => expect(Math.abs(c.pBonafide! - py[i].p_bonafide), c.id).toBeLessThan(1e-4));
   }, 120_000);
 
+  it('clips too long for one pass: the test clip is refused with the limit, a long reference is named and skipped', async () => {
+    const speech = clips.get('speech_front_center')!.data;
+    await expect(runConditions(model, speech, { matched: null, mismatched: null }, { maxSeconds: 1 })).rejects.toThrow(/The test clip is 1\.4 s long; the conditions score whole clips, up to 1 s/);
+    const ts = await runConditions(model, speech, { matched: clips.get('espeak_6s')!.data, mismatched: null }, { maxSeconds: 5 });
+    expect(ts.find((c) => c.id === 'matched')!.unavailable).toMatch(/This reference is 6\.0 s long, over the 5 s limit/);
+    expect(ts.find((c) => c.id === 'trunc3')!.pBonafide).toBeGreaterThan(0);
+  });
+
   it('a mismatched clip too short for the model is named, not fatal', async () => {
     const ts = await runConditions(model, clips.get('speech_front_center')!.data, { matched: null, mismatched: new Float32Array(100) });
     expect(ts.find((c) => c.id === 'mismatched')!.unavailable).toMatch(/The reference cannot be used: The clip has 100 samples/);

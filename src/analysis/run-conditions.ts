@@ -1,3 +1,4 @@
+import { SAMPLE_RATE } from '../model/config';
 import type { RatModel } from '../model/load';
 import type { PreparedReference } from '../model/rat';
 import { type ConditionId, type ConditionInputs, conditionReferences } from './conditions';
@@ -29,9 +30,16 @@ export interface ConditionsProgress {
 /** Runs every condition on `test`; unavailable conditions say why instead of failing the rest. */
 export async function runConditions(
   model: Pick<RatModel, 'score' | 'prepareReference'>, test: Float32Array, inputs: ConditionInputs,
-  opts: { signal?: AbortSignal; onProgress?: (p: ConditionsProgress) => void } = {},
+  opts: { signal?: AbortSignal; onProgress?: (p: ConditionsProgress) => void; maxSeconds?: number } = {},
 ): Promise<ConditionResult[]> {
-  const plan = conditionReferences(inputs);
+  // every condition is a whole-clip pass, whose attention cost grows with the square of the length
+  const max = opts.maxSeconds ?? Infinity;
+  if (test.length > max * SAMPLE_RATE) {
+    throw new Error(`The test clip is ${(test.length / SAMPLE_RATE).toFixed(1)} s long; the conditions score whole clips, up to ${max} s (see the window settings). Choose a shorter clip.`);
+  }
+  const plan = conditionReferences(inputs).map((c) => (c.reference && c.reference.length > max * SAMPLE_RATE
+    ? { spec: c.spec, unavailable: `This reference is ${(c.reference.length / SAMPLE_RATE).toFixed(1)} s long, over the ${max} s limit for one pass (see the window settings); choose a shorter clip.` }
+    : c));
   const total = plan.filter((c) => !c.unavailable).length;
   const out: ConditionResult[] = [];
   let done = 0;

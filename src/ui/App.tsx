@@ -545,7 +545,7 @@ export function App() {
         test={shown && shown.status === 'ready' ? { id: shown.id, name: shown.name } : null}
         matched={refClip && refClip.status === 'ready' ? { id: refClip.id, name: refClip.name } : null}
         candidates={clips.filter((c) => c.status === 'ready' && c.id !== shown?.id && c.id !== refClip?.id).map((c) => ({ id: c.id, name: c.name }))}
-        weightsId={weights?.id ?? null} demo={!!weights?.demo} />
+        weightsId={weights?.id ?? null} demo={!!weights?.demo} maxSeconds={Math.max(windowOpts.limitSeconds, windowOpts.singlePassMaxSeconds)} />
 
       <section className="panel" aria-labelledby="res-h" aria-live="polite">
         <h2 id="res-h">Results</h2>

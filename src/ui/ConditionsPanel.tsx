@@ -25,13 +25,15 @@ export interface ConditionsPanelProps {
   demo: boolean;
   /** Whether the engine can take work now. */
   ready: boolean;
+  /** Longest clip scored in one pass (the window settings' whole-file limit), in seconds. */
+  maxSeconds: number;
 }
 
 interface Run { test: string; matched: string | null; mismatched: string | null; seed: number; results: ConditionResult[] }
 
 const CONDITION_COLOURS = ['#1d232b', '#2166ac', '#b2182b', '#7a5300', '#5e3c99', '#1b7837', '#e66101', '#4393c3', '#d6604d'];
 
-export function ConditionsPanel({ client, test, matched, candidates, weightsId, demo, ready }: ConditionsPanelProps) {
+export function ConditionsPanel({ client, test, matched, candidates, weightsId, demo, ready, maxSeconds }: ConditionsPanelProps) {
   const [mismatchedId, setMismatchedId] = useState('');
   const [seed, setSeed] = useState(String(DEFAULT_SEED));
   const [run, setRun] = useState<Run | null>(null);
@@ -53,7 +55,7 @@ export function ConditionsPanel({ client, test, matched, candidates, weightsId, 
     acRef.current = ac;
     setBusy({ cancel: () => ac.abort() });
     try {
-      const results = await client.request('conditions', { clipId: test.id, refId: matched?.id ?? null, mismatchedId: mismatched?.id ?? null, seed: s }, {
+      const results = await client.request('conditions', { clipId: test.id, refId: matched?.id ?? null, mismatchedId: mismatched?.id ?? null, seed: s, maxSeconds }, {
         signal: ac.signal, onProgress: (progress) => setBusy({ progress, cancel: () => ac.abort() }),
       });
       setRun({ test: test.name, matched: matched?.name ?? null, mismatched: mismatched?.name ?? null, seed: s, results });

@@ -33,6 +33,7 @@ export function Timeline(props: TimelineProps) {
   const [time, setTime] = useState(0);
   const [playing, setPlaying] = useState(false);
   const [active, setActive] = useState<number | null>(null);
+  const [zoom, setZoom] = useState(0);
 
   const seek = (i: number) => {
     setActive(i);
@@ -73,6 +74,8 @@ export function Timeline(props: TimelineProps) {
     return () => { offs.forEach((off) => off()); w.destroy(); ws.current = null; };
   }, [blob, timeline]);
 
+  useEffect(() => { if (ws.current?.getDuration()) ws.current.zoom(zoom); }, [zoom]);
+
   const config = useMemo<ChartConfiguration>(() => ({
     type: 'line',
     data: {
@@ -86,7 +89,7 @@ export function Timeline(props: TimelineProps) {
     },
     options: {
       parsing: false,
-      scales: { x: { type: 'linear', title: { display: true, text: 'time (s), window centre' } }, y: { min: 0, max: 1, title: { display: true, text: 'P(bona fide)' } } },
+      scales: { x: { type: 'linear', min: 0, max: timeline.windows[timeline.windows.length - 1].end, title: { display: true, text: 'time (s), window centre' } }, y: { min: 0, max: 1, title: { display: true, text: 'P(bona fide)' } } },
       plugins: { legend: { display: false } },
       // the window whose centre is nearest the clicked time (the 0.5 line is not a target)
       onClick: (e, _els, chart) => {
@@ -118,6 +121,7 @@ export function Timeline(props: TimelineProps) {
         <button type="button" onClick={() => ws.current?.playPause()}>{playing ? 'Pause' : 'Play'}</button>
         <span className="muted" data-testid="timeline-time" data-value={String(time)}>{time.toFixed(2)} s</span>
         {active !== null && <span className="muted">window {active + 1}: {fmt(timeline.windows[active].start)}–{fmt(timeline.windows[active].end)}, P {timeline.windows[active].pBonafide.toFixed(4)}</span>}
+        <label>Zoom <input type="range" min={0} max={200} step={5} value={zoom} onChange={(e) => setZoom(Number(e.target.value))} /></label>
         <span className="legend small"><span className="swatch" style={{ background: pColour(0) }} /> spoof side · <span className="swatch" style={{ background: pColour(1) }} /> bona fide side</span>
       </div>
       <ChartCanvas config={config} label={`P(bona fide) of each of the ${n} windows over time; click a point to play from there`} testId="timeline-chart" />

@@ -104,7 +104,7 @@ const handlers: { [K in RequestType]: Handler<K> } = {
     };
   },
 
-  async conditions({ clipId, refId, mismatchedId, seed }, { signal, progress }) {
+  async conditions({ clipId, refId, mismatchedId, seed, maxSeconds }, { signal, progress }) {
     if (!model || !weights) throw new Error('No weights are loaded yet.');
     const wave = clips.get(clipId);
     if (!wave) throw new Error('That clip is no longer loaded; drop the file again.');
@@ -115,7 +115,7 @@ const handlers: { [K in RequestType]: Handler<K> } = {
       return w;
     };
     return runConditions(model, wave, { matched: get(refId, 'reference'), mismatched: get(mismatchedId, 'mismatched'), seed }, {
-      signal,
+      signal, maxSeconds,
       onProgress: (p) => progress({ phase: 'condition', done: p.done, total: p.total, label: CONDITIONS.find((c) => c.id === p.id)?.label }),
     });
   },

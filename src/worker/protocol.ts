@@ -57,8 +57,8 @@ export interface Api {
   decode: { req: { clipId: string; name: string; bytes?: ArrayBuffer; pcm?: { channels: Float32Array[]; sampleRate: number } }; res: ClipInfo };
   /** Scores a clip; past windows.limitSeconds also as overlapping windows (default DEFAULT_WINDOWS). */
   score: { req: { clipId: string; refId: string | null; windows?: WindowOptions }; res: ScoreResult };
-  /** The paper's reference conditions on one test clip; mismatchedId: another clip as a different speaker. */
-  conditions: { req: { clipId: string; refId: string | null; mismatchedId: string | null; seed: number }; res: ConditionResult[] };
+  /** The paper's reference conditions on one test clip; mismatchedId: another clip as a different speaker; clips over maxSeconds are refused. */
+  conditions: { req: { clipId: string; refId: string | null; mismatchedId: string | null; seed: number; maxSeconds?: number }; res: ConditionResult[] };
   forget: { req: { clipId: string }; res: null };
   cacheInfo: { req: Record<string, never>; res: { bytes: number; entries: number } };
   cacheClear: { req: Record<string, never>; res: null };
