@@ -1,11 +1,20 @@
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModelFromDir } from '../src/cli/node-weights';
 import { ScoringPool } from '../src/cli/pool';
 import type { RatModel } from '../src/model/load';
-import { FIXTURES, readArrays } from './helpers';
+import { FIXTURES, readArrays, tempDir } from './helpers';
 
-const DEMO = path.resolve(__dirname, '../public/weights/demo');
+const ROOT = path.resolve(__dirname, '..');
+const DEMO = path.join(ROOT, 'public/weights/demo');
+const ALSA = '/usr/share/sounds/alsa';
+
+function cli(args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/score.ts'), ...args], { cwd: ROOT, encoding: 'utf8' });
+  return { status: r.status, lines: r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)), stderr: r.stderr };
+}
 
 describe('worker pool', () => {
   let pool: ScoringPool;
@@ -45,5 +54,25 @@ describe('worker pool', () => {
 
   it('fails to start with the reason when the weights folder is missing', async () => {
     await expect(ScoringPool.create({ weights: '/nonexistent/weights', workers: 1 })).rejects.toThrow(/No model.json in \/nonexistent\/weights/);
+  });
+});
+
+describe('score CLI --workers', () => {
+  it('gives the same scores in the same order as one worker, a bad file included, with a reference', () => {
+    const dir = tempDir('workers');
+    const bad = path.join(dir, 'bad.wav');
+    writeFileSync(bad, 'not audio');
+    const files = ['Front_Center', 'Front_Left', 'Noise', 'Rear_Right', 'Side_Left'].map((f) => `${ALSA}/${f}.wav`);
+    const args = ['--json', '--ref', `${ALSA}/Side_Right.wav`, files[0], bad, ...files.slice(1)];
+    const one = cli(args);
+    const two = cli(['--workers', '2', ...args]);
+    expect(two.status).toBe(1);
+    expect(two.lines.map((l) => l.file)).toEqual(one.lines.map((l) => l.file));
+    two.lines.forEach((l, i) => {
+      if (one.lines[i].error) expect(l.error).toBe(one.lines[i].error);
+      else { expect(l.ref_mode).toBe('audio'); expect(l.p_bonafide).toBe(one.lines[i].p_bonafide); }
+    });
+    expect(two.lines.filter((l) => l.error)).toHaveLength(1);
+    expect(cli(['--workers', '0', files[0]]).stderr).toMatch(/--workers.*whole number from 1 to 64/);
   });
 });

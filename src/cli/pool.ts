@@ -1,5 +1,7 @@
 import { Worker } from 'node:worker_threads';
-import type { RatScore } from '../model/rat';
+import type { RatModel } from '../model/load';
+import type { RatManifest } from '../model/manifest';
+import type { ForwardOptions, PreparedReference, RatScore } from '../model/rat';
 import type { NodeBackend } from './node-weights';
 
 // A pool of worker threads, each with its own model, so several clips are scored at once: tfjs-wasm
@@ -128,4 +130,34 @@ export class ScoringPool {
       await s.worker.terminate();
     }));
   }
+}
+
+/**
+ * The pool behind the model interface the CLI uses: prepareReference sets the pool's reference (the
+ * returned handle only marks it; each worker keeps its own copy), score ignores progress and cancel.
+ */
+export async function pooledModel(pool: ScoringPool, manifest: RatManifest): Promise<Pick<RatModel, 'manifest' | 'score' | 'prepareReference' | 'dispose'>> {
+  return {
+    manifest,
+    score: (wave: Float32Array, opts?: ForwardOptions) => pool.score(wave.slice(), { diagnostics: opts?.diagnostics }),
+    async prepareReference(wave: Float32Array): Promise<PreparedReference> {
+      await pool.setReference(wave.slice());
+      return { mode: 'audio', frames: 0, layers: [], dispose() {} };
+    },
+    dispose() {},
+  };
+}
+
+/**
+ * job(i) is fn(items[i]), started together with the next `ahead - 1` items, so up to `ahead` run
+ * at once while results are taken in order. fn must not reject (return errors as values).
+ */
+export function inOrderAhead<T, R>(items: T[], ahead: number, fn: (item: T) => Promise<R>): (i: number) => Promise<R> {
+  const started = new Map<number, Promise<R>>();
+  return (i: number) => {
+    for (let j = i; j < Math.min(items.length, i + Math.max(1, ahead)); j++) if (!started.has(j)) started.set(j, fn(items[j]));
+    const p = started.get(i)!;
+    started.delete(i);
+    return p;
+  };
 }

@@ -14,14 +14,15 @@ import { DEFAULT_WINDOWS, type WindowOptions, windowOptionProblems } from '../an
 import { AudioDecodeError, decodeClip } from '../audio/decode';
 import { ClipTooShortError, type PreparedReference } from '../model/rat';
 import { expandInputs } from './inputs';
-import { type NodeBackend, loadModelFromDir } from './node-weights';
+import { type NodeBackend, loadModelFromDir, weightsFromDir } from './node-weights';
+import { ScoringPool, inOrderAhead, pooledModel } from './pool';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const DEMO_DIR = path.resolve(HERE, '../../public/weights/demo');
 
 interface Options {
   weights: string; ref?: string; json: boolean; csv: boolean; labels?: string; out?: string; progress: boolean; backend: NodeBackend;
-  windowLimit: number; window: number; hop: number; singlePassMax: number;
+  workers: number; windowLimit: number; window: number; hop: number; singlePassMax: number;
 }
 
 /** Reads and decodes a file; the SHA-256 of its bytes is known as soon as it was read. */
@@ -77,7 +78,8 @@ async function main(args: string[], o: Options): Promise<number> {
   if (problems.length) throw new Error(`${problems.join('; ')}.`);
   const labels = o.labels ? await readLabels(o.labels) : null;
   const inputs = await expandInputs(args);
-  const model = await loadModelFromDir(o.weights, o.backend);
+  const pool = o.workers > 1 ? await ScoringPool.create({ weights: o.weights, workers: o.workers, backend: o.backend }) : null;
+  const model = pool ? await pooledModel(pool, (await weightsFromDir(o.weights)).manifest) : await loadModelFromDir(o.weights, o.backend);
   const m = model.manifest;
   const weights = { label: m.label, demo: m.demo, dtype: m.dtype, sha256: m.source?.sha256 ?? null };
   const text = !o.json && !o.csv;
@@ -108,21 +110,34 @@ async function main(args: string[], o: Options): Promise<number> {
   const err = (line: string) => (bars && process.stderr.isTTY ? bars.log(`${line}\n`) : console.error(line));
   const rows: BatchRow[] = [];
   let failed = 0;
-  for (const input of inputs) {
+  // reads and scores one file; with --workers, the next files run while this one is reported (output keeps input order)
+  const work = async (input: (typeof inputs)[number]) => {
     const file = input.file;
-    bar?.update({ file: path.basename(file) });
     let audioSha256: string | null = null;
     try {
       if ('error' in input) throw new AudioDecodeError(file, input.error);
       const clip = await readClip(file, (h) => { audioSha256 = h; });
       const t0 = performance.now();
       const name = path.basename(file);
-      // a long file's windows show in the batch bar, or on their own line without one
-      const onProgress = bar ? (p: ClipProgress) => bar.update({ file: `${name}: ${clipStep(p)}` }) : text ? progressLine(file) : undefined;
+      // a long file's windows show in the batch bar, or on their own line without one (not from pool workers)
+      const onProgress = pool ? undefined : bar ? (p: ClipProgress) => bar.update({ file: `${name}: ${clipStep(p)}` }) : text ? progressLine(file) : undefined;
       const r = await scoreClip(model, clip.wave, { reference: ref, windows, onProgress });
       if (onProgress && !bar) process.stderr.write('\r\x1b[K');
+      return { clip, r, elapsed: performance.now() - t0, audioSha256 };
+    } catch (e) {
+      return { error: e, audioSha256 };
+    }
+  };
+  const job = inOrderAhead(inputs, pool ? 2 * pool.size : 1, work);
+  for (let i = 0; i < inputs.length; i++) {
+    const file = inputs[i].file;
+    bar?.update({ file: path.basename(file) });
+    const done = await job(i);
+    const audioSha256 = done.audioSha256;
+    try {
+      if ('error' in done) throw done.error;
+      const { clip, r, elapsed } = done;
       const s = r.single;
-      const elapsed = performance.now() - t0;
       const verdict = verdictOf(r.pBonafide);
       const refMode = ref ? 'audio' : 'zero';
       const label = labels?.labels.get(fileId(file))?.key ?? null;
@@ -160,6 +175,7 @@ async function main(args: string[], o: Options): Promise<number> {
   bars?.stop();
   ref?.dispose();
   model.dispose();
+  await pool?.close();
 
   if (o.csv) process.stdout.write(buildCsv(rows));
   const evaluation = labels ? evaluate(rows.filter((r) => r.pBonafide != null).map((r) => ({ file: r.file, score: r.pBonafide! })), labels) : null;
@@ -219,6 +235,11 @@ new Command()
     if (v !== 'wasm' && v !== 'cpu') throw new InvalidArgumentError('must be wasm or cpu');
     return v;
   }, 'wasm')
+  .option('--workers <n>', 'score this many files at once, each worker thread with its own model (about 1.3 GB each for XLS-R 300M)', (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError('must be a whole number from 1 to 64');
+    return n;
+  }, 1)
   .action(async (files: string[], o: Options) => { process.exitCode = await main(files, o); })
   .parseAsync()
   .catch((e: Error) => {
