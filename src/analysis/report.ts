@@ -93,56 +93,68 @@ export const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => ESC[c]);
 const fmt = (v: number | null | undefined, d = 4) => (v == null ? '' : v.toFixed(d));
 const pct = (v: number | null | undefined) => (v == null ? 'n/a' : `${(100 * v).toFixed(2)} %`);
 
-/** A window timeline as inline SVG: one bar per window, height P(bona fide), the 0.5 line dashed. */
-export function timelineSvg(t: TimelineSummary, width = 600, height = 90): string {
+/** A window timeline as inline SVG: P(bona fide) at each window's centre (red below 0.5), the 0.5 line dashed, window spans as a strip. */
+export function timelineSvg(t: TimelineSummary, width = 600, height = 120): string {
+  const left = 28;
+  const top = 8;
+  const plotH = height - 40;
   const end = Math.max(...t.windows.map((w) => w.end), 1e-9);
-  const x = (s: number) => (s / end) * width;
-  const bars = t.windows.map((w) => {
-    const h = w.pBonafide * (height - 10);
-    const fill = w.pBonafide >= 0.5 ? '#2e7d32' : '#c62828';
-    return `<rect x="${x(w.start).toFixed(1)}" y="${(height - h).toFixed(1)}" width="${Math.max(1, x(w.end) - x(w.start)).toFixed(1)}" height="${h.toFixed(1)}" fill="${fill}" fill-opacity="0.45"><title>${w.start.toFixed(1)}-${w.end.toFixed(1)} s: ${w.pBonafide.toFixed(4)}</title></rect>`;
-  }).join('');
-  const mid = height - 0.5 * (height - 10);
+  const x = (sec: number) => left + (sec / end) * (width - left - 8);
+  const y = (p: number) => top + (1 - p) * plotH;
+  const pts = t.windows.map((w) => `${x((w.start + w.end) / 2).toFixed(1)},${y(w.pBonafide).toFixed(1)}`).join(' ');
+  const dots = t.windows.map((w) => `<circle cx="${x((w.start + w.end) / 2).toFixed(1)}" cy="${y(w.pBonafide).toFixed(1)}" r="3" fill="${w.pBonafide >= 0.5 ? '#2e7d32' : '#c62828'}"><title>${w.start.toFixed(1)}-${w.end.toFixed(1)} s: ${w.pBonafide.toFixed(4)}</title></circle>`).join('');
+  const strip = t.windows.map((w, i) => `<rect x="${x(w.start).toFixed(1)}" y="${(top + plotH + 4 + (i % 2) * 5).toFixed(1)}" width="${Math.max(1, x(w.end) - x(w.start)).toFixed(1)}" height="4" fill="${w.pBonafide >= 0.5 ? '#2e7d32' : '#c62828'}" fill-opacity="0.6"/>`).join('');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="P(bona fide) per window">` +
-    `<rect width="${width}" height="${height}" fill="#fafafa" stroke="#ccc"/>${bars}` +
-    `<line x1="0" x2="${width}" y1="${mid}" y2="${mid}" stroke="#333" stroke-dasharray="4 3"/></svg>`;
+    `<rect x="${left}" y="${top}" width="${width - left - 8}" height="${plotH}" fill="#fafafa" stroke="#ccc"/>` +
+    `<line x1="${left}" x2="${width - 8}" y1="${y(0.5)}" y2="${y(0.5)}" stroke="#333" stroke-dasharray="4 3"/>` +
+    `<polyline points="${pts}" fill="none" stroke="#1f4e8c" stroke-width="1.5"/>${dots}${strip}` +
+    `<text x="${left - 4}" y="${y(1) + 4}" font-size="10" text-anchor="end">1</text><text x="${left - 4}" y="${y(0.5) + 4}" font-size="10" text-anchor="end">0.5</text><text x="${left - 4}" y="${y(0) + 4}" font-size="10" text-anchor="end">0</text>` +
+    `<text x="${left}" y="${height - 4}" font-size="10">0 s</text><text x="${width - 8}" y="${height - 4}" font-size="10" text-anchor="end">${end.toFixed(1)} s</text></svg>`;
 }
 
-/** DET curve (probit axes, 0.1 % to 60 %) as inline SVG, EER point marked. */
+const DET_TICKS = [0.001, 0.01, 0.05, 0.2, 0.5, 0.8, 0.95, 0.99];
+
+/** DET curve (probit axes, 0.1 % to 99 %) as inline SVG, EER point marked. */
 export function detSvg(e: Evaluation, size = 320): string {
   if (!e.metrics) return '';
   const lo = probit(0.001);
-  const hi = probit(0.6);
+  const hi = probit(0.99);
   const pad = 40;
   const span = size - 2 * pad;
   const clamp = (p: number) => Math.min(hi, Math.max(lo, probit(Math.min(Math.max(p, 1e-6), 1 - 1e-6))));
   const px = (p: number) => pad + ((clamp(p) - lo) / (hi - lo)) * span;
   const py = (p: number) => size - pad - ((clamp(p) - lo) / (hi - lo)) * span;
   const pts = e.metrics.det.map((d) => `${px(d.pFa).toFixed(1)},${py(d.pMiss).toFixed(1)}`).join(' ');
-  const ticks = [0.001, 0.01, 0.05, 0.2, 0.4, 0.6].map((t) => `<text x="${px(t)}" y="${size - pad + 14}" font-size="10" text-anchor="middle">${100 * t}</text>` +
-    `<text x="${pad - 4}" y="${py(t) + 3}" font-size="10" text-anchor="end">${100 * t}</text>`).join('');
+  const ticks = DET_TICKS.map((t) => `<text x="${px(t).toFixed(1)}" y="${size - pad + 14}" font-size="10" text-anchor="middle">${+(100 * t).toPrecision(2)}</text>` +
+    `<text x="${pad - 4}" y="${(py(t) + 3).toFixed(1)}" font-size="10" text-anchor="end">${+(100 * t).toPrecision(2)}</text>`).join('');
   const eer = e.metrics.eer;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size}" viewBox="0 0 ${size} ${size}" role="img" aria-label="DET curve">` +
     `<rect x="${pad}" y="${pad}" width="${span}" height="${span}" fill="#fafafa" stroke="#999"/>` +
     `<line x1="${pad}" y1="${size - pad}" x2="${size - pad}" y2="${pad}" stroke="#bbb" stroke-dasharray="3 3"/>` +
     `<polyline points="${pts}" fill="none" stroke="#1f4e8c" stroke-width="2"/>` +
-    `<circle cx="${px(eer)}" cy="${py(eer)}" r="4" fill="#c62828"><title>EER ${pct(eer)}</title></circle>${ticks}` +
+    `<circle cx="${px(eer).toFixed(1)}" cy="${py(eer).toFixed(1)}" r="4" fill="#c62828"><title>EER ${pct(eer)}</title></circle>${ticks}` +
     `<text x="${size / 2}" y="${size - 8}" font-size="11" text-anchor="middle">spoof accepted (%)</text>` +
     `<text x="12" y="${size / 2}" font-size="11" text-anchor="middle" transform="rotate(-90 12 ${size / 2})">bona fide rejected (%)</text></svg>`;
 }
 
-/** Score histogram per class (20 bins over [0, 1]) as inline SVG. */
-export function histogramSvg(e: Evaluation, width = 420, height = 180): string {
+/** Score histogram per class (bins over [0, 1]) as inline SVG, with the largest count marked. */
+export function histogramSvg(e: Evaluation, width = 420, height = 200): string {
   const { bonafide, spoof } = e.histogram;
   const bins = bonafide.length;
   const max = Math.max(1, ...bonafide, ...spoof);
-  const bw = (width - 20) / bins;
-  const bar = (v: number, i: number, off: number, fill: string) =>
-    `<rect x="${(10 + i * bw + off).toFixed(1)}" y="${(height - 20 - (v / max) * (height - 30)).toFixed(1)}" width="${(bw / 2 - 1).toFixed(1)}" height="${((v / max) * (height - 30)).toFixed(1)}" fill="${fill}"/>`;
+  const left = 30;
+  const plotW = width - left - 10;
+  const plotH = height - 50;
+  const bw = plotW / bins;
+  const base = 10 + plotH;
+  const bar = (v: number, i: number, off: number, fill: string) => v === 0 ? '' :
+    `<rect x="${(left + i * bw + off).toFixed(1)}" y="${(base - (v / max) * plotH).toFixed(1)}" width="${(bw / 2 - 1).toFixed(1)}" height="${((v / max) * plotH).toFixed(1)}" fill="${fill}"><title>${v}</title></rect>`;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="Score histogram per class">` +
+    `<line x1="${left}" x2="${left + plotW}" y1="${base}" y2="${base}" stroke="#999"/><line x1="${left}" x2="${left}" y1="10" y2="${base}" stroke="#999"/>` +
     bonafide.map((v, i) => bar(v, i, 0, '#2e7d32')).join('') + spoof.map((v, i) => bar(v, i, bw / 2, '#c62828')).join('') +
-    `<text x="10" y="${height - 5}" font-size="10">0</text><text x="${width - 10}" y="${height - 5}" font-size="10" text-anchor="end">1</text>` +
-    `<text x="${width / 2}" y="${height - 5}" font-size="10" text-anchor="middle">P(bona fide): bona fide (green), spoof (red)</text></svg>`;
+    `<text x="${left - 4}" y="14" font-size="10" text-anchor="end">${max}</text><text x="${left - 4}" y="${base}" font-size="10" text-anchor="end">0</text>` +
+    [0, 0.25, 0.5, 0.75, 1].map((t) => `<text x="${(left + t * plotW).toFixed(1)}" y="${base + 13}" font-size="10" text-anchor="middle">${t}</text>`).join('') +
+    `<text x="${left + plotW / 2}" y="${height - 8}" font-size="11" text-anchor="middle">P(bona fide): bona fide (green), spoof (red); files per bin</text></svg>`;
 }
 
 /** A self-contained HTML report: no scripts, no external resources. */
@@ -158,7 +170,8 @@ export function buildHtml(rows: readonly BatchRow[], ctx: ReportContext): string
   const evalHtml = e ? `<h2>Labelled evaluation</h2>
 <p>${e.metrics ? `EER <strong>${pct(e.metrics.eer)}</strong> (threshold ${fmt(e.metrics.eerThreshold)}), minDCF <strong>${fmt(e.metrics.minDcf)}</strong> (ASVspoof 5 costs: Ptar 0.95, Cmiss 1, Cfa 10)` : esc(e.problem ?? '')}; ${e.nBonafide} bona fide, ${e.nSpoof} spoof.</p>
 ${e.unlabelledFiles.length ? `<p>Files without a label (left out): ${esc(e.unlabelledFiles.join(', '))}</p>` : ''}
-${e.unmatchedLabels.length ? `<p>${e.unmatchedLabels.length} labels matched no file.</p>` : ''}
+${e.unmatchedLabels.length ? `<p>Labels with no scored file (${e.unmatchedLabels.length}): ${esc(e.unmatchedLabels.slice(0, 50).join(', '))}${e.unmatchedLabels.length > 50 ? ', …' : ''}</p>` : ''}
+${e.sharedIds.length ? `<p>Several files share a name (without extension) and one label; each is counted: ${esc(e.sharedIds.join(', '))}</p>` : ''}
 ${e.metrics ? `<div class="charts">${detSvg(e)}${histogramSvg(e)}</div>` : ''}
 ${e.attacks.length ? `<table><thead><tr><th>Attack</th><th>Tags</th><th>Files</th><th>EER vs bona fide</th></tr></thead><tbody>${e.attacks.map((a) => `<tr><td>${esc(a.attack)}</td><td>${esc(a.tags)}</td><td>${a.n}</td><td>${a.eer == null ? '' : pct(a.eer)}</td></tr>`).join('')}</tbody></table>` : ''}` : '';
   return `<!doctype html>

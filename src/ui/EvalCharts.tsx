@@ -7,9 +7,9 @@ import { probit } from '../analysis/metrics';
 
 Chart.register(BarController, BarElement, CategoryScale, LineController, LineElement, LinearScale, PointElement, ScatterController, Tooltip, Legend);
 
-const TICKS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8];
+const TICKS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 0.9, 0.95, 0.99];
 const LO = probit(0.001);
-const HI = probit(0.8);
+const HI = probit(0.99);
 /** Probit of a rate, clamped to the plotted range so 0 and 1 stay on the chart. */
 const axis = (p: number) => Math.min(HI, Math.max(LO, probit(Math.min(Math.max(p, 1e-9), 1 - 1e-9))));
 
