@@ -111,7 +111,7 @@ describe('score CLI batch', () => {
     const r = score('--json', '--labels', bad, path.join(dir, 'set'));
     expect(r.status).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(/bad\.tsv line 2: expected 10 columns \(ASVspoof 5\) or 5 columns \(ASVspoof 2019 LA\), got 8/);
+    expect(r.stderr).toMatch(/bad\.tsv line 2: expected 10 columns \(ASVspoof 5\), 5 \(ASVspoof 2019 LA\) or 2-3 \(file, key, attack\), got 8/);
     expect(score('--json', '--csv', path.join(dir, 'set')).stderr).toMatch(/choose one of --json and --csv/);
   });
 });

@@ -30,6 +30,14 @@ describe('labels', () => {
     expect(s.labels.get('LA_T_1271820')).toEqual({ id: 'LA_T_1271820', key: 'spoof', attack: 'A01', attackTag: null });
   });
 
+  it('reads a whitespace-separated list of file, key and attack, with or without a header', () => {
+    const s = parseLabels('file\tlabel\nclips/a.flac\tbonafide\nb.wav   spoof  A07\n', 'labels.tsv');
+    expect(s.format).toBe('list');
+    expect([...s.labels.values()]).toEqual([
+      { id: 'a', key: 'bonafide', attack: null, attackTag: null }, { id: 'b', key: 'spoof', attack: 'A07', attackTag: null },
+    ]);
+  });
+
   it('reads a CSV with or without a header, quoted names with commas, and other spellings of the classes', () => {
     const a = parseLabels('file,label\n"a, b.wav",bonafide\nc.flac,Spoof\nd,bona-fide\n', 'labels.csv');
     expect(a.format).toBe('csv');
@@ -41,7 +49,8 @@ describe('labels', () => {
 
   it('names the line and what is wrong in a malformed file', () => {
     expect(() => parseLabels('T_1 T_2 F - - - AC3 A05 spoof -\nT_1 T_3 F - spoof\n', 'p.tsv')).toThrow(/p\.tsv line 2: 5 columns, but earlier lines had 10/);
-    expect(() => parseLabels('a b c\n', 'p.txt')).toThrow(/p\.txt line 1: expected 10 columns \(ASVspoof 5\) or 5 columns \(ASVspoof 2019 LA\), got 3/);
+    expect(() => parseLabels('a b c d\n', 'p.txt')).toThrow(/p\.txt line 1: expected 10 columns \(ASVspoof 5\), 5 \(ASVspoof 2019 LA\) or 2-3 \(file, key, attack\), got 4/);
+    expect(() => parseLabels('a.wav spoof\nT_1 T_2 F - - - AC3 A05 spoof -\n', 'p.txt')).toThrow(/line 2: 10 columns, but earlier lines had 2-3/);
     expect(() => parseLabels('T_1 T_2 F - - - AC3 A05 maybe -\n', 'p.tsv')).toThrow(/line 1: the key column says "maybe"; it must be bonafide or spoof/);
     expect(() => parseLabels('a.wav,bonafide\nb.wav,unsure\n', 'l.csv')).toThrow(/l\.csv row 2: the label is "unsure"/);
     expect(() => parseLabels('a.wav,bonafide\na.flac,spoof\n', 'l.csv')).toThrow(/row 2: "a" is labelled spoof here but bonafide earlier/);

@@ -1,8 +1,8 @@
 import Papa from 'papaparse';
 
 // Ground-truth labels for a batch: an ASVspoof protocol file (whitespace-separated; ASVspoof 5's
-// 10 columns or ASVspoof 2019 LA's 5) or a CSV of file name and bonafide/spoof, matched to audio
-// files by base name without extension.
+// 10 columns or ASVspoof 2019 LA's 5), a whitespace-separated list of file and key (and attack), or
+// a CSV of file name and bonafide/spoof, matched to audio files by base name without extension.
 
 export type Key = 'bonafide' | 'spoof';
 
@@ -17,7 +17,7 @@ export interface Label {
 }
 
 export interface LabelSet {
-  format: 'asvspoof5' | 'asvspoof2019' | 'csv';
+  format: 'asvspoof5' | 'asvspoof2019' | 'list' | 'csv';
   labels: Map<string, Label>;
 }
 
@@ -48,6 +48,8 @@ function add(labels: Map<string, Label>, l: Label, where: string) {
 }
 
 const dash = (v: string | undefined) => (!v || v === '-' ? null : v);
+const HEADER = /^(label|key|class|target|truth|ground.?truth)$/i;
+const COLUMNS: Record<LabelSet['format'], string> = { asvspoof5: '10', asvspoof2019: '5', list: '2-3', csv: '' };
 
 /** Parses an ASVspoof protocol (whitespace-separated columns; blank lines and # comments skipped). */
 export function parseProtocol(text: string, source = 'protocol'): LabelSet {
@@ -59,17 +61,18 @@ export function parseProtocol(text: string, source = 'protocol'): LabelSet {
     const where = `${source} line ${i + 1}`;
     const cols = line.split(/\s+/);
     // ASVspoof 5: speaker, file, gender, codec, codec_q, codec_seed, attack tag, attack label, key, tmp
-    // ASVspoof 2019 LA: speaker, file, -, attack, key
-    const f = cols.length === 10 ? 'asvspoof5' : cols.length === 5 ? 'asvspoof2019' : null;
-    if (!f) throw new LabelsError(`${where}: expected 10 columns (ASVspoof 5) or 5 columns (ASVspoof 2019 LA), got ${cols.length}: "${line.slice(0, 80)}".`);
-    if (format && f !== format) throw new LabelsError(`${where}: ${cols.length} columns, but earlier lines had ${format === 'asvspoof5' ? 10 : 5}; one protocol per file.`);
+    // ASVspoof 2019 LA: speaker, file, -, attack, key; a plain list: file, key and an optional attack
+    const f = cols.length === 10 ? 'asvspoof5' : cols.length === 5 ? 'asvspoof2019' : cols.length === 2 || cols.length === 3 ? 'list' : null;
+    if (!f) throw new LabelsError(`${where}: expected 10 columns (ASVspoof 5), 5 (ASVspoof 2019 LA) or 2-3 (file, key, attack), got ${cols.length}: "${line.slice(0, 80)}".`);
+    if (format && f !== format) throw new LabelsError(`${where}: ${cols.length} columns, but earlier lines had ${COLUMNS[format]}; one format per file.`);
+    if (!format && f === 'list' && HEADER.test(cols[1])) return;
     format = f;
-    const keyWord = f === 'asvspoof5' ? cols[8] : cols[4];
+    const keyWord = f === 'asvspoof5' ? cols[8] : f === 'asvspoof2019' ? cols[4] : cols[1];
     const key = keyOf(keyWord);
     if (!key) throw new LabelsError(`${where}: the key column says "${keyWord}"; it must be bonafide or spoof.`);
     add(labels, {
-      id: fileId(cols[1]), key,
-      attack: f === 'asvspoof5' ? dash(cols[7]) : dash(cols[3]),
+      id: fileId(f === 'list' ? cols[0] : cols[1]), key,
+      attack: f === 'asvspoof5' ? dash(cols[7]) : f === 'asvspoof2019' ? dash(cols[3]) : dash(cols[2]),
       attackTag: f === 'asvspoof5' ? dash(cols[6]) : null,
     }, where);
   });
@@ -89,7 +92,7 @@ export function parseLabelCsv(text: string, source = 'labels CSV'): LabelSet {
     const key = keyOf(cols[1]);
     if (!key) {
       // a header row names its columns instead of labelling a file
-      if (i === 0 && /^(label|key|class|target|truth|ground.?truth)$/i.test(cols[1].trim())) return;
+      if (i === 0 && HEADER.test(cols[1].trim())) return;
       throw new LabelsError(`${where}: the label is "${cols[1].trim()}"; it must be bonafide or spoof.`);
     }
     add(labels, { id: fileId(cols[0].trim()), key, attack: dash(cols[2]?.trim()), attackTag: null }, where);

@@ -10,7 +10,7 @@ export interface LoadedLabels { name: string; set: LabelSet }
 /** Up to 12 names, then how many more. */
 const list = (xs: string[]) => (xs.length > 12 ? `${xs.slice(0, 12).join(', ')} and ${xs.length - 12} more` : xs.join(', '));
 const pct = (v: number) => `${(100 * v).toFixed(2)} %`;
-const FORMAT = { asvspoof5: 'ASVspoof 5 protocol', asvspoof2019: 'ASVspoof 2019 protocol', csv: 'CSV' };
+const FORMAT = { asvspoof5: 'ASVspoof 5 protocol', asvspoof2019: 'ASVspoof 2019 protocol', list: 'file and key list', csv: 'CSV' };
 
 export function EvaluationPanel(props: {
   labels: LoadedLabels | null;
