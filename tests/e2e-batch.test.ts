@@ -152,7 +152,7 @@ describe('batch, export and labelled evaluation in the app', () => {
     expect(html).not.toMatch(/\s(src|href)\s*=/i);
     expect(html).not.toMatch(/<script|<link|url\(/i);
     await page.close();
-  });
+  }, 400_000);
 
   it('takes a picked folder recursively, skipping what is not audio; stops and resumes; names a malformed labels file', async () => {
     const folder = path.join(dir, 'picked');
@@ -160,15 +160,19 @@ describe('batch, export and labelled evaluation in the app', () => {
     execFileSync('cp', [files[0], path.join(folder, 'a.wav')]);
     execFileSync('cp', [files[7], path.join(folder, 'inner', 'b.wav')]);
     writeFileSync(path.join(folder, 'inner', 'notes.md'), '# not audio\n');
-    // four 14 s files keep the batch busy long enough to stop it
-    for (let i = 1; i <= 4; i++) execFileSync('sox', [...Array(10).fill(files[i]), path.join(folder, `long-${i}.wav`)]);
+    // four 8 s files keep the batch busy long enough to stop it
+    for (let i = 1; i <= 4; i++) execFileSync('sox', [...Array(6).fill(files[i]), path.join(folder, `long-${i}.wav`)]);
     const page = await openApp(browser);
     await page.getByTestId('test-folder-input').setInputFiles(folder);
     expect(await page.getByTestId('batch-total').textContent()).toBe('6');
     await page.getByRole('button', { name: 'Stop batch' }).click();
     await page.getByText('Scoring is paused.').waitFor();
+    await page.waitForTimeout(1000);
     const stoppedAt = Number(await page.getByTestId('batch-done').textContent());
     expect(stoppedAt).toBeLessThan(6);
+    // nothing more is scored while stopped
+    await page.waitForTimeout(3000);
+    expect(Number(await page.getByTestId('batch-done').textContent())).toBe(stoppedAt);
     await page.getByRole('button', { name: 'Resume' }).click();
     await page.getByTestId('batch-done').filter({ hasText: /^6$/ }).waitFor({ timeout: 300_000 });
     await expect.poll(() => page.locator('[data-testid=result-row] [data-testid=score]').count(), { timeout: 120_000 }).toBe(6);
@@ -180,5 +184,5 @@ describe('batch, export and labelled evaluation in the app', () => {
     await page.getByTestId('labels-input').setInputFiles(bad);
     await page.getByTestId('error').filter({ hasText: 'bad-protocol.txt line 2: the key column says "maybe"' }).waitFor();
     await page.close();
-  });
+  }, 400_000);
 });

@@ -91,6 +91,9 @@ export function App() {
   const [rows, setRows] = useState<Map<string, Row>>(new Map());
   const [scoring, setScoring] = useState<Busy | null>(null);
   const [paused, setPaused] = useState(false);
+  // read by a cancelled job's late rejection: was scoring resumed before the cancel landed?
+  const pausedRef = useRef(paused);
+  pausedRef.current = paused;
   const [selected, setSelected] = useState<string | null>(null);
   const [dragging, setDragging] = useState(false);
   const [ckptConfig, setCkptConfig] = useState('');
@@ -254,15 +257,18 @@ export function App() {
     jobRef.current = key;
     const base: Row = { key, clipId: next.id, refId, refName: refClip?.name ?? 'zero vector', weightsLabel: weights.label, weightsSha256: weights.sha256, demo: weights.demo };
     const label = `Scoring ${next.name}`;
-    setScoring({ label, cancel: () => ac.abort() });
+    // cancelling pauses at once, so a Resume clicked before the worker answers is not undone
+    const cancel = () => { pausedRef.current = true; setPaused(true); ac.abort(); };
+    setScoring({ label, cancel });
     client.request('score', { clipId: next.id, refId, windows: windowOpts }, {
       signal: ac.signal,
-      onProgress: (progress) => setScoring({ label, progress, cancel: () => ac.abort() }),
+      onProgress: (progress) => setScoring({ label, progress, cancel }),
     }).then(
       (result) => setRows((r) => new Map(r).set(key, { ...base, result })),
       (e: Error) => {
         if (e.name === 'WorkerCrashed') return;
-        if (e.name === 'AbortError') setPaused(true);
+        // resumed before the cancel landed: leave no row, so the file is scored again
+        if (e.name === 'AbortError' && !pausedRef.current) { setRows((r) => new Map(r)); return; }
         setRows((r) => new Map(r).set(key, { ...base, error: e.name === 'AbortError' ? 'Cancelled' : e.message }));
       },
     ).finally(() => {
@@ -291,11 +297,13 @@ export function App() {
   /** Resumes scoring; files cancelled by the stop are scored again. */
   const resume = () => {
     setRows((r) => new Map([...r].filter(([, row]) => row.error !== 'Cancelled')));
+    pausedRef.current = false;
     setPaused(false);
   };
 
   const rescore = (key: string) => {
     setRows((r) => { const m = new Map(r); m.delete(key); return m; });
+    pausedRef.current = false;
     setPaused(false);
   };
 
@@ -561,7 +569,7 @@ export function App() {
           <div className="progress" role="status" data-testid="batch-status">
             <span>Batch: <strong data-testid="batch-done">{batchDone}</strong> of <strong data-testid="batch-total">{batchTotal}</strong> files done</span>
             <progress data-testid="batch-progress" max={batchTotal} value={batchDone} />
-            {batchDone < batchTotal && !paused && <button type="button" onClick={() => { setPaused(true); scoring?.cancel?.(); }}>Stop batch</button>}
+            {batchDone < batchTotal && !paused && <button type="button" onClick={() => { pausedRef.current = true; setPaused(true); scoring?.cancel?.(); }}>Stop batch</button>}
           </div>
         )}
         {tableRows.length === 0 && !scoring && <p className="muted">Scores appear here as soon as a clip is loaded.</p>}
