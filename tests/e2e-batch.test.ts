@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, startPreview } from './browser';
+import Papa from 'papaparse';
 import { tempDir } from './helpers';
 import { computeMetrics } from '../src/analysis/metrics';
 
@@ -160,8 +161,8 @@ describe('batch, export and labelled evaluation in the app', () => {
     execFileSync('cp', [files[0], path.join(folder, 'a.wav')]);
     execFileSync('cp', [files[7], path.join(folder, 'inner', 'b.wav')]);
     writeFileSync(path.join(folder, 'inner', 'notes.md'), '# not audio\n');
-    // four 8 s files keep the batch busy long enough to stop it
-    for (let i = 1; i <= 4; i++) execFileSync('sox', [...Array(6).fill(files[i]), path.join(folder, `long-${i}.wav`)]);
+    // four longer files keep the batch busy long enough to stop it; the last (14 s) is windowed
+    for (let i = 1; i <= 4; i++) execFileSync('sox', [...Array(i === 4 ? 10 : 6).fill(files[i]), path.join(folder, `long-${i}.wav`)]);
     const page = await openApp(browser);
     await page.getByTestId('test-folder-input').setInputFiles(folder);
     expect(await page.getByTestId('batch-total').textContent()).toBe('6');
@@ -178,6 +179,12 @@ describe('batch, export and labelled evaluation in the app', () => {
     await expect.poll(() => page.locator('[data-testid=result-row] [data-testid=score]').count(), { timeout: 120_000 }).toBe(6);
     expect(await page.locator('[data-testid=result-row]').filter({ hasText: 'Cancelled' }).count()).toBe(0);
     expect((await tableScores(page)).map(([f]) => f)).toEqual(['picked/a.wav', 'picked/inner/b.wav', 'picked/long-1.wav', 'picked/long-2.wav', 'picked/long-3.wav', 'picked/long-4.wav']);
+    // the windowed file's timeline is in the exports
+    const csv = Papa.parse<Record<string, string>>(await downloadText(page, 'export-csv'), { header: true, skipEmptyLines: true }).data;
+    expect(csv.map((r) => Number(r.timeline_windows || 0) > 0)).toEqual([false, false, false, false, false, true]);
+    const html = await downloadText(page, 'export-html');
+    expect(html).toMatch(/picked\/long-4\.wav: mean window P\(bona fide\) 0\.\d{4}, minimum 0\.\d{4}, \d+ % of \d+ windows below 0\.5<\/figcaption><svg[^>]*aria-label="P\(bona fide\) per window"/);
+    expect(html).toContain('files over 12 s as 4 s windows every 2 s');
     expect(await page.getByTestId('skipped').textContent()).toMatch(/Skipped 1 file .*picked\/inner\/notes\.md/);
     const bad = path.join(dir, 'bad-protocol.txt');
     writeFileSync(bad, 'T_1 a F - - - AC3 A05 spoof -\nT_1 b F - - - AC3 A05 maybe -\n');

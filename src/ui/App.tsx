@@ -3,7 +3,7 @@ import { version as APP_VERSION } from '../../package.json';
 import { evaluate } from '../analysis/evaluate';
 import { fileId, parseLabels } from '../analysis/labels';
 import { type BatchRow, type ReportContext, verdictOf } from '../analysis/report';
-import { DEFAULT_WINDOWS, type TimelineSummary, type WindowOptions, needsWindows } from '../analysis/windows';
+import { DEFAULT_WINDOWS, type WindowOptions, needsWindows } from '../analysis/windows';
 import { SAMPLE_RATE } from '../model/config';
 import type { BackendName, ClipInfo, Progress, ScoreResult, WeightsInfo, WeightsSpec } from '../worker/protocol';
 import { type WeightsIndexEntry, fetchWeightsIndex } from '../web/fetch-weights';
@@ -57,11 +57,11 @@ const keyOf = (clipId: string, refId: string | null, weightsId: string) => `${cl
 
 export { verdict } from './verdict';
 
-/** Timeline and score source of a result (results from before windowing have neither). */
+/** Timeline and score source of a result, for the table and the exports. */
 function timelineOf(result?: ScoreResult): Pick<BatchRow, 'timeline' | 'pSource'> {
-  const r = result as (ScoreResult & { timeline?: TimelineSummary | null; pSource?: BatchRow['pSource'] }) | undefined;
-  return { timeline: r?.timeline ?? null, pSource: r?.pSource };
+  return { timeline: result?.timeline ?? null, pSource: result?.pSource };
 }
+
 /** Files decoded at once: the worker decodes one at a time anyway, and scoring can slip in between. */
 const DECODE_SLOTS = 2;
 
