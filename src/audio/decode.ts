@@ -1,6 +1,7 @@
 import decode from 'audio-decode';
 import * as libsamplerate from '@alexanderolsen/libsamplerate-js';
 import { SAMPLE_RATE } from '../model/config';
+import { audioLengthProblem, audioSizeProblem } from './limits';
 
 // The one place audio is decoded and resampled, shared by the CLI and the browser app so a file
 // scores the same in both: audio-decode for the container and codec, mean of channels for mono,
@@ -53,6 +54,8 @@ export async function resampleTo16k(wave: Float32Array, rate: number): Promise<F
 /** Decodes any supported file (WAV 16/24/32-bit int and 32-bit float, FLAC, MP3, OGG, ...) to mono 16 kHz. */
 export async function decodeClip(bytes: Uint8Array, file: string): Promise<DecodedClip> {
   if (bytes.length === 0) throw new AudioDecodeError(file, 'the file is empty (0 bytes)');
+  const tooBig = audioSizeProblem(bytes.length);
+  if (tooBig) throw new AudioDecodeError(file, tooBig);
   let audio: { channelData: Float32Array[]; sampleRate: number };
   try {
     audio = await decode(bytes);
@@ -64,9 +67,11 @@ export async function decodeClip(bytes: Uint8Array, file: string): Promise<Decod
 
 /** Decoded channels (from the shared decoder, or Web Audio for what it lacks) -> checked mono 16 kHz clip. */
 export async function clipFromChannels(channelData: Float32Array[] | undefined, sampleRate: number | undefined, file: string): Promise<DecodedClip> {
-  if (!channelData?.length || !(sampleRate! > 0)) throw new AudioDecodeError(file, 'the decoder found no audio channels');
+  if (!channelData?.length || !(sampleRate! > 0)) throw new AudioDecodeError(file, 'the file holds no audio samples (the decoder found no channels)');
   const length = channelData[0].length;
   if (length === 0) throw new AudioDecodeError(file, 'the file holds no audio samples');
+  const tooLong = audioLengthProblem(length / sampleRate!);
+  if (tooLong) throw new AudioDecodeError(file, tooLong);
   const mono = downmix(channelData);
   for (let i = 0; i < mono.length; i++) {
     if (!Number.isFinite(mono[i])) throw new AudioDecodeError(file, `sample ${i} is ${mono[i]}: the audio holds NaN or infinite values`);

@@ -12,6 +12,7 @@ import { type BatchRow, DEMO_WARNING, buildCsv, buildHtml, verdictOf } from '../
 import { type ClipProgress, type ClipScore, scoreClip } from '../analysis/score-clip';
 import { DEFAULT_WINDOWS, type WindowOptions, windowOptionProblems } from '../analysis/windows';
 import { AudioDecodeError, decodeClip } from '../audio/decode';
+import { refuseOversized } from './audio-file';
 import { ClipTooShortError, type PreparedReference } from '../model/rat';
 import { expandInputs } from './inputs';
 import { type NodeBackend, loadModelFromDir, weightsFromDir } from './node-weights';
@@ -28,6 +29,7 @@ interface Options {
 /** Reads and decodes a file; the SHA-256 of its bytes is known as soon as it was read. */
 async function readClip(file: string, onBytes?: (sha256: string) => void) {
   let bytes: Uint8Array;
+  await refuseOversized(file);
   try {
     bytes = await readFile(file);
   } catch (e) {
