@@ -19,6 +19,8 @@ export interface AudioCase {
   error?: RegExp;
   /** Only in the CLI (too big to hand to a browser page in a test). */
   cliOnly?: boolean;
+  /** Takes a minute or more: run once, not in every variant of a test. */
+  slow?: boolean;
 }
 
 /** A canonical 44-byte-header WAV: PCM 16-bit (format 1) or IEEE float 32-bit (format 3), interleaved. */
@@ -55,7 +57,7 @@ const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000
 
 const sox = (...args: string[]) => execFileSync('sox', args, { stdio: ['ignore', 'ignore', 'pipe'] });
 
-/** Writes every case's file into `dir` and returns the table. `big` adds the 2 GB file. */
+/** Writes every case's file into `dir` and returns the table. `big` adds the 1-hour and 2 GB files. */
 export function makeAudioTable(dir: string, big = true): AudioCase[] {
   const at = (f: string) => path.join(dir, f);
   const tight = 2e-4; // PyTorch and tfjs on the same 16 kHz samples
@@ -98,12 +100,14 @@ export function makeAudioTable(dir: string, big = true): AudioCase[] {
     { file: 'image.png.wav', what: 'a PNG renamed .wav', error: /not a decodable audio file/ },
   ];
   if (big) {
+    sox('-n', '-r', '16000', '-b', '16', '-c', '1', at('one-hour.wav'), 'synth', '3600', 'pinknoise', 'vol', '0.1');
     // 2 GiB of declared samples, sparse on disk: the size check must refuse it before reading
     const fd = openSync(at('two-gb.wav'), 'w');
     writeSync(fd, wavHeader(2 ** 31, 16000, 1, false));
     closeSync(fd);
     execFileSync('truncate', ['-s', String(44 + 2 ** 31), at('two-gb.wav')]);
     table.push(
+      { file: 'one-hour.wav', what: 'a 1-hour file', score: {}, cliOnly: true, slow: true },
       { file: 'two-gb.wav', what: 'a 2 GB file', error: /the file is 2048 MiB, over the 512 MiB limit for one audio file; split it/, cliOnly: true },
     );
   }
