@@ -1,6 +1,8 @@
 import { defineConfig } from 'vitest/config';
 import react from '@vitejs/plugin-react';
 import { fileURLToPath } from 'node:url';
+import type { Plugin } from 'vite';
+import { CSP_HEADER, CSP_META } from './src/web/csp';
 
 // Cross-origin isolation lets the WASM backend use threads (SharedArrayBuffer); same headers in dev and preview.
 const isolation = {
@@ -12,11 +14,18 @@ const isolation = {
 // compressed, that text refers to names its pthread workers lack, so only whitespace is removed.
 const safeMinify = { mangle: false, compress: false, codegen: true } as const;
 
+/** The CSP meta tag goes into the built index.html only: the dev server's hot reload needs an inline script. */
+const cspMeta: Plugin = {
+  name: 'csp-meta',
+  apply: 'build',
+  transformIndexHtml: () => [{ tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: CSP_META }, injectTo: 'head-prepend' }],
+};
+
 export default defineConfig({
-  plugins: [react()],
+  plugins: [react(), cspMeta],
   resolve: { alias: { '@audio/decode-ape': fileURLToPath(new URL('src/audio/ape-unsupported.ts', import.meta.url)) } },
   server: { headers: isolation },
-  preview: { headers: isolation },
+  preview: { headers: { ...isolation, 'Content-Security-Policy': CSP_HEADER } },
   build: {
     target: 'es2022',
     chunkSizeWarningLimit: 4096,

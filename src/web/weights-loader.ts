@@ -3,6 +3,7 @@ import type { ConfigOverrides } from '../convert/keymap';
 import type { ShardBytes } from '../model/load';
 import { type RatManifest, groupBytes, parseManifest } from '../model/manifest';
 import { weightSpecs } from '../model/weights';
+import { fetchResumable } from './resumable-fetch';
 
 // Weight sets as streams of shards, for the worker: served folders (fetched with bounded
 // concurrency, byte-level progress, retries, and a content-addressed Cache Storage copy), folders
@@ -53,24 +54,6 @@ async function fetchWithRetry(url: string): Promise<Response> {
   throw new Error(`Could not fetch ${new URL(url).pathname} (${(last as Error).message}) after ${RETRIES + 1} attempts. Check the connection to the app's server and reload.`);
 }
 
-async function readBody(res: Response, onBytes: OnBytes): Promise<ArrayBuffer> {
-  if (!res.body) { const b = await res.arrayBuffer(); onBytes(b.byteLength); return b; }
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    size += value.length;
-    onBytes(value.length);
-  }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) { out.set(c, at); at += c.length; }
-  return out.buffer;
-}
-
 /** Yields fn(item) in order while keeping up to `limit` calls in flight. */
 async function* inOrder<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): AsyncGenerator<R> {
   const running: Promise<R>[] = [];
@@ -101,7 +84,7 @@ export async function urlShards(base: string, onBytes: OnBytes): Promise<ShardSt
         return { group, bytes };
       }
     }
-    const bytes = await readBody(await fetchWithRetry(new URL(group.paths[0], root).href), onBytes);
+    const bytes = await fetchResumable(new URL(group.paths[0], root).href, groupBytes(group), { onBytes });
     // Response copies the bytes, so the loader keeps its own; a full quota only costs the next visit a download
     await cache?.put(key, new Response(bytes, { headers: { [SIZE_HEADER]: String(bytes.byteLength) } })).catch(() => undefined);
     return { group, bytes };
