@@ -1,7 +1,8 @@
 // The production build's Content-Security-Policy: scripts, workers and data only from the app's own
 // origin, nothing inline, no remote origins. Each exception is what the engine needs:
 // - 'wasm-unsafe-eval': compiling tfjs-backend-wasm and the audio decoders' WebAssembly (not JS eval);
-// - worker-src blob:: tfjs-backend-wasm starts its pthread workers from a blob: URL;
+// - worker-src and script-src blob:: tfjs-backend-wasm starts its pthread workers from a blob: URL and
+//   they importScripts() another blob: (only script already running on the page can make a blob: URL);
 // - blob: for media/connect/img: the waveform plays and draws the user's own file through a blob: URL;
 // - style-src 'unsafe-inline': wavesurfer.js puts its styles in a <style> inside its shadow root
 //   (styles cannot run code; scripts stay strict).
@@ -9,7 +10,7 @@
 /** Directives as [name, sources]; `frame-ancestors` only works as a header, so the meta tag leaves it out. */
 const DIRECTIVES: [string, string][] = [
   ['default-src', "'self'"],
-  ['script-src', "'self' 'wasm-unsafe-eval'"],
+  ['script-src', "'self' 'wasm-unsafe-eval' blob:"],
   ['worker-src', "'self' blob:"],
   ['connect-src', "'self' blob: data:"],
   ['img-src', "'self' blob: data:"],
