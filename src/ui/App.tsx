@@ -16,6 +16,7 @@ import { ResultsTable, type TableRow } from './ResultsTable';
 import { Recorder } from './Recorder';
 import { Timeline } from './Timeline';
 import { useInference } from './useInference';
+import { usePersistedRows } from './usePersistedRows';
 import { Waveform } from './Waveform';
 import { WindowSettings } from './WindowSettings';
 
@@ -120,7 +121,7 @@ export function App() {
   useEffect(() => {
     if (new URLSearchParams(location.search).get('faults') !== '1') return;
     const w = window as unknown as { ratFaults?: unknown };
-    w.ratFaults = { inject: (fault: 'device-lost' | 'crash') => client.request('simulateFault', { fault }) };
+    w.ratFaults = { inject: (fault: 'device-lost' | 'crash') => client.request('simulateFault', { fault }), memory: () => client.request('memory', {}) };
     return () => { delete w.ratFaults; };
   }, [client]);
 
@@ -361,6 +362,10 @@ export function App() {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [rows, clips, weights, refId, refClip, labels]);
 
+  // results from earlier visits come back as older rows; every finished row is kept for the next one
+  const { restored, forget: forgetSaved } = usePersistedRows(tableRows);
+  const shownRows = useMemo(() => (restored.length ? [...restored, ...tableRows] : tableRows), [restored, tableRows]);
+
   const currentRows = tableRows.filter((r) => r.current);
   const scored = currentRows.filter((r) => r.pBonafide != null);
   const evaluation = useMemo(
@@ -376,7 +381,7 @@ export function App() {
     settings: { refMode: refId ? 'audio' : 'zero', ref: refClip?.name ?? null, windows: windowOpts, backend: backend?.name },
     evaluation,
   });
-  const exportRows: BatchRow[] = tableRows.map(({ key: _k, current: _c, onRescore: _r, ...r }) => r);
+  const exportRows: BatchRow[] = shownRows.map(({ key: _k, current: _c, onRescore: _r, ...r }) => r);
 
   return (
     <div className={`app${dragging ? ' dragging' : ''}`}>
@@ -572,10 +577,16 @@ export function App() {
             {batchDone < batchTotal && !paused && <button type="button" onClick={() => { pausedRef.current = true; setPaused(true); scoring?.cancel?.(); }}>Stop batch</button>}
           </div>
         )}
-        {tableRows.length === 0 && !scoring && <p className="muted">Scores appear here as soon as a clip is loaded.</p>}
-        {tableRows.length > 0 && (
+        {shownRows.length === 0 && !scoring && <p className="muted">Scores appear here as soon as a clip is loaded.</p>}
+        {restored.length > 0 && (
+          <p className="muted" data-testid="restored">
+            {restored.length} result{restored.length > 1 ? 's' : ''} from an earlier visit (kept in this browser only).{' '}
+            <button type="button" onClick={() => { void forgetSaved(); }}>Forget saved results</button>
+          </p>
+        )}
+        {shownRows.length > 0 && (
           <>
-            <ResultsTable rows={tableRows} showLabels={!!labels} />
+            <ResultsTable rows={shownRows} showLabels={!!labels} />
             <ExportBar rows={exportRows} context={reportContext} />
           </>
         )}

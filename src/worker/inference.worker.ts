@@ -127,6 +127,8 @@ const handlers: { [K in RequestType]: Handler<K> } = {
     return null;
   },
 
+  memory: async () => ({ numTensors: tf.memory().numTensors, numBytes: tf.memory().numBytes, clips: clips.size, refs: refs.size }),
+
   async simulateFault({ fault }) {
     if (fault === 'crash') setTimeout(() => { throw new Error('simulated worker crash'); });
     else {
@@ -169,6 +171,6 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
     }
   };
   // forget and cache queries never wait behind a long scoring run
-  if (msg.type === 'forget' || msg.type === 'cacheInfo') void run();
+  if (msg.type === 'forget' || msg.type === 'cacheInfo' || msg.type === 'memory') void run();
   else queue = queue.then(run);
 };

@@ -64,6 +64,8 @@ export interface Api {
   cacheClear: { req: Record<string, never>; res: null };
   /** Fault injection for tests (?faults=1 pages only): lose the GPU device, or crash the worker. */
   simulateFault: { req: { fault: 'device-lost' | 'crash' }; res: null };
+  /** The engine's memory (tests and diagnostics): live tensors and their bytes, clips and references held. */
+  memory: { req: Record<string, never>; res: { numTensors: number; numBytes: number; clips: number; refs: number } };
 }
 
 export type RequestType = keyof Api;

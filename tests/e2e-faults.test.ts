@@ -1,0 +1,85 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { convertFile } from '../scripts/convert-weights/convert-file';
+import { wav } from './audio-table';
+import { launchBrowser, startPreview } from './browser';
+import { FIXTURES, tempDir } from './helpers';
+
+// Faults in the middle of a batch: the worker crashing and the GPU device being lost while files
+// are being scored, with more files dropped and the weight cache cleared during the run, then the
+// weights switched. The app must say what happened, finish the batch and keep every result.
+
+let browser: Browser;
+let preview: Awaited<ReturnType<typeof startPreview>>;
+let dir: string;
+let clips: string[];
+
+beforeAll(async () => {
+  dir = tempDir('e2e-faults');
+  mkdirSync(path.join(dir, 'clips'));
+  let seed = 3;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
+  clips = Array.from({ length: 15 }, (_, i) => {
+    const f = path.join(dir, 'clips', `f${String(i).padStart(2, '0')}.wav`);
+    writeFileSync(f, wav(Float32Array.from({ length: 16000 + i * 800 }, () => rand() * 0.3), 16000));
+    return f;
+  });
+  await convertFile(path.join(FIXTURES, 'tiny/checkpoint.pt'), { out: path.join(dir, 'tiny'), label: 'tiny folder' });
+  preview = await startPreview();
+  browser = await launchBrowser();
+}, 300_000);
+afterAll(async () => {
+  await browser?.close();
+  preview?.stop();
+});
+
+const doneCount = async (page: Page) => Number((await page.getByTestId('batch-done').textContent().catch(() => '0')) || 0);
+
+/** Scores shown now, by file. */
+async function scores(page: Page): Promise<Map<string, string>> {
+  const rows = page.locator('[data-testid=result-row]').filter({ has: page.getByTestId('score') });
+  const out = new Map<string, string>();
+  for (const r of await rows.all()) out.set((await r.getAttribute('data-file'))!, (await r.getByTestId('score').getAttribute('data-value'))!);
+  return out;
+}
+
+describe('faults during a batch', () => {
+  it.each([
+    ['crash', '?backend=wasm&faults=1', /inference engine crashed/],
+    ['device-lost', '?faults=1', /GPU device was lost/],
+  ] as const)('%s mid-batch, with files dropped and the cache cleared during the run: recovers, finishes, keeps every result', async (fault, query, message) => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(preview.url + query);
+    await page.getByTestId('weights-label').filter({ hasText: 'Demo weights' }).waitFor({ timeout: 180_000 });
+    await page.getByTestId('test-file-input').setInputFiles(clips.slice(0, 12));
+    await expect.poll(() => doneCount(page), { timeout: 300_000 }).toBeGreaterThanOrEqual(3);
+    const before = await scores(page);
+    expect(before.size).toBeGreaterThanOrEqual(3);
+    // more files while the batch runs, the cache cleared under it, then the fault
+    await page.getByTestId('test-file-input').setInputFiles(clips.slice(12));
+    await page.getByRole('button', { name: 'Clear cache' }).click();
+    await page.evaluate((f) => (window as unknown as { ratFaults: { inject(f: string): Promise<unknown> } }).ratFaults.inject(f).catch(() => null), fault);
+    await page.getByRole('status').filter({ hasText: message }).waitFor({ timeout: 60_000 });
+    await page.getByRole('status').filter({ hasText: 'engine was restarted' }).waitFor({ timeout: 300_000 });
+    await expect.poll(() => doneCount(page), { timeout: 600_000 }).toBe(15);
+    const after = await scores(page);
+    expect(after.size).toBe(15);
+    for (const [file, p] of before) expect(after.get(file), file).toBe(p); // nothing finished was lost or changed
+    expect(await page.getByTestId('batch-total').textContent()).toBe('15');
+    await page.screenshot({ path: path.join(__dirname, '..', `test-results/screenshots/fault-${fault}-mid-batch.png`), fullPage: true });
+
+    if (fault === 'crash') {
+      // switching weights after the batch: every file is scored again under the new weights, the old rows stay
+      await page.getByTestId('weights-folder-input').setInputFiles(path.join(dir, 'tiny'));
+      await page.getByTestId('weights-label').filter({ hasText: 'tiny folder' }).waitFor({ timeout: 120_000 });
+      await expect.poll(() => page.locator('[data-testid=result-row]').filter({ hasText: 'tiny folder' }).getByTestId('score').count(), { timeout: 300_000 }).toBe(15);
+      expect(await page.locator('[data-testid=result-row]').filter({ hasText: 'Demo weights' }).getByTestId('score').count()).toBe(15);
+    }
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 1_200_000);
+});
