@@ -18,7 +18,7 @@ export function WindowSettings({ value, onApply }: { value: WindowOptions; onApp
     if (!p.length) onApply(o);
   };
   return (
-    <details className="options" data-testid="window-settings">
+    <details className="window-settings" data-testid="window-settings">
       <summary>Long files: window settings</summary>
       <form className="window-form" onSubmit={(e) => {
         e.preventDefault();
