@@ -107,8 +107,8 @@ export const ResultsTable = memo(function ResultsTable({ rows, showLabels }: { r
                         ? <span className="error inline" data-testid="error">{r.error} {r.onRescore && <button type="button" onClick={r.onRescore}>Rescore</button>}</span>
                         : <span className="muted">waiting…</span>}
                   </td>
-                  <td data-label="Verdict">{vd && <span className={`verdict ${vd.tone}`}>{vd.tone === 'bona' ? '✓ ' : vd.tone === 'spoof' ? '✗ ' : '? '}{vd.text}</span>}</td>
-                  <td data-label="Weights">{r.weights.label}{r.weights.demo && <strong className="demo-tag"> (demo: meaningless)</strong>}</td>
+                  <td data-label="Verdict" className="small">{vd && <span className={`verdict ${vd.tone}`}>{vd.tone === 'bona' ? '✓ ' : vd.tone === 'spoof' ? '✗ ' : '? '}{vd.text}</span>}</td>
+                  <td data-label="Weights" className="small">{r.weights.label}{r.weights.demo && <strong className="demo-tag"> (demo: meaningless)</strong>}</td>
                   {showLabels && <td data-label="Label" data-testid="label">{r.label ?? <span className="muted">none</span>}</td>}
                   <td data-label="SHA-256" className="mono" title={r.audioSha256 ?? ''} data-testid="audio-sha" data-value={r.audioSha256 ?? ''}>{r.audioSha256 ? `${r.audioSha256.slice(0, 12)}…` : ''}</td>
                   <td data-label="Backend">{r.backend && `${r.backend}, ${(r.elapsedMs ?? 0).toFixed(0)} ms`}</td>
