@@ -26,7 +26,7 @@ class Global { constructor(readonly name: string) {} }
 
 /** Limits that keep a hostile pickle within bounded time and memory. */
 const MAX_STACK = 1_000_000;
-const MAX_MEMO = 1_000_000;
+const MAX_MEMO = 200_000; // a full XLS-R state_dict uses a few thousand
 const MAX_DIMS = 16;
 
 /** Every Python global the unpickler resolves; anything else is refused before it is looked up. */
