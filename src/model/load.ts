@@ -34,7 +34,7 @@ export interface RatModel {
   /** Scores a mono 16 kHz clip; the reference defaults to the zero vector. */
   score(wave: Float32Array, opts?: ForwardOptions): Promise<RatScore>;
   /** Runs the encoder on a reference clip once, so many test clips can reuse it. */
-  prepareReference(wave: Float32Array, opts?: Pick<ForwardOptions, 'signal' | 'onProgress'>): Promise<PreparedReference>;
+  prepareReference(wave: Float32Array, opts?: Pick<ForwardOptions, 'signal' | 'onProgress' | 'referenceLayout'>): Promise<PreparedReference>;
   dispose(): void;
 }
 

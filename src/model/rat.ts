@@ -3,7 +3,7 @@ import type { Tensor1D, Tensor2D } from '@tensorflow/tfjs-core';
 import { type DerivedSizes, type RatConfig, SAMPLE_RATE, framesFor } from './config';
 import type { RatWeights } from './weights';
 import {
-  type KeyValue, attendPrepared, gelu, projectKeyValue, rms, runBatchNorm, runConvBlock,
+  type FoldedReference, type KeyValue, attendFolded, attendPrepared, foldPays, foldReference, gelu, projectKeyValue, rms, runBatchNorm, runConvBlock,
   runLayerNorm, runLinear, runPositionalConv,
 } from './layers';
 
@@ -17,7 +17,8 @@ export type RefMode = 'zero' | 'audio';
 export interface PreparedReference {
   readonly mode: 'audio';
   readonly frames: number;
-  readonly layers: KeyValue[];
+  /** Per encoder layer: keys and values per head, or folded into the projections (see FoldedReference). */
+  readonly layers: (KeyValue | FoldedReference)[];
   dispose(): void;
 }
 
@@ -34,6 +35,8 @@ export interface ForwardOptions {
   embedding?: boolean;
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
+  /** prepareReference only: keep keys and values per head, fold them into the projections, or pick the cheaper (default 'auto'). */
+  referenceLayout?: 'auto' | 'heads' | 'folded';
 }
 
 export interface RatScore {
@@ -170,23 +173,30 @@ export async function prepareReference(
   w: RatWeights, c: RatConfig, z: DerivedSizes, wave: Float32Array, opts: ForwardOptions = {},
 ): Promise<PreparedReference> {
   const frames = checkLength(c, z, wave);
-  const layers: KeyValue[] = [];
+  const layout = opts.referenceLayout ?? 'auto';
+  const fold = layout === 'folded' || (layout === 'auto' && foldPays(c.ribHeads, frames, c.embedDim));
+  const layers: (KeyValue | FoldedReference)[] = [];
+  const tensorsOf = (l: KeyValue | FoldedReference) => ('m' in l ? [l.m, l.mb, l.u] : [...l.kT, ...l.v]);
   try {
     for await (const { h } of encoderOutputs(w, c, z, wave, frames, 'reference', opts)) {
       const kv = tf.tidy(() => {
-        const { kT, v } = projectKeyValue(w.rib.attn, c.ribHeads, runLayerNorm(w.rib.lnPre, h, c.eps));
-        return [...kT, ...v];
-      }) as Tensor2D[];
-      layers.push({ kT: kv.slice(0, c.ribHeads), v: kv.slice(c.ribHeads) });
+        const heads = projectKeyValue(w.rib.attn, c.ribHeads, runLayerNorm(w.rib.lnPre, h, c.eps));
+        if (!fold) return [...heads.kT, ...heads.v];
+        const f = foldReference(w.rib.attn, heads);
+        return [f.m, f.mb, f.u];
+      });
+      layers.push(fold
+        ? { heads: c.ribHeads, m: kv[0] as Tensor2D, mb: kv[1] as Tensor1D, u: kv[2] as Tensor2D }
+        : { kT: kv.slice(0, c.ribHeads) as Tensor2D[], v: kv.slice(c.ribHeads) as Tensor2D[] });
     }
   } catch (e) {
-    layers.forEach((kv) => tf.dispose([...kv.kT, ...kv.v]));
+    layers.forEach((l) => tf.dispose(tensorsOf(l)));
     throw e;
   }
   let disposed = false;
   return {
     mode: 'audio', frames, layers,
-    dispose() { if (!disposed) layers.forEach((kv) => tf.dispose([...kv.kT, ...kv.v])); disposed = true; },
+    dispose() { if (!disposed) layers.forEach((l) => tf.dispose(tensorsOf(l))); disposed = true; },
   };
 }
 
@@ -206,7 +216,8 @@ export async function forward(
       const [sum, ...branchRms] = tf.tidy(() => {
         const n = runLayerNorm(w.rib.lnPre, h, c.eps);
         // the zero reference's [1, D] output is broadcast by the add below, not copied to [T, D]
-        const a = ref ? attendPrepared(w.rib.attn, c.ribHeads, n, ref.layers[l]) : zeroAttn;
+        const rl = ref?.layers[l];
+        const a = !rl ? zeroAttn : 'm' in rl ? attendFolded(w.rib.attn, n, rl) : attendPrepared(w.rib.attn, c.ribHeads, n, rl);
         const m = runLinear(w.rib.down, runLinear(w.rib.up, n, 'relu'));
         const zl = runLayerNorm(w.rib.lnPost, tf.add(tf.add(h, a), m), c.eps); // [T, D]
         const s = tf.add(pooled, tf.sum(zl, 0)) as Tensor1D;

@@ -14,6 +14,9 @@ import { runLinear } from './layers';
 // miss the cache and pack freed memory, so rat.ts and RELU_LINEARS must agree; the parity tests
 // run on wasm and would catch a disagreement.
 
+/** Linear layers whose values stay: a prepared reference folds itself into them (foldReference). */
+export const KEEP_VALUES = new Set(['rib.attn.q', 'rib.attn.o']);
+
 /** Linear layers that run with a fused ReLU; every other linear runs without activation. */
 export const RELU_LINEARS = new Set(['rib.up']);
 
@@ -42,7 +45,7 @@ export function packAndRelease(named: Record<string, Tensor>, done: Set<string>)
     const name = key.slice(0, -2);
     const w = named[key];
     const b = named[`${name}.b`];
-    if (done.has(name) || !b || w.rank !== 2 || b.rank !== 1 || b.shape[0] !== w.shape[1]) continue;
+    if (done.has(name) || KEEP_VALUES.has(name) || !b || w.rank !== 2 || b.rank !== 1 || b.shape[0] !== w.shape[1]) continue;
     const data = backend.dataIdMap.get(w.dataId);
     if (!data || data.memoryOffset == null) continue;
     // one row through the layer creates and caches XNNPACK's operator with the packed copy
