@@ -204,7 +204,7 @@ describe('the app in Chromium', () => {
       await page.getByTestId('test-file-input').setInputFiles(REF);
       expect(await scoreOf(page, 'Front_Left.wav', 'zero')).toBeGreaterThan(0);
       await page.close();
-    });
+    }, 400_000); // SwiftShader compiles every WebGPU kernel twice here (first load and after the restart)
 
   it('becomes cross-origin isolated on a static host that sends no COOP/COEP (service worker), so WASM runs threaded', async () => {
     const dist = path.join(ROOT, 'dist');
