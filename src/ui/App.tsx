@@ -125,8 +125,10 @@ export function App() {
     return () => { delete w.ratFaults; };
   }, [client]);
 
+  // the cache line is informational: an engine restart or a storage error only leaves it stale
   const refreshCache = useCallback(async () => {
-    const info = await client.request('cacheInfo', {});
+    const info = await client.request('cacheInfo', {}).catch(() => null);
+    if (!info) return;
     const persisted = (await navigator.storage?.persisted?.().catch(() => false)) ?? false;
     setCache({ ...info, persisted });
   }, [client]);
@@ -473,7 +475,12 @@ export function App() {
         {cache && (
           <p className="muted">
             Weight cache: {MB(cache.bytes)} MB in {cache.entries} shards{cache.persisted ? ', kept by the browser' : ''}.{' '}
-            <button type="button" onClick={async () => { await client.request('cacheClear', {}); void refreshCache(); }}>Clear cache</button>
+            <button type="button" onClick={() => {
+              client.request('cacheClear', {}).then(
+                () => refreshCache(),
+                (e: Error) => { if (e.name !== 'WorkerCrashed') setNotice(`Could not clear the weight cache: ${e.message}`); },
+              );
+            }}>Clear cache</button>
           </p>
         )}
       </section>
