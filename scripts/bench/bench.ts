@@ -240,7 +240,7 @@ async function main() {
     const bt = await runChild(['--batch-child', weights, dir, String(lengths[0]), String(batch), String(workers)]);
     result.batch = bt;
     const tb = torch.batch;
-    extra.push(blank([TORCH, `${batch} x ${lengths[0]} s`, 'audio', `${tb.clips_per_s.toFixed(2)} clips/s`, '1.00', '', '', '', 'reference features once']));
+    extra.push(blank([TORCH, `${tb.clips} x ${tb.seconds_each} s`, 'audio', `${tb.clips_per_s.toFixed(2)} clips/s`, '1.00', '', '', '', 'reference features once']));
     extra.push(blank([`Node pool, ${workers} worker threads`, `${batch} x ${lengths[0]} s`, 'audio', `${bt.clips_per_s.toFixed(2)} clips/s`, `${(bt.clips_per_s / tb.clips_per_s).toFixed(2)} of PyTorch's throughput`, '', '', `RSS ${formatMb(bt.peak_rss_mb)}`, `load ${formatMs(bt.load_ms)}; reference once per worker`]));
   }
   const all = [...table, ...extra];
