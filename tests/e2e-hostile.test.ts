@@ -144,6 +144,19 @@ describe('hostile input in the app', () => {
     await page.close();
   }, 600_000);
 
+  it('a file over the size limit (sparse, 600 MiB) is refused from its size, before the page reads it', async () => {
+    const big = path.join(dir, 'big-600m.wav');
+    execFileSync('truncate', ['-s', '600M', big]);
+    const { page, watch } = await openApp('?backend=wasm');
+    await page.getByTestId('test-file-input').setInputFiles(big);
+    const shown = page.getByTestId('error').filter({ hasText: 'big-600m.wav: ' }).first();
+    await shown.waitFor({ timeout: 60_000 });
+    expect(await shown.textContent()).toMatch(/^big-600m\.wav: the file is 600 MiB, over the 512 MiB limit for one audio file; split it into shorter files/);
+    expect(watch.errors).toEqual([]);
+    rmSync(big);
+    await page.close();
+  }, 300_000);
+
   it('damaged weights folders are refused by name in the folder picker; the loaded weights keep scoring', async () => {
     const variants: [string, RegExp, (f: string, m: RatManifest) => RatManifest | void][] = [
       ['missing shard', /Weight shard shard-0003\.bin listed in model\.json is missing from the chosen folder/, (f, m) => { rmShard(f, m, 2); }],

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { version as APP_VERSION } from '../../package.json';
 import { evaluate } from '../analysis/evaluate';
+import { audioSizeProblem } from '../audio/limits';
 import { fileId, parseLabels } from '../analysis/labels';
 import { type BatchRow, type ReportContext, verdictOf } from '../analysis/report';
 import { DEFAULT_WINDOWS, type WindowOptions, needsWindows } from '../analysis/windows';
@@ -160,6 +161,9 @@ export function App() {
     if (slots.free > 0) slots.free--;
     else await new Promise<void>((r) => slots.waiting.push(r));
     try {
+      // refused from its size alone: reading a 2 GB file into the page would exhaust the tab before the worker could say so
+      const tooBig = audioSizeProblem(clip.file.size);
+      if (tooBig) throw new Error(`${clip.name}: ${tooBig}`);
       let info: ClipInfo;
       try {
         const bytes = await clip.file.arrayBuffer();
