@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, type Page, chromium } from 'playwright-core';
 
 // Debian's Chromium driven by playwright-core against `vite preview` of the built app (dist/).
 
@@ -28,4 +29,15 @@ export async function startPreview(): Promise<{ url: string; stop: () => void }>
   }
   child.kill();
   throw new Error('vite preview did not start; run "npm run build" first');
+}
+
+/** Drops files on the page as a user would (a DataTransfer carried by dragover and drop events). */
+export async function dropFiles(page: Page, files: string[]) {
+  const payload = files.map((f) => ({ name: path.basename(f), b64: readFileSync(f).toString('base64') }));
+  await page.evaluate((items) => {
+    const dt = new DataTransfer();
+    for (const it of items) dt.items.add(new File([Uint8Array.from(atob(it.b64), (c) => c.charCodeAt(0))], it.name));
+    window.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, cancelable: true }));
+    window.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, cancelable: true }));
+  }, payload);
 }

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, startPreview } from './browser';
+import { dropFiles, launchBrowser, startPreview } from './browser';
 import { convertFile } from '../scripts/convert-weights/convert-file';
 import { FIXTURES, tempDir } from './helpers';
 
@@ -54,16 +54,6 @@ async function shot(page: Page, name: string) {
 }
 
 /** Drops files on the page the way a drag from the desktop does. */
-async function dropFiles(page: Page, files: string[]) {
-  const payload = files.map((f) => ({ name: path.basename(f), b64: readFileSync(f).toString('base64') }));
-  await page.evaluate((items) => {
-    const dt = new DataTransfer();
-    for (const it of items) dt.items.add(new File([Uint8Array.from(atob(it.b64), (c) => c.charCodeAt(0))], it.name));
-    window.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, cancelable: true }));
-    window.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, cancelable: true }));
-  }, payload);
-}
-
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   dir = tempDir('e2e');

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, startPreview } from './browser';
+import { dropFiles, launchBrowser, startPreview } from './browser';
 import Papa from 'papaparse';
 import { tempDir } from './helpers';
 import { computeMetrics } from '../src/analysis/metrics';
@@ -56,16 +56,6 @@ async function openApp(b: Browser): Promise<Page> {
   await page.goto(`${preview.url}?backend=wasm`);
   await page.getByTestId('weights-label').filter({ hasText: 'Demo weights' }).waitFor({ timeout: 180_000 });
   return page;
-}
-
-async function dropFiles(page: Page, paths: string[]) {
-  const payload = paths.map((f) => ({ name: path.basename(f), b64: readFileSync(f).toString('base64') }));
-  await page.evaluate((items) => {
-    const dt = new DataTransfer();
-    for (const it of items) dt.items.add(new File([Uint8Array.from(atob(it.b64), (c) => c.charCodeAt(0))], it.name));
-    window.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, cancelable: true }));
-    window.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, cancelable: true }));
-  }, payload);
 }
 
 /** [file, P(bona fide)] of the table's rows in screen order. */
