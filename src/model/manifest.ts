@@ -86,7 +86,4 @@ export function groupBytes(g: WeightGroup): number {
   return g.weights.reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1) * (w.quantization ? 2 : 4), 0);
 }
 
-export async function sha256Hex(data: ArrayBuffer | Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', data as BufferSource);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
-}
+export { sha256Hex } from './sha256';

@@ -8,7 +8,8 @@ import { DEFAULT_WINDOWS, type WindowOptions, needsWindows } from '../analysis/w
 import { SAMPLE_RATE } from '../model/config';
 import type { BackendName, ClipInfo, Progress, ScoreResult, WeightsInfo, WeightsSpec } from '../worker/protocol';
 import { type WeightsIndexEntry, fetchWeightsIndex } from '../web/fetch-weights';
-import { type PickedFile, fromDrop, fromInput, sha256Hex, sortPicked } from './batch-files';
+import { type PickedFile, fromDrop, fromInput, sortPicked } from './batch-files';
+import { sha256Hex } from '../model/sha256';
 import { EvaluationPanel, type LoadedLabels } from './EvaluationPanel';
 import { ExportBar } from './ExportBar';
 import type { ClientEvent } from './inference-client';

@@ -66,12 +66,6 @@ export async function fromDrop(dt: DataTransfer): Promise<PickedFile[]> {
   return out;
 }
 
-/** SHA-256 of a file's bytes, lowercase hex. */
-export async function sha256Hex(bytes: ArrayBuffer): Promise<string> {
-  const d = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-  return Array.from(d, (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
 /** Offers text as a file download. */
 export function download(name: string, text: string, type: string) {
   const url = URL.createObjectURL(new Blob([text], { type }));
