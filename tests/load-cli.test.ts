@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { scoreClip } from '../src/analysis/score-clip';
@@ -17,6 +19,13 @@ const FILES = 2000;
 /** The in-process check needs fewer files: it reads tensors and heap directly (the CLI run has the 2,000). */
 const IN_PROCESS = 500;
 const MB = (n: number) => Math.round(n / 1048576);
+
+// vitest's forks do not get --expose-gc; this makes gc() reachable so heap figures are after a full collection
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+/** Size of tfjs-backend-wasm's linear memory: it only ever grows, so growth is a leak or a larger peak. */
+const wasmHeap = () => (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.buffer.byteLength;
 let folder: string;
 
 beforeAll(() => {
@@ -70,7 +79,7 @@ describe('load', () => {
     expect(end - base).toBeLessThan(48 * 1048576);
   }, 900_000);
 
-  it(`${IN_PROCESS} of the files in-process: no tensor, heap or RSS growth`, async () => {
+  it(`${IN_PROCESS} of the files in-process: no tensor, wasm-heap, JS-heap or ArrayBuffer growth`, async () => {
     const model = await loadModelFromDir(path.join(ROOT, 'public/weights/demo'), 'wasm');
     const files = Array.from({ length: IN_PROCESS }, (_, i) => path.join(folder, `clip-${String(i).padStart(4, '0')}.wav`));
     const run = async (from: number, to: number) => {
@@ -81,17 +90,26 @@ describe('load', () => {
       }
     };
     await run(0, 100); // warm: kernels, allocator pools
-    global.gc?.();
-    const start = { tensors: tf.memory().numTensors, bytes: tf.memory().numBytes, heap: process.memoryUsage().heapUsed, rss: process.memoryUsage().rss };
+    const snap = () => {
+      gc();
+      const m = process.memoryUsage();
+      return { tensors: tf.memory().numTensors, bytes: tf.memory().numBytes, wasm: wasmHeap(), heap: m.heapUsed, buffers: m.arrayBuffers, rss: m.rss };
+    };
+    const start = snap();
     await run(100, IN_PROCESS);
-    global.gc?.();
-    const end = { tensors: tf.memory().numTensors, bytes: tf.memory().numBytes, heap: process.memoryUsage().heapUsed, rss: process.memoryUsage().rss };
+    const end = snap();
     console.log(`in-process, after 100 and after ${IN_PROCESS} files: tensors ${start.tensors} -> ${end.tensors}, tensor bytes ${start.bytes} -> ${end.bytes}, ` +
-      `JS heap ${MB(start.heap)} -> ${MB(end.heap)} MB, RSS ${MB(start.rss)} -> ${MB(end.rss)} MB`);
+      `wasm heap ${MB(start.wasm)} -> ${MB(end.wasm)} MB, JS heap ${MB(start.heap)} -> ${MB(end.heap)} MB, ` +
+      `ArrayBuffers ${MB(start.buffers)} -> ${MB(end.buffers)} MB, RSS ${MB(start.rss)} -> ${MB(end.rss)} MB`);
     expect(end.tensors).toBe(start.tensors);
     expect(end.bytes).toBe(start.bytes);
-    expect(end.heap - start.heap).toBeLessThan(32 * 1048576);
-    expect(end.rss - start.rss).toBeLessThan(64 * 1048576);
+    expect(end.wasm).toBe(start.wasm);
+    // 400 more decoded clips are ~35 MB of samples: keeping them would show here
+    expect(end.heap - start.heap).toBeLessThan(8 * 1048576);
+    expect(end.buffers - start.buffers).toBeLessThan(8 * 1048576);
+    // RSS also moves with what the allocator and the kernel decide to keep mapped (one CI run saw +84 MB
+    // with every figure above flat), so it only guards against a gross leak here; the CLI test samples it.
+    expect(end.rss - start.rss).toBeLessThan(256 * 1048576);
     model.dispose();
   }, 900_000);
 });
