@@ -26,6 +26,9 @@ beforeAll(async () => {
     writeFileSync(f, wav(Float32Array.from({ length: 16000 + i * 800 }, () => rand() * 0.3), 16000));
     return f;
   });
+  // 10 minutes of noise: one pass over it overflows the WASM heap (attention is quadratic in length)
+  const long = Float32Array.from({ length: 600 * 16000 }, () => rand() * 0.2);
+  writeFileSync(path.join(dir, 'ten-minutes.wav'), wav(long, 16000));
   await convertFile(path.join(FIXTURES, 'tiny/checkpoint.pt'), { out: path.join(dir, 'tiny'), label: 'tiny folder' });
   preview = await startPreview();
   browser = await launchBrowser();
@@ -82,4 +85,56 @@ describe('faults during a batch', () => {
     expect(errors).toEqual([]);
     await page.close();
   }, 1_200_000);
+  it('Cache Storage full: the weights still load and score, the page says they were not kept, and the cache stays empty', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    // 64 kB of quota for the origin: the 2.5 MB demo shard cannot be stored
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin: new URL(preview.url).origin, quotaSize: 64 * 1024 });
+    await page.goto(`${preview.url}?backend=wasm`);
+    await page.getByTestId('weights-label').filter({ hasText: 'Demo weights' }).waitFor({ timeout: 180_000 });
+    await page.getByTestId('cache-problem').filter({ hasText: "the browser's storage for this page is full" }).waitFor({ timeout: 60_000 });
+    await page.getByTestId('test-file-input').setInputFiles(clips[0]);
+    await expect.poll(() => doneCount(page), { timeout: 120_000 }).toBe(1);
+    expect((await scores(page)).size).toBe(1);
+    await page.getByText(/Weight cache: 0(\.0)? MB in 0 shards/).waitFor({ timeout: 30_000 });
+    await page.screenshot({ path: path.join(__dirname, '..', 'test-results/screenshots/fault-cache-full.png'), fullPage: true });
+    expect(errors).toEqual([]);
+    await context.close();
+  }, 600_000);
+
+  it('out of memory on a long clip (one pass over 10 minutes on WASM): says what to change, restarts, keeps the other results, and windowed scoring then works', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${preview.url}?backend=wasm`);
+    await page.getByTestId('weights-label').filter({ hasText: 'Demo weights' }).waitFor({ timeout: 180_000 });
+    await page.getByTestId('test-file-input').setInputFiles(clips.slice(0, 2));
+    await expect.poll(() => doneCount(page), { timeout: 120_000 }).toBe(2);
+    const before = await scores(page);
+    // settings that ask for the whole 10 minutes in one pass
+    await page.getByText('Long files: window settings').click();
+    await page.locator('input[name=limitSeconds]').fill('3600');
+    await page.locator('input[name=singlePassMaxSeconds]').fill('3600');
+    await page.getByRole('button', { name: 'Apply and rescore long files' }).click();
+    await page.getByTestId('test-file-input').setInputFiles([path.join(dir, 'ten-minutes.wav'), clips[2]]);
+    const row = page.locator('[data-testid=result-row]').filter({ hasText: 'ten-minutes.wav' });
+    await row.getByTestId('error').filter({ hasText: /Ran out of memory scoring 600\.0 s of audio in one pass/ }).waitFor({ timeout: 300_000 });
+    expect(await row.getByTestId('error').textContent()).toMatch(/Lower "Whole-file pass up to" \(now 3600 s\) or "Window files longer than" \(now 3600 s\) in the window settings, then Rescore/);
+    await page.getByRole('status').filter({ hasText: 'The engine ran out of memory on a long clip' }).waitFor({ timeout: 60_000 });
+    await page.getByRole('status').filter({ hasText: 'engine was restarted' }).waitFor({ timeout: 300_000 });
+    await expect.poll(() => doneCount(page), { timeout: 300_000 }).toBe(4);
+    const after = await scores(page);
+    for (const [file, p] of before) expect(after.get(file), file).toBe(p);
+    expect(after.get(path.basename(clips[2]))).toBeDefined();
+    await page.screenshot({ path: path.join(__dirname, '..', 'test-results/screenshots/fault-out-of-memory.png'), fullPage: true });
+    // back to the defaults: the same file is windowed and scored
+    await page.getByRole('button', { name: 'Defaults' }).click();
+    await row.getByTestId('score').waitFor({ timeout: 600_000 });
+    expect(await page.locator('[data-testid=result-row]').filter({ hasText: 'ten-minutes.wav' }).getByTestId('error').count()).toBe(0);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 1_500_000);
 });

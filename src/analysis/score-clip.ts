@@ -1,6 +1,7 @@
 import { SAMPLE_RATE } from '../model/config';
 import type { ForwardOptions, RatScore } from '../model/rat';
 import { DEFAULT_WINDOWS, type TimelineSummary, type WindowOptions, type WindowScore, needsWindows, planWindows, summariseWindows, windowOptionProblems } from './windows';
+import { OutOfMemoryError, isOutOfMemory } from '../model/out-of-memory';
 
 // One clip, short or long, scored the same way by the CLI and the worker: a short clip in one pass;
 // a long one as overlapping windows (each scored on its own, as RAT scores utterances), plus the
@@ -51,6 +52,11 @@ export class WindowOptionsError extends Error {
   }
 }
 
+/** Rethrows an out-of-memory failure as OutOfMemoryError (how long the pass was); anything else unchanged. */
+const oom = (seconds: number, pass: 'single' | 'window') => (e: unknown): never => {
+  throw isOutOfMemory(e) && !(e instanceof OutOfMemoryError) ? new OutOfMemoryError(seconds, pass, e) : e;
+};
+
 /** Scores a mono 16 kHz clip, windowing it when it is longer than the limit. */
 export async function scoreClip(model: ClipScorer, wave: Float32Array, opts: ClipScoreOptions = {}): Promise<ClipScore> {
   const o = opts.windows ?? DEFAULT_WINDOWS;
@@ -67,7 +73,7 @@ export async function scoreClip(model: ClipScorer, wave: Float32Array, opts: Cli
       const s = await model.score(wave.subarray(start, end), {
         ...base,
         onProgress: opts.onProgress && ((p) => opts.onProgress!({ phase: 'window', window: i + 1, windows: spans.length, layer: p.layer, layers: p.layers })),
-      });
+      }).catch(oom((end - start) / SAMPLE_RATE, 'window'));
       scores.push({ start: start / SAMPLE_RATE, end: end / SAMPLE_RATE, pBonafide: s.pBonafide });
     }
     timeline = summariseWindows(scores);
@@ -78,7 +84,7 @@ export async function scoreClip(model: ClipScorer, wave: Float32Array, opts: Cli
       ...base,
       diagnostics: opts.diagnostics,
       onProgress: opts.onProgress && ((p) => opts.onProgress!({ phase: 'single', layer: p.layer, layers: p.layers })),
-    });
+    }).catch(oom(wave.length / SAMPLE_RATE, 'single'));
   }
   return single
     ? { pBonafide: single.pBonafide, pSource: 'single', single, timeline }

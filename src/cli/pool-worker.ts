@@ -1,4 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { isOutOfMemory, restartBackend } from '../model/out-of-memory';
 import type { PreparedReference } from '../model/rat';
 import { type NodeBackend, loadModelFromDir } from './node-weights';
 import type { PoolReply, PoolRequest } from './pool';
@@ -14,13 +15,15 @@ function errorReply(id: number, e: unknown): PoolReply {
 }
 
 try {
-  const model = await loadModelFromDir(weights, backend);
+  let model = await loadModelFromDir(weights, backend);
   let ref: PreparedReference | null = null;
+  let refWave: Float32Array | null = null;
   port.on('message', async (m: PoolRequest) => {
     try {
       if (m.kind === 'reference') {
         ref?.dispose();
         ref = null;
+        refWave = m.wave;
         if (m.wave) ref = await model.prepareReference(m.wave);
         port.postMessage({ id: m.id } satisfies PoolReply);
       } else if (m.kind === 'score') {
@@ -33,6 +36,12 @@ try {
         port.close();
       }
     } catch (e) {
+      if (isOutOfMemory(e)) {
+        // a trapped WASM module fails every later call: a fresh one before answering, so the next clip finds it
+        await restartBackend(backend);
+        model = await loadModelFromDir(weights, backend);
+        ref = refWave ? await model.prepareReference(refWave) : null;
+      }
       port.postMessage(errorReply(m.id, e));
     }
   });

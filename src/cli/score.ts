@@ -13,6 +13,7 @@ import { type ClipProgress, type ClipScore, scoreClip } from '../analysis/score-
 import { DEFAULT_WINDOWS, type WindowOptions, windowOptionProblems } from '../analysis/windows';
 import { AudioDecodeError, decodeClip } from '../audio/decode';
 import { refuseOversized } from './audio-file';
+import { OutOfMemoryError, restartBackend } from '../model/out-of-memory';
 import { ClipTooShortError, type PreparedReference } from '../model/rat';
 import { expandInputs } from './inputs';
 import { type NodeBackend, loadModelFromDir, weightsFromDir } from './node-weights';
@@ -81,7 +82,7 @@ async function main(args: string[], o: Options): Promise<number> {
   const labels = o.labels ? await readLabels(o.labels) : null;
   const inputs = await expandInputs(args);
   const pool = o.workers > 1 ? await ScoringPool.create({ weights: o.weights, workers: o.workers, backend: o.backend }) : null;
-  const model = pool ? await pooledModel(pool, (await weightsFromDir(o.weights)).manifest) : await loadModelFromDir(o.weights, o.backend);
+  let model = pool ? await pooledModel(pool, (await weightsFromDir(o.weights)).manifest) : await loadModelFromDir(o.weights, o.backend);
   const m = model.manifest;
   const weights = { label: m.label, demo: m.demo, dtype: m.dtype, sha256: m.source?.sha256 ?? null };
   const text = !o.json && !o.csv;
@@ -90,9 +91,11 @@ async function main(args: string[], o: Options): Promise<number> {
     console.log(`weights: ${m.label} (${m.dtype}), backend: ${tf.getBackend()}`);
   } else if (o.csv && m.demo) console.error(`*** ${DEMO_WARNING} ***`);
   let ref: PreparedReference | null = null;
+  let refWave: Float32Array | null = null;
   if (o.ref) {
     try {
-      ref = await model.prepareReference((await readClip(o.ref)).wave);
+      refWave = (await readClip(o.ref)).wave;
+      ref = await model.prepareReference(refWave);
     } catch (e) {
       const msg = `reference ${o.ref}: ${reason(e)}`;
       if (o.json) console.log(JSON.stringify({ file: o.ref, role: 'reference', error: reason(e) }));
@@ -127,6 +130,17 @@ async function main(args: string[], o: Options): Promise<number> {
       if (onProgress && !bar) process.stderr.write('\r\x1b[K');
       return { clip, r, elapsed: performance.now() - t0, audioSha256 };
     } catch (e) {
+      if (e instanceof OutOfMemoryError) {
+        // the trapped backend cannot score again: a fresh one, the weights and the reference reloaded
+        // (pool workers do this themselves)
+        if (!pool) {
+          await restartBackend(o.backend);
+          model = await loadModelFromDir(o.weights, o.backend);
+          ref = refWave ? await model.prepareReference(refWave) : null;
+        }
+        return { error: new Error(`${e.message}; the engine was restarted. Lower --single-pass-max (now ${windows.singlePassMaxSeconds} s) ` +
+          `or --window-limit (now ${windows.limitSeconds} s) so long files are scored in ${windows.windowSeconds} s windows.`), audioSha256 };
+      }
       return { error: e, audioSha256 };
     }
   };

@@ -113,7 +113,8 @@ export function App() {
   const forceWasm = useMemo(() => new URLSearchParams(location.search).get('backend') === 'wasm', []);
 
   const onEvent = useCallback((e: ClientEvent) => {
-    const why = e.type === 'device-lost' ? `The GPU device was lost (${e.message})` : `The inference engine crashed (${e.message})`;
+    const why = e.type === 'device-lost' ? `The GPU device was lost (${e.message})`
+      : e.type === 'out-of-memory' ? 'The engine ran out of memory on a long clip' : `The inference engine crashed (${e.message})`;
     setNotice(`${why}. Restarting it and reloading the weights; your clips and results are kept.`);
     setEngine('restarting');
   }, []);
@@ -277,7 +278,11 @@ export function App() {
         if (e.name === 'WorkerCrashed') return;
         // resumed before the cancel landed: leave no row, so the file is scored again
         if (e.name === 'AbortError' && !pausedRef.current) { setRows((r) => new Map(r)); return; }
-        setRows((r) => new Map(r).set(key, { ...base, error: e.name === 'AbortError' ? 'Cancelled' : e.message }));
+        const error = e.name === 'AbortError' ? 'Cancelled'
+          : e.name === 'OutOfMemoryError' ? `${e.message[0].toUpperCase()}${e.message.slice(1)}. Lower "Whole-file pass up to" (now ${windowOpts.singlePassMaxSeconds} s) ` +
+            `or "Window files longer than" (now ${windowOpts.limitSeconds} s) in the window settings, then Rescore.`
+          : e.message;
+        setRows((r) => new Map(r).set(key, { ...base, error }));
       },
     ).finally(() => {
       jobRef.current = null;
@@ -477,6 +482,12 @@ export function App() {
           </div>
         )}
         {weightsError && <p className="error" role="alert" data-testid="error">{weightsError}</p>}
+        {weights?.cacheProblem && (
+          <p className="warning" role="status" data-testid="cache-problem">
+            These weights work now but were not kept for the next visit: {weights.cacheProblem}. They will be downloaded
+            again next time; free some space (or "Clear cache") to keep them.
+          </p>
+        )}
         {cache && (
           <p className="muted">
             Weight cache: {MB(cache.bytes)} MB in {cache.entries} shards{cache.persisted ? ', kept by the browser' : ''}.{' '}

@@ -13,7 +13,7 @@ export class WorkerError extends Error {
 
 interface Pending { resolve: (v: unknown) => void; reject: (e: Error) => void; onProgress?: (p: Progress) => void }
 
-export type ClientEvent = { type: 'device-lost'; message: string } | { type: 'crashed'; message: string };
+export type ClientEvent = { type: 'device-lost' | 'out-of-memory' | 'crashed'; message: string };
 
 export interface RequestOptions { onProgress?: (p: Progress) => void; signal?: AbortSignal }
 
@@ -29,7 +29,7 @@ export class InferenceClient {
     this.worker = new Worker(new URL('../worker/inference.worker.ts', import.meta.url), { type: 'module' });
     this.worker.onmessage = (ev: MessageEvent<FromWorker>) => {
       const m = ev.data;
-      if (m.kind === 'device-lost') { this.emit({ type: 'device-lost', message: m.message }); return; }
+      if (m.kind === 'device-lost' || m.kind === 'out-of-memory') { this.emit({ type: m.kind, message: m.message }); return; }
       const p = this.pending.get(m.id);
       if (!p) return;
       if (m.kind === 'progress') p.onProgress?.(m.progress);

@@ -15,6 +15,8 @@ export interface ShardStream {
   shards: AsyncIterable<ShardBytes>;
   /** Bytes served from Cache Storage so far. */
   cachedBytes(): number;
+  /** Why a shard could not be kept in Cache Storage (storage full, say); null when all were. */
+  cacheProblem?(): string | null;
 }
 
 export type OnBytes = (bytes: number) => void;
@@ -73,6 +75,7 @@ export async function urlShards(base: string, onBytes: OnBytes): Promise<ShardSt
   const manifest = parseManifest(await res.text(), root.pathname + 'model.json');
   const cache = await openCache();
   let cached = 0;
+  let problem: string | null = null;
   const shards = inOrder(manifest.weightsManifest, CONCURRENCY, async (group): Promise<ShardBytes> => {
     const key = cacheKey(group.sha256[0]);
     const hit = await cache?.match(key).catch(() => undefined);
@@ -86,10 +89,17 @@ export async function urlShards(base: string, onBytes: OnBytes): Promise<ShardSt
     }
     const bytes = await fetchResumable(new URL(group.paths[0], root).href, groupBytes(group), { onBytes });
     // Response copies the bytes, so the loader keeps its own; a full quota only costs the next visit a download
-    await cache?.put(key, new Response(bytes, { headers: { [SIZE_HEADER]: String(bytes.byteLength) } })).catch(() => undefined);
+    await cache?.put(key, new Response(bytes, { headers: { [SIZE_HEADER]: String(bytes.byteLength) } })).catch((e: Error) => {
+      problem ??= e?.name === 'QuotaExceededError'
+        ? "the browser's storage for this page is full"
+        : `the browser refused to store them (${e?.name ?? 'error'}: ${e?.message ?? e})`;
+    });
     return { group, bytes };
   });
-  return { manifest, totalBytes: manifest.weightsManifest.reduce((n, g) => n + groupBytes(g), 0), shards, cachedBytes: () => cached };
+  return {
+    manifest, totalBytes: manifest.weightsManifest.reduce((n, g) => n + groupBytes(g), 0), shards, cachedBytes: () => cached,
+    cacheProblem: () => problem,
+  };
 }
 
 export async function folderShards(files: File[], onBytes: OnBytes): Promise<ShardStream> {

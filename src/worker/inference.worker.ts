@@ -5,6 +5,7 @@ import { scoreClip } from '../analysis/score-clip';
 import { CONDITIONS } from '../analysis/conditions';
 import { clipFromChannels, decodeClip } from '../audio/decode';
 import { type RatModel, loadFromShards } from '../model/load';
+import { isOutOfMemory } from '../model/out-of-memory';
 import type { PreparedReference } from '../model/rat';
 import { startBackend } from '../web/backend';
 import { type ShardStream, cacheInfo, checkpointShards, clearCache, folderShards, urlShards } from '../web/weights-loader';
@@ -72,7 +73,7 @@ const handlers: { [K in RequestType]: Handler<K> } = {
     const m = next.manifest;
     weights = {
       id: spec.id, label: m.label, demo: m.demo, dtype: m.dtype, sha256: m.source?.sha256 || null, config: m.config,
-      bytes: stream.totalBytes, cachedBytes: stream.cachedBytes(),
+      bytes: stream.totalBytes, cachedBytes: stream.cachedBytes(), cacheProblem: stream.cacheProblem?.() ?? null,
     };
     return weights;
   },
@@ -166,6 +167,8 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
       post({ id: msg.id, kind: 'result', result });
     } catch (e) {
       post({ id: msg.id, kind: 'error', error: errorOf(e) });
+      // a WASM module that trapped fails every later call; the page replaces this worker
+      if (isOutOfMemory(e)) post({ id: 0, kind: 'out-of-memory', message: (e as Error).message });
     } finally {
       running.delete(msg.id);
     }

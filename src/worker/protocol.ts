@@ -27,6 +27,8 @@ export interface WeightsInfo {
   bytes: number;
   /** Bytes that came from Cache Storage rather than the network. */
   cachedBytes: number;
+  /** Why the downloaded weights could not be kept for the next visit; null when they were (or came from disk). */
+  cacheProblem: string | null;
 }
 
 export interface ClipInfo { seconds: number; sourceSampleRate: number; channels: number; samples: number }
@@ -90,7 +92,9 @@ export type FromWorker =
   | { id: number; kind: 'result'; result: unknown }
   | { id: number; kind: 'error'; error: WireError }
   /** Not tied to a request: the GPU device was lost and the worker can no longer score. */
-  | { id: 0; kind: 'device-lost'; message: string };
+  | { id: 0; kind: 'device-lost'; message: string }
+  /** Not tied to a request: the engine ran out of memory and must be restarted before it scores again. */
+  | { id: 0; kind: 'out-of-memory'; message: string };
 
 /** Buffers inside a payload that can be transferred instead of copied. */
 export function transferables(payload: unknown): Transferable[] {
