@@ -52,9 +52,9 @@ export class WindowOptionsError extends Error {
   }
 }
 
-/** Rethrows an out-of-memory failure as OutOfMemoryError (how long the pass was); anything else unchanged. */
-const oom = (seconds: number, pass: 'single' | 'window') => (e: unknown): never => {
-  throw isOutOfMemory(e) && !(e instanceof OutOfMemoryError) ? new OutOfMemoryError(seconds, pass, e) : e;
+/** Rethrows an engine's out-of-memory failure as OutOfMemoryError (how long the pass was); anything else unchanged. */
+const oom = (seconds: number) => (e: unknown): never => {
+  throw isOutOfMemory(e) && !(e instanceof OutOfMemoryError) ? new OutOfMemoryError(seconds, (e as Error)?.message ?? String(e)) : e;
 };
 
 /** Scores a mono 16 kHz clip, windowing it when it is longer than the limit. */
@@ -73,7 +73,7 @@ export async function scoreClip(model: ClipScorer, wave: Float32Array, opts: Cli
       const s = await model.score(wave.subarray(start, end), {
         ...base,
         onProgress: opts.onProgress && ((p) => opts.onProgress!({ phase: 'window', window: i + 1, windows: spans.length, layer: p.layer, layers: p.layers })),
-      }).catch(oom((end - start) / SAMPLE_RATE, 'window'));
+      }).catch(oom((end - start) / SAMPLE_RATE));
       scores.push({ start: start / SAMPLE_RATE, end: end / SAMPLE_RATE, pBonafide: s.pBonafide });
     }
     timeline = summariseWindows(scores);
@@ -84,7 +84,7 @@ export async function scoreClip(model: ClipScorer, wave: Float32Array, opts: Cli
       ...base,
       diagnostics: opts.diagnostics,
       onProgress: opts.onProgress && ((p) => opts.onProgress!({ phase: 'single', layer: p.layer, layers: p.layers })),
-    }).catch(oom(wave.length / SAMPLE_RATE, 'single'));
+    }).catch(oom(wave.length / SAMPLE_RATE));
   }
   return single
     ? { pBonafide: single.pBonafide, pSource: 'single', single, timeline }

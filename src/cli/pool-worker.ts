@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { isOutOfMemory, restartBackend } from '../model/out-of-memory';
+import { OutOfMemoryError, isOutOfMemory, restartBackend, setMemoryGuard } from '../model/out-of-memory';
 import type { PreparedReference } from '../model/rat';
 import { type NodeBackend, loadModelFromDir } from './node-weights';
 import type { PoolReply, PoolRequest } from './pool';
@@ -8,10 +8,13 @@ import type { PoolReply, PoolRequest } from './pool';
 
 const { weights, backend } = workerData as { weights: string; backend: NodeBackend };
 const port = parentPort!;
+// tests only: let a pass run into the real limit instead of being refused by the estimate
+if (process.env.RAT_MEMORY_GUARD === 'off') setMemoryGuard(false);
 
 function errorReply(id: number, e: unknown): PoolReply {
   const err = e as Error;
-  return { id, error: { name: err?.name ?? 'Error', message: err?.message ?? String(e) } };
+  const oom = e instanceof OutOfMemoryError ? { seconds: e.seconds, detail: e.detail, refused: e.refused } : undefined;
+  return { id, error: { name: err?.name ?? 'Error', message: err?.message ?? String(e), oom } };
 }
 
 try {
@@ -36,7 +39,7 @@ try {
         port.close();
       }
     } catch (e) {
-      if (isOutOfMemory(e)) {
+      if (isOutOfMemory(e) && !(e instanceof OutOfMemoryError && e.refused)) {
         // a trapped WASM module fails every later call: a fresh one before answering, so the next clip finds it
         await restartBackend(backend);
         model = await loadModelFromDir(weights, backend);

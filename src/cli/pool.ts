@@ -3,6 +3,7 @@ import type { RatModel } from '../model/load';
 import type { RatManifest } from '../model/manifest';
 import type { ForwardOptions, PreparedReference, RatScore } from '../model/rat';
 import type { NodeBackend } from './node-weights';
+import { OutOfMemoryError } from '../model/out-of-memory';
 
 // A pool of worker threads, each with its own model, so several clips are scored at once: tfjs-wasm
 // runs one thread in Node, so one process uses one core. Each worker holds a full model (about
@@ -13,7 +14,13 @@ export type PoolRequest =
   | { id: number; kind: 'score'; wave: Float32Array; diagnostics?: boolean }
   | { id: number; kind: 'close' };
 
-export type PoolReply = { id: number; ready?: true; score?: RatScore; error?: { name: string; message: string } };
+export type PoolReply = {
+  id: number; ready?: true; score?: RatScore;
+  error?: { name: string; message: string; oom?: { seconds: number; detail: string; refused: boolean } };
+};
+
+/** The worker's error as the caller would have seen it in-process (OutOfMemoryError keeps its fields). */
+const taskError = (e: NonNullable<PoolReply['error']>): Error => (e.oom ? new OutOfMemoryError(e.oom.seconds, e.oom.detail, e.oom.refused) : new PoolTaskError(e.name, e.message));
 
 export interface PoolOptions {
   /** Weights folder written by convert-weights. */
@@ -61,7 +68,7 @@ export class ScoringPool {
         };
         worker.on('message', (r: PoolReply) => {
           if (r.id === 0) {
-            if (r.error) fail(new PoolTaskError(r.error.name, r.error.message));
+            if (r.error) fail(taskError(r.error));
             else resolve();
             return;
           }
@@ -97,7 +104,7 @@ export class ScoringPool {
   async setReference(wave: Float32Array | null): Promise<void> {
     const replies = await Promise.all(this.slots.map((s) => this.send(s, { id: this.nextId++, kind: 'reference', wave })));
     const bad = replies.find((r) => r.error);
-    if (bad?.error) throw new PoolTaskError(bad.error.name, bad.error.message);
+    if (bad?.error) throw taskError(bad.error);
   }
 
   /** Scores one clip on the next free worker; the clip's buffer is transferred (the caller's copy becomes empty). */
@@ -116,7 +123,7 @@ export class ScoringPool {
       slot.busy = true;
       const wave = job.wave.byteOffset === 0 && job.wave.byteLength === job.wave.buffer.byteLength ? job.wave : job.wave.slice();
       this.send(slot, { id: this.nextId++, kind: 'score', wave, diagnostics: job.diagnostics }, [wave.buffer as ArrayBuffer])
-        .then((r) => (r.error ? job.reject(new PoolTaskError(r.error.name, r.error.message)) : job.resolve(r.score!)), job.reject)
+        .then((r) => (r.error ? job.reject(taskError(r.error)) : job.resolve(r.score!)), job.reject)
         .finally(() => { slot.busy = false; this.dispatch(); });
     }
     if (this.queue.length && this.slots.every((s) => s.dead)) this.queue.splice(0).forEach((j) => j.reject(this.slots[0].dead!));

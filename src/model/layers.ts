@@ -93,7 +93,8 @@ export function attendPrepared(p: AttentionW, heads: number, xq: Tensor2D, kv: K
   const d = xq.shape[1];
   const scale = 1 / Math.sqrt(d / heads);
   const q = tf.split(tf.mul(runLinear(p.q, xq), scale), heads, 1) as Tensor2D[]; // H x [Tq, Dh]
-  const ctx = q.map((qh, h) => tf.matMul(tf.softmax(tf.matMul(qh, kv.kT[h])), kv.v[h])); // H x [Tq, Dh]
+  // one head's [Tq, Tk] scores at a time: holding all H of them would make a long clip's peak H times larger
+  const ctx = q.map((qh, h) => tf.tidy(() => tf.matMul(tf.softmax(tf.matMul(qh, kv.kT[h])), kv.v[h]))); // H x [Tq, Dh]
   return runLinear(p.o, tf.concat(ctx, 1) as Tensor2D); // [Tq, D]
 }
 

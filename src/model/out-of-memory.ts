@@ -2,20 +2,52 @@ import * as tf from '@tensorflow/tfjs-core';
 
 // Running out of memory is not an ordinary error: attention grows with the square of the clip's
 // length, and when tfjs-wasm's 4 GB heap overflows the module traps ("memory access out of
-// bounds", "Aborted(...)") and every later call on that backend fails too. So the error is
-// recognised, reported with what to change, and the backend is replaced before anything else runs.
+// bounds", "Aborted(...)") and every later call on that backend fails too; with threads, a trap in
+// a pool thread can leave the caller waiting for ever. So a pass that cannot fit is refused before
+// it starts, and a trap that happens anyway is recognised and the backend replaced.
 
-/** A clip needed more memory than the engine has; the engine must be restarted before the next clip. */
+/** A clip needed more memory than the engine has. */
 export class OutOfMemoryError extends Error {
   constructor(
-    /** Seconds of audio in the pass that failed. */
+    /** Seconds of audio in the pass that failed or was refused. */
     readonly seconds: number,
-    /** The whole file in one pass, or one window of it. */
-    readonly pass: 'single' | 'window',
-    cause: unknown,
+    /** What ran out (the engine's error), or why the pass was refused before it started. */
+    readonly detail: string,
+    /** True when the pass was refused before it ran: the engine is fine and needs no restart. */
+    readonly refused = false,
   ) {
-    super(`ran out of memory scoring ${seconds.toFixed(1)} s of audio in one pass (${(cause as Error)?.message ?? String(cause)})`);
+    super(`ran out of memory scoring ${seconds.toFixed(1)} s of audio in one pass (${detail})`);
     this.name = 'OutOfMemoryError';
+  }
+}
+
+/** What tfjs-wasm can address (wasm32: 4 GiB), the bound for every backend's working set here. */
+const HEAP_LIMIT = 2 ** 32;
+let guard = true;
+
+/** Turns the estimate below off, so a test can drive a pass into the real limit (default on). */
+export function setMemoryGuard(on: boolean): void {
+  guard = on;
+}
+
+/**
+ * Refuses, before it starts, a pass over `frames` frames that cannot fit: the largest working set is
+ * one attention head's scores and their softmax (2 T^2 floats) next to a few [T, FFN] activations,
+ * beside the weights already held. Cheaper than a trap: nothing is lost and no restart is needed.
+ * WebGPU also bounds each buffer (maxStorageBufferBindingSize), which the T^2 matrix must fit.
+ */
+export function checkPassFits(frames: number, ffnDim: number, seconds: number): void {
+  if (!guard) return;
+  const need = 8 * frames * frames + 24 * frames * ffnDim;
+  const free = HEAP_LIMIT - tf.memory().numBytes;
+  const gb = (n: number) => `${(n / 1e9).toFixed(1)} GB`;
+  if (need > 0.75 * free) {
+    throw new OutOfMemoryError(seconds, `it would need about ${gb(need)} of working memory; the ${tf.getBackend()} engine has about ${gb(free)} beside the weights`, true);
+  }
+  const device = (tf.backend() as unknown as { device?: { limits?: { maxStorageBufferBindingSize?: number } } }).device;
+  const maxBuffer = device?.limits?.maxStorageBufferBindingSize;
+  if (maxBuffer && 4 * frames * frames > maxBuffer) {
+    throw new OutOfMemoryError(seconds, `one attention matrix would take ${gb(4 * frames * frames)}, more than this GPU's largest buffer (${gb(maxBuffer)})`, true);
   }
 }
 

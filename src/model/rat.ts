@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor1D, Tensor2D } from '@tensorflow/tfjs-core';
 import { type DerivedSizes, type RatConfig, SAMPLE_RATE, framesFor } from './config';
 import type { RatWeights } from './weights';
+import { checkPassFits } from './out-of-memory';
 import {
   type FoldedReference, type KeyValue, attendFolded, attendPrepared, foldPays, foldReference, gelu, projectKeyValue, rms, runBatchNorm, runConvBlock,
   runLayerNorm, runLinear, runPositionalConv,
@@ -140,6 +141,7 @@ async function yieldAndCheck(opts: ForwardOptions): Promise<void> {
 function checkLength(c: RatConfig, z: DerivedSizes, wave: Float32Array): number {
   const frames = framesFor(c, wave.length);
   if (frames < 1) throw new ClipTooShortError(wave.length, z.receptiveField);
+  checkPassFits(frames, c.ffnDim, wave.length / SAMPLE_RATE);
   return frames;
 }
 
