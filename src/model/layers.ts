@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor1D, Tensor2D, Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
-import type { AttentionW, BatchNormW, ConvW, LinearW, NormW } from './weights';
+import type { AttentionW, BatchNormW, ConvW, HeadSplitAttentionW, LinearW, NormW } from './weights';
 
 // Layers as pure functions of (weights, input). Callers wrap them in tf.tidy.
 
@@ -86,6 +86,17 @@ export interface KeyValue { kT: Tensor2D[]; v: Tensor2D[] }
 export function projectKeyValue(p: AttentionW, heads: number, xkv: Tensor2D): KeyValue {
   const kT = tf.transpose(runLinear(p.k, xkv)); // [D, Tk]
   return { kT: tf.split(kT, heads, 0) as Tensor2D[], v: tf.split(runLinear(p.v, xkv), heads, 1) as Tensor2D[] }; // H x [Dh, Tk], H x [Tk, Dh]
+}
+
+/** Self-attention of x [T, D] with projections split per head at load: no per-clip split of [T, D]. */
+export function attendHeads(p: HeadSplitAttentionW, x: Tensor2D): Tensor2D {
+  const scale = 1 / Math.sqrt(p.heads.q[0].w.shape[1]);
+  const ctx = p.heads.q.map((q, h) => tf.tidy(() => {
+    const qh = tf.mul(runLinear(q, x), scale) as Tensor2D; // [T, Dh]
+    const kT = tf.transpose(runLinear(p.heads.k[h], x)) as Tensor2D; // [Dh, T]
+    return tf.matMul(tf.softmax(tf.matMul(qh, kT)), runLinear(p.heads.v[h], x)); // [T, Dh]
+  })); // H x [T, Dh]
+  return runLinear(p.o, tf.concat(ctx, 1) as Tensor2D); // [T, D]
 }
 
 /** Multi-head attention of queries xq [Tq, D] over prepared keys and values. */

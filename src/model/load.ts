@@ -6,6 +6,7 @@ import { type RatManifest, type WeightGroup, groupBytes, sha256Hex } from './man
 import { type ForwardOptions, type PreparedReference, type RatScore, forward, prepareReference, zeroReferenceAttention } from './rat';
 import { type RatWeights, assembleWeights, weightTensors } from './weights';
 import { canReleasePacked, packAndRelease } from './wasm-packing';
+import { splitHeads } from './head-split';
 
 /** Where weights come from: the parsed manifest and a way to read one shard (files in Node, fetch in the browser). */
 export interface WeightSource {
@@ -24,6 +25,8 @@ export interface LoadOptions {
   signal?: AbortSignal;
   /** On the wasm backend, keep only XNNPACK's packed copy of each linear layer's weights (default true; halves memory). */
   releasePacked?: boolean;
+  /** Split the encoder's query/key/value projections per head at load (default: on the wasm backend, where splitting activations is slow). */
+  splitHeads?: boolean;
 }
 
 /** A loaded RAT detector on the current tfjs backend. */
@@ -63,6 +66,8 @@ export async function loadFromShards(manifest: RatManifest, totalBytes: number, 
   const named: Record<string, Tensor> = {};
   const release = (opts.releasePacked ?? true) && canReleasePacked();
   const packed = new Set<string>();
+  const split = opts.splitHeads ?? tf.getBackend() === 'wasm';
+  const splitDone = new Set<string>();
   let loadedBytes = 0;
   try {
     for await (const { group, bytes, trusted } of shards) {
@@ -81,6 +86,7 @@ export async function loadFromShards(manifest: RatManifest, totalBytes: number, 
       const bad = trusted ? null : firstNonFinite(bytes, group);
       if (bad) throw new ShardError(`Weight shard ${path} holds a non-finite value in ${bad}: the weights are damaged and would give meaningless scores. Re-convert the weights folder from its checkpoint.`);
       Object.assign(named, tf.io.decodeWeights(bytes, group.weights));
+      if (split) splitHeads(named, config.numLayers, config.numHeads, splitDone);
       if (release) packAndRelease(named, packed);
       loadedBytes += expected;
       opts.onProgress?.({ loadedBytes, totalBytes });

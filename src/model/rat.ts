@@ -4,7 +4,7 @@ import { type DerivedSizes, type RatConfig, SAMPLE_RATE, framesFor } from './con
 import type { RatWeights } from './weights';
 import { checkPassFits } from './out-of-memory';
 import {
-  type FoldedReference, type KeyValue, attendFolded, attendPrepared, foldPays, foldReference, gelu, projectKeyValue, rms, runBatchNorm, runConvBlock,
+  type FoldedReference, type KeyValue, attendFolded, attendHeads, attendPrepared, foldPays, foldReference, gelu, projectKeyValue, rms, runBatchNorm, runConvBlock,
   runLayerNorm, runLinear, runPositionalConv,
 } from './layers';
 
@@ -121,7 +121,8 @@ function encoderLayer(w: RatWeights, c: RatConfig, l: number, x: Tensor2D): Tens
   return tf.tidy(() => {
     const p = w.layers[l];
     const n1 = runLayerNorm(p.ln1, x, c.eps);
-    const x1 = tf.add(x, attendPrepared(p.attn, c.numHeads, n1, projectKeyValue(p.attn, c.numHeads, n1))) as Tensor2D;
+    const a = 'heads' in p.attn ? attendHeads(p.attn, n1) : attendPrepared(p.attn, c.numHeads, n1, projectKeyValue(p.attn, c.numHeads, n1));
+    const x1 = tf.add(x, a) as Tensor2D;
     const n2 = runLayerNorm(p.ln2, x1, c.eps);
     return tf.add(x1, runLinear(p.down, gelu(runLinear(p.up, n2))));
   });

@@ -10,7 +10,9 @@ export interface NormW { g: Tensor1D; b: Tensor1D }
 export interface BatchNormW { g: Tensor1D; b: Tensor1D; mean: Tensor1D; variance: Tensor1D }
 export interface ConvW { w: Tensor3D; b: Tensor1D; ln: NormW }
 export interface AttentionW { q: LinearW; k: LinearW; v: LinearW; o: LinearW }
-export interface EncoderLayerW { ln1: NormW; attn: AttentionW; ln2: NormW; up: LinearW; down: LinearW }
+/** Self-attention with its query, key and value projections split per head at load (src/model/head-split.ts). */
+export interface HeadSplitAttentionW { heads: { q: LinearW[]; k: LinearW[]; v: LinearW[] }; o: LinearW }
+export interface EncoderLayerW { ln1: NormW; attn: AttentionW | HeadSplitAttentionW; ln2: NormW; up: LinearW; down: LinearW }
 
 export interface RatWeights {
   conv: ConvW[];
@@ -69,8 +71,17 @@ export function weightSpecs(c: RatConfig): WeightSpec[] {
  */
 export function assembleWeights(c: RatConfig, named: Record<string, Tensor>): RatWeights {
   const problems: string[] = [];
+  const heads = c.numHeads;
+  /** The shape a projection split per head adds up to, or null when it is not split. */
+  const splitShape = (name: string): number[] | null => {
+    const m = /^(.*)\.(w|b)$/.exec(name);
+    const parts = m ? Array.from({ length: heads }, (_, h) => named[`${m[1]}.h${h}.${m[2]}`]) : [];
+    if (!m || parts.some((p) => !p)) return null;
+    const cols = parts.reduce((n, p) => n + p.shape[p.rank - 1], 0);
+    return m[2] === 'w' ? [parts[0].shape[0], cols] : [cols];
+  };
   for (const { name, shape } of weightSpecs(c)) {
-    const t = named[name];
+    const t = named[name] ?? (splitShape(name) && { shape: splitShape(name)! });
     if (!t) problems.push(`missing ${name}`);
     else if (t.shape.join(',') !== shape.join(',')) problems.push(`${name} has shape [${t.shape}], the config needs [${shape}]`);
   }
@@ -85,13 +96,17 @@ export function assembleWeights(c: RatConfig, named: Record<string, Tensor>): Ra
   const linear = (n: string): LinearW => ({ w: t(`${n}.w`), b: t(`${n}.b`) });
   const norm = (n: string): NormW => ({ g: t(`${n}.g`), b: t(`${n}.b`) });
   const attention = (n: string): AttentionW => ({ q: linear(`${n}.q`), k: linear(`${n}.k`), v: linear(`${n}.v`), o: linear(`${n}.o`) });
+  const perHead = (n: string): LinearW[] => Array.from({ length: heads }, (_, h) => linear(`${n}.h${h}`));
+  const selfAttention = (n: string): AttentionW | HeadSplitAttentionW => (named[`${n}.q.h0.w`]
+    ? { heads: { q: perHead(`${n}.q`), k: perHead(`${n}.k`), v: perHead(`${n}.v`) }, o: linear(`${n}.o`) }
+    : attention(n));
   const bn = (n: string): BatchNormW => ({ g: t(`${n}.g`), b: t(`${n}.b`), mean: t(`${n}.mean`), variance: t(`${n}.variance`) });
   return {
     conv: c.convLayers.map((_, i) => ({ w: t(`conv.${i}.w`), b: t(`conv.${i}.b`), ln: norm(`conv.${i}.ln`) })),
     proj: { ln: norm('proj.ln'), fc: linear('proj.fc') },
     pos: { filters: splitGroups(t('pos.w')), b: t('pos.b') },
     layers: Array.from({ length: c.numLayers }, (_, l) => ({
-      ln1: norm(`layers.${l}.ln1`), attn: attention(`layers.${l}.attn`), ln2: norm(`layers.${l}.ln2`),
+      ln1: norm(`layers.${l}.ln1`), attn: selfAttention(`layers.${l}.attn`), ln2: norm(`layers.${l}.ln2`),
       up: linear(`layers.${l}.up`), down: linear(`layers.${l}.down`),
     })),
     rib: { lnPre: norm('rib.lnPre'), attn: attention('rib.attn'), up: linear('rib.up'), down: linear('rib.down'), lnPost: norm('rib.lnPost') },
