@@ -26,7 +26,8 @@ export interface BrowserBenchOptions {
 }
 
 export async function runBrowserBench(o: BrowserBenchOptions): Promise<Record<string, any>> {
-  const port = 4900 + Math.floor(Math.random() * 400);
+  // below 5060-5061, which Chromium refuses to load from (ERR_UNSAFE_PORT)
+  const port = 4900 + Math.floor(Math.random() * 150);
   const server = await createServer({
     root: ROOT,
     logLevel: 'error',
