@@ -90,14 +90,17 @@ describe('load', () => {
       }
     };
     await run(0, 100); // warm: kernels, allocator pools
-    const snap = () => {
+    // ArrayBuffer backing stores are released after the collection, asynchronously: collect, let that finish, collect again
+    const snap = async () => {
+      gc();
+      await new Promise((r) => setTimeout(r, 200));
       gc();
       const m = process.memoryUsage();
       return { tensors: tf.memory().numTensors, bytes: tf.memory().numBytes, wasm: wasmHeap(), heap: m.heapUsed, buffers: m.arrayBuffers, rss: m.rss };
     };
-    const start = snap();
+    const start = await snap();
     await run(100, IN_PROCESS);
-    const end = snap();
+    const end = await snap();
     console.log(`in-process, after 100 and after ${IN_PROCESS} files: tensors ${start.tensors} -> ${end.tensors}, tensor bytes ${start.bytes} -> ${end.bytes}, ` +
       `wasm heap ${MB(start.wasm)} -> ${MB(end.wasm)} MB, JS heap ${MB(start.heap)} -> ${MB(end.heap)} MB, ` +
       `ArrayBuffers ${MB(start.buffers)} -> ${MB(end.buffers)} MB, RSS ${MB(start.rss)} -> ${MB(end.rss)} MB`);
