@@ -50,6 +50,8 @@ describe('out of memory', () => {
     expect(isOutOfMemory(Object.assign(new Error('x'), { name: 'GPUOutOfMemoryError' }))).toBe(true);
     expect(isOutOfMemory(new OutOfMemoryError(600, 'x'))).toBe(true);
     expect(isOutOfMemory(new Error('not a decodable audio file'))).toBe(false);
+    // a file name is part of many messages: "room.wav" must not read as OOM
+    expect(isOutOfMemory(new Error('room.wav: not a decodable audio file'))).toBe(false);
     expect(isOutOfMemory(new RangeError('Offset is outside the bounds of the DataView'))).toBe(false);
     expect(isOutOfMemory(new DOMException('Cancelled.', 'AbortError'))).toBe(false);
     expect(isOutOfMemory(null)).toBe(false);

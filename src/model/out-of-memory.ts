@@ -51,7 +51,7 @@ export function checkPassFits(frames: number, ffnDim: number, seconds: number): 
   }
 }
 
-const OOM_MESSAGE = /out of memory|memory access out of bounds|cannot enlarge memory|array buffer allocation failed|invalid (typed )?array length|Aborted\(|allocation failed|OOM/i;
+const OOM_MESSAGE = /out of memory|memory access out of bounds|cannot enlarge memory|array buffer allocation failed|invalid (typed )?array length|Aborted\(|allocation failed|\bOOM\b/i;
 
 /** Whether `e` says the engine ran out of memory (WASM trap, failed allocation, GPU out-of-memory). */
 export function isOutOfMemory(e: unknown): boolean {
