@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatMs, median, realTimeFactor, renderMarkdown, renderTable, timedTable } from '../scripts/bench/report';
+import { formatMs, kernelTotals, median, realTimeFactor, renderKernels, renderMarkdown, renderTable, timedTable } from '../scripts/bench/report';
 
 describe('benchmark report helpers', () => {
   it('median of odd and even counts, unsorted input untouched', () => {
@@ -33,5 +33,22 @@ describe('benchmark report helpers', () => {
     expect(text.split('\n')).toHaveLength(5);
     expect(text.split('\n')[0]).toMatch(/^backend \| clip/);
     expect(renderMarkdown(t).split('\n')[1]).toBe(`|${' --- |'.repeat(9)}`);
+  });
+
+  it('totals kernels of a profile, skipping op wrappers and failed timings, with matrix products in GFLOP/s', () => {
+    const t = kernelTotals([
+      { name: '_FusedMatMul', kernelTimeMs: 2, inputShapes: [[100, 1000], [1000, 10]], outputShapes: [[100, 10]] },
+      { name: '_FusedMatMul', kernelTimeMs: 2, inputShapes: [[100, 1000], [1000, 10]], outputShapes: [[100, 10]] },
+      { name: 'Softmax', kernelTimeMs: 1, inputShapes: [[100, 10]], outputShapes: [[100, 10]] },
+      { name: 'matMul__op', kernelTimeMs: 4, inputShapes: [], outputShapes: [] },
+      { name: 'Add', kernelTimeMs: { error: 'timer unavailable' }, inputShapes: [], outputShapes: [] },
+    ]);
+    expect(t.map((k) => k.name)).toEqual(['_FusedMatMul', 'Softmax']);
+    expect(t[0]).toMatchObject({ ms: 4, calls: 2, percent: 80 });
+    expect(t[0].gflops).toBeCloseTo((2 * 2 * 100 * 10 * 1000) / 4 / 1e6, 12); // 2 products of 2 M flops in 4 ms
+    expect(t[1].gflops).toBeNull();
+    const lines = renderKernels(t, 1);
+    expect(lines).toHaveLength(3);
+    expect(lines[2]).toBe('all kernels 5 ms');
   });
 });

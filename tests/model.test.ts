@@ -6,6 +6,7 @@ import { convertFile } from '../scripts/convert-weights/convert-file';
 import { loadModelFromDir } from '../src/cli/node-weights';
 import type { RatModel } from '../src/model/load';
 import { ClipTooShortError } from '../src/model/rat';
+import { KEEP_VALUES } from '../src/model/wasm-packing';
 import { FIXTURES, readArrays, readGolden, tempDir } from './helpers';
 
 type Arrays = Awaited<ReturnType<typeof readArrays>>;
@@ -38,6 +39,20 @@ describe('model behaviour on the wasm backend', () => {
     expect(last).toBeCloseTo(readGolden('tiny').cases.find((c) => c.clip === 'speech_front_center' && c.ref_mode === 'zero')!.p_bonafide, 4);
     ref.dispose();
     expect(tf.memory().numTensors).toBe(before - 2 * model.config.ribHeads * model.config.numLayers); // per layer and head: keys and values
+  });
+
+  it('keeps one copy of the weights: every linear and conv weight but the two a reference folds into is handed back once packed', async () => {
+    const manifest = JSON.parse(readFileSync(path.join(dir, 'f32', 'model.json'), 'utf8'));
+    const weights: { name: string; shape: number[] }[] = manifest.weightsManifest.flatMap((g: { weights: unknown[] }) => g.weights);
+    const kept = new Set([...KEEP_VALUES].map((n) => `${n}.w`));
+    const expected = weights.filter((w) => w.name.endsWith('.w') && w.shape.length >= 2 && !kept.has(w.name))
+      .reduce((n, w) => n + 4 * w.shape.reduce((a, b) => a * b, 1), 0);
+    expect(expected).toBeGreaterThan(0);
+    expect(model.releasedBytes).toBe(expected);
+    const cpu = await loadModelFromDir(path.join(dir, 'f32'), 'cpu');
+    expect(cpu.releasedBytes).toBe(0); // the cpu backend reads its weights directly
+    cpu.dispose();
+    await tf.setBackend('wasm');
   });
 
   it('refuses a clip shorter than the receptive field, and scores one exactly that long', async () => {

@@ -20,18 +20,24 @@ export interface BrowserBenchOptions {
   weights: string;
   clipsDir: string;
   lengths: number[];
+  /** Timed runs per row after a warm-up run; 0: a single run with no warm-up. */
   repeats: number;
   backend: 'wasm' | 'webgpu';
+  /** Also visit a second time to time the warm load from Cache Storage (default true). */
+  warmVisit?: boolean;
   log: (s: string) => void;
 }
 
-export async function runBrowserBench(o: BrowserBenchOptions): Promise<Record<string, any>> {
+type Visit = (args: { score: boolean; lengths: number[]; repeats: number; profile?: boolean }) => Promise<Record<string, any>>;
+
+/** Serves the bench page and the files it reads, opens Chromium, and hands `fn` a way to visit the page. */
+async function withBenchPage<T>(o: Pick<BrowserBenchOptions, 'weights' | 'clipsDir' | 'backend' | 'log'>, fn: (visit: Visit) => Promise<T>): Promise<T> {
   // below 5060-5061, which Chromium refuses to load from (ERR_UNSAFE_PORT)
   const port = 4900 + Math.floor(Math.random() * 150);
   const server = await createServer({
     root: ROOT,
     logLevel: 'error',
-    server: { port, strictPort: true, host: '127.0.0.1' },
+    server: { port, strictPort: true, host: '127.0.0.1', hmr: false, watch: null },
     plugins: [{
       name: 'bench-files',
       configureServer(s) {
@@ -54,27 +60,38 @@ export async function runBrowserBench(o: BrowserBenchOptions): Promise<Record<st
   try {
     const context = await browser.newContext();
     const url = `http://127.0.0.1:${port}/scripts/bench/page.html`;
-    const visit = async (score: boolean, lengths: number[]) => {
+    return await fn(async (args) => {
       const page = await context.newPage();
       page.on('pageerror', (e) => o.log(`page error: ${e.message}`));
       const t0 = Date.now();
       await page.goto(url);
       await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready', null, { timeout: 600_000 });
-      const r = await page.evaluate((a) => (globalThis as any).ratBench(a), { backend: o.backend, lengths, repeats: o.repeats, score });
+      const r = await page.evaluate((a) => (globalThis as any).ratBench(a), { backend: o.backend, ...args });
       r.open_to_done_ms = Date.now() - t0; // for a visit without timing runs: opening the page to the first score
       await page.close();
       return r;
-    };
-    o.log(`${o.backend}: first visit (weights over the network, then timing) ...`);
-    const first = await visit(true, o.lengths);
-    o.log(`${o.backend}: second visit (weights from Cache Storage) ...`);
-    const second = await visit(false, o.lengths.slice(0, 1));
-    return {
-      ...first, cold_load_ms: first.load_ms, warm_load_ms: second.load_ms, warm_cached_bytes: second.cached_bytes,
-      first_score_ms: second.open_to_done_ms, first_score_detail: { load_ms: second.load_ms, score_ms: second.first_score_ms },
-    };
+    });
   } finally {
     await browser.close();
     await server.close();
   }
+}
+
+export async function runBrowserBench(o: BrowserBenchOptions): Promise<Record<string, any>> {
+  return withBenchPage(o, async (visit) => {
+    o.log(`${o.backend}: first visit (weights over the network, then timing) ...`);
+    const first = await visit({ score: true, lengths: o.lengths, repeats: o.repeats });
+    if (o.warmVisit === false) return { ...first, cold_load_ms: first.load_ms };
+    o.log(`${o.backend}: second visit (weights from Cache Storage) ...`);
+    const second = await visit({ score: false, lengths: o.lengths.slice(0, 1), repeats: o.repeats });
+    return {
+      ...first, cold_load_ms: first.load_ms, warm_load_ms: second.load_ms, warm_cached_bytes: second.cached_bytes,
+      first_score_ms: second.open_to_done_ms, first_score_detail: { load_ms: second.load_ms, score_ms: second.first_score_ms },
+    };
+  });
+}
+
+/** One visit that profiles a zero- and an audio-reference score of a `seconds` clip (tf.profile in the page). */
+export async function runBrowserProfile(o: Omit<BrowserBenchOptions, 'lengths' | 'repeats' | 'warmVisit'> & { seconds: number }): Promise<Record<string, any>> {
+  return withBenchPage(o, (visit) => visit({ score: false, lengths: [o.seconds], repeats: 1, profile: true }));
 }

@@ -4,13 +4,15 @@ import { openCheckpoint } from '../../src/convert/checkpoint';
 import { loadFromShards } from '../../src/model/load';
 import { startBackend } from '../../src/web/backend';
 import { urlShards } from '../../src/web/weights-loader';
+import { kernelTotals } from './report';
 
 // The browser side of `npm run bench`, driven by scripts/bench/browser.ts through playwright-core:
 // loads the served full-size weights (network, or Cache Storage on a second visit) on the chosen
 // backend and times the benchmark clips. Runs on the page's main thread; the app uses a worker,
 // with the same model code.
 
-interface BenchArgs { backend: 'wasm' | 'webgpu'; lengths: number[]; repeats: number; score: boolean }
+/** repeats: timed runs per row after a warm-up run (0: one run, no warm-up, for emulated GPUs); profile: kernel totals of one score per reference mode at lengths[0]. */
+interface BenchArgs { backend: 'wasm' | 'webgpu'; lengths: number[]; repeats: number; score: boolean; profile?: boolean }
 
 const status = (s: string) => { document.getElementById('status')!.textContent = s; };
 
@@ -69,6 +71,23 @@ async function run(args: BenchArgs) {
     }
     ref.dispose();
     out.rows = rows;
+  }
+  if (args.profile) {
+    const ref = await model.prepareReference(data.get('ref')!);
+    const wave = data.get(`test_${args.lengths[0]}`)!;
+    const profiles: Record<string, unknown> = {};
+    for (const mode of ['zero', 'audio'] as const) {
+      const reference = mode === 'audio' ? ref : null;
+      status(`${backend.name}: profiling ${mode}`);
+      await model.score(wave, { reference }); // packs this mode's operators outside the profile
+      const t = performance.now();
+      await model.score(wave, { reference });
+      const wallMs = performance.now() - t;
+      const p = await tf.profile(async () => { await model.score(wave, { reference }); return tf.scalar(0); });
+      profiles[mode] = { wall_ms: wallMs, kernels: kernelTotals(p.kernels) };
+    }
+    ref.dispose();
+    out.profile = profiles;
   }
   model.dispose();
   status('done');

@@ -65,3 +65,40 @@ export function renderMarkdown(rows: string[][]): string {
   const line = (r: string[]) => `| ${r.map((c) => (c ?? '').replace(/\|/g, '\\|')).join(' | ')} |`;
   return [line(rows[0]), `|${rows[0].map(() => ' --- ').join('|')}|`, ...rows.slice(1).map(line)].join('\n');
 }
+
+/** One kernel of a tf.profile run, as tfjs reports it. */
+export interface ProfiledKernel { name: string; kernelTimeMs: number | { error: string } | Promise<unknown>; inputShapes: number[][]; outputShapes: number[][] }
+
+export interface KernelTotal { name: string; ms: number; calls: number; percent: number; gflops: number | null }
+
+/**
+ * Per-kernel totals of a tf.profile run, slowest first, with the matrix products' achieved GFLOP/s.
+ * Op wrappers ("…__op") repeat their kernels' time and are left out.
+ */
+export function kernelTotals(kernels: ProfiledKernel[]): KernelTotal[] {
+  const by = new Map<string, { ms: number; calls: number; flops: number }>();
+  for (const k of kernels) {
+    if (k.name.endsWith('__op') || typeof k.kernelTimeMs !== 'number') continue;
+    const e = by.get(k.name) ?? { ms: 0, calls: 0, flops: 0 };
+    e.ms += k.kernelTimeMs;
+    e.calls++;
+    if (/MatMul/.test(k.name)) {
+      const a = k.inputShapes[0];
+      e.flops += 2 * k.outputShapes[0].reduce((x, y) => x * y, 1) * a[a.length - 1];
+    }
+    by.set(k.name, e);
+  }
+  const total = [...by.values()].reduce((s, e) => s + e.ms, 0);
+  return [...by].map(([name, e]) => ({ name, ms: e.ms, calls: e.calls, percent: total ? (100 * e.ms) / total : 0, gflops: e.flops ? e.flops / e.ms / 1e6 : null }))
+    .sort((a, b) => b.ms - a.ms);
+}
+
+/** kernelTotals as printable lines: the top `top` kernels and the sum of all. */
+export function renderKernels(totals: KernelTotal[], top = 16): string[] {
+  const lines = ['kernel                 total ms      %  calls  GFLOP/s'];
+  for (const k of totals.slice(0, top)) {
+    lines.push(`${k.name.padEnd(22)} ${k.ms.toFixed(0).padStart(8)} ${k.percent.toFixed(1).padStart(6)} ${String(k.calls).padStart(6)}  ${k.gflops != null ? k.gflops.toFixed(1) : ''}`);
+  }
+  lines.push(`all kernels ${totals.reduce((s, k) => s + k.ms, 0).toFixed(0)} ms`);
+  return lines;
+}

@@ -5,7 +5,7 @@ import { firstNonFinite } from './finite';
 import { type RatManifest, type WeightGroup, groupBytes, sha256Hex } from './manifest';
 import { type ForwardOptions, type PreparedReference, type RatScore, forward, prepareReference, zeroReferenceAttention } from './rat';
 import { type RatWeights, assembleWeights, weightTensors } from './weights';
-import { canReleasePacked, packAndRelease } from './wasm-packing';
+import { canReleasePacked, packAndRelease, packConvsAndRelease } from './wasm-packing';
 import { splitHeads } from './head-split';
 
 /** Where weights come from: the parsed manifest and a way to read one shard (files in Node, fetch in the browser). */
@@ -23,7 +23,7 @@ export interface LoadOptions {
   onWarmup?: () => void;
   onProgress?: (p: LoadProgress) => void;
   signal?: AbortSignal;
-  /** On the wasm backend, keep only XNNPACK's packed copy of each linear layer's weights (default true; halves memory). */
+  /** On the wasm backend, keep only XNNPACK's packed copy of each linear and conv layer's weights (default true; halves memory). */
   releasePacked?: boolean;
   /** Split the encoder's query/key/value projections per head at load (default: on the wasm backend, where splitting activations is slow). */
   splitHeads?: boolean;
@@ -34,6 +34,8 @@ export interface RatModel {
   readonly config: RatConfig;
   readonly sizes: DerivedSizes;
   readonly manifest: RatManifest;
+  /** Bytes of weight values handed back once XNNPACK packed its own copy (wasm, releasePacked; otherwise 0). */
+  readonly releasedBytes: number;
   /** Scores a mono 16 kHz clip; the reference defaults to the zero vector. */
   score(wave: Float32Array, opts?: ForwardOptions): Promise<RatScore>;
   /** Runs the encoder on a reference clip once, so many test clips can reuse it. */
@@ -69,6 +71,7 @@ export async function loadFromShards(manifest: RatManifest, totalBytes: number, 
   const split = opts.splitHeads ?? tf.getBackend() === 'wasm';
   const splitDone = new Set<string>();
   let loadedBytes = 0;
+  let releasedBytes = 0;
   try {
     for await (const { group, bytes, trusted } of shards) {
       opts.signal?.throwIfAborted();
@@ -87,7 +90,7 @@ export async function loadFromShards(manifest: RatManifest, totalBytes: number, 
       if (bad) throw new ShardError(`Weight shard ${path} holds a non-finite value in ${bad}: the weights are damaged and would give meaningless scores. Re-convert the weights folder from its checkpoint.`);
       Object.assign(named, tf.io.decodeWeights(bytes, group.weights));
       if (split) splitHeads(named, config.numLayers, config.numHeads, splitDone);
-      if (release) packAndRelease(named, packed);
+      if (release) for (const n of packAndRelease(named, packed)) releasedBytes += 4 * named[`${n}.w`].size;
       loadedBytes += expected;
       opts.onProgress?.({ loadedBytes, totalBytes });
     }
@@ -105,12 +108,13 @@ export async function loadFromShards(manifest: RatManifest, totalBytes: number, 
   }
   try {
     zeroAttn = zeroReferenceAttention(weights);
+    if (release) releasedBytes += packConvsAndRelease(weights, config);
   } catch (e) {
     tf.dispose(weightTensors(weights));
     throw e;
   }
   const model: RatModel = {
-    config, sizes, manifest,
+    config, sizes, manifest, releasedBytes,
     score: (wave, o) => forward(weights, config, sizes, zeroAttn, wave, o),
     prepareReference: (wave, o) => prepareReference(weights, config, sizes, wave, o),
     dispose() { tf.dispose([...weightTensors(weights), zeroAttn]); },

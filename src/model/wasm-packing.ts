@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor1D, Tensor2D } from '@tensorflow/tfjs-core';
-import { runLinear } from './layers';
+import { runConvBlock, runLinear, runPositionalConv } from './layers';
+import type { RatConfig } from './config';
+import type { RatWeights } from './weights';
 
 // On tfjs-backend-wasm every fused matMul goes to XNNPACK, which packs the weight matrix (with its
 // bias) into its own buffer the first time, caches that operator under (weight, bias, activation)
@@ -8,6 +10,7 @@ import { runLinear } from './layers';
 // the full model (1.3 GB of float32 weights -> 2.6 GB, 3.3 GB peak). Here each linear layer is
 // packed as soon as its shard is in, and the original's heap block is handed back to the
 // allocator, so later shards and activations reuse it: peak memory is one copy plus one shard.
+// Conv filters get the same treatment once the weights are assembled (packConvsAndRelease).
 //
 // The tensor object stays (its shape, its id as the cache key), but its values are gone: only
 // runLinear with the same bias and activation may use it afterwards. A different activation would
@@ -46,14 +49,38 @@ export function packAndRelease(named: Record<string, Tensor>, done: Set<string>)
     const w = named[key];
     const b = named[`${name}.b`];
     if (done.has(name) || KEEP_VALUES.has(name) || !b || w.rank !== 2 || b.rank !== 1 || b.shape[0] !== w.shape[1]) continue;
-    const data = backend.dataIdMap.get(w.dataId);
-    if (!data || data.memoryOffset == null) continue;
+    if (!backend.dataIdMap.get(w.dataId)?.memoryOffset) continue;
     // one row through the layer creates and caches XNNPACK's operator with the packed copy
     tf.tidy(() => runLinear({ w: w as Tensor2D, b: b as Tensor1D }, tf.zeros([1, w.shape[0]]), RELU_LINEARS.has(name) ? 'relu' : 'linear').dataSync());
-    backend.wasm._free(data.memoryOffset);
-    data.memoryOffset = 0; // free(0) is a no-op when the tensor is disposed
+    releaseValues(w);
     done.add(name);
     packed.push(name);
   }
   return packed;
+}
+
+/**
+ * The conv filters likewise (about 50 MB for XLS-R: the extractor's 7 and the 16 positional groups).
+ * tfjs-wasm caches each convolution operator, with its transposed and packed filter, under the
+ * filter, bias, kernel, strides and padding but not the input's length, so one short input through
+ * each conv exactly as rat.ts calls it serves every later clip. Returns the bytes freed.
+ */
+export function packConvsAndRelease(w: RatWeights, c: RatConfig): number {
+  tf.tidy(() => {
+    w.conv.forEach((p, i) => {
+      const [k, cin] = p.w.shape;
+      runConvBlock(p, tf.zeros([1, k, cin]), c.convLayers[i][2], c.eps).dataSync(); // [1, 1, C]
+    });
+    runPositionalConv(w.pos.filters, w.pos.b, tf.zeros([1, c.embedDim])).dataSync(); // [1, D]
+  });
+  return [...w.conv.map((p) => p.w), ...w.pos.filters].filter(releaseValues).reduce((n, t) => n + 4 * t.size, 0);
+}
+
+/** Hands a tensor's values back to the wasm heap; the tensor stays as XNNPACK's cache key. */
+function releaseValues(t: Tensor): boolean {
+  const data = (tf.backend() as unknown as WasmBackendInternals).dataIdMap.get(t.dataId);
+  if (!data?.memoryOffset) return false;
+  (tf.backend() as unknown as WasmBackendInternals).wasm._free(data.memoryOffset);
+  data.memoryOffset = 0; // free(0) is a no-op when the tensor is disposed
+  return true;
 }
