@@ -1,7 +1,7 @@
 // `npm run bench`: the full-size RAT (XLS-R 300M, random init from the PyTorch reference) timed on
 // every runtime in one run, PyTorch first, printed as one table and written as JSON.
 //
-//   npm run bench [-- --dir <folder>] [--quick] [--rows torch,node,batch,chromium-wasm,webgpu]
+//   npm run bench [-- --dir <folder>] [--quick] [--rows torch,node,batch,chromium-wasm(,webgpu)]
 //                 [--repeats 3] [--batch 50] [--workers 2] [--seconds 4,12] [--out results.json]
 //
 // Every measurement runs in its own child process (clean memory figures): PyTorch
@@ -27,6 +27,8 @@ const ROOT = path.resolve(here, '../..');
 const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
 const ALL_ROWS = ['torch', 'node', 'batch', 'chromium-wasm', 'webgpu'] as const;
 type RowKind = typeof ALL_ROWS[number];
+/** Without --rows: all but WebGPU, which on a machine without a GPU (SwiftShader) takes about 25 minutes for even a 1 s clip of the full model. */
+const DEFAULT_ROWS: RowKind[] = ['torch', 'node', 'batch', 'chromium-wasm'];
 
 /** Peak RSS of this process since the last reset, MB (VmHWM; Linux). */
 export function peakRssMb(): number {
@@ -140,7 +142,7 @@ async function main() {
   });
   const dir = values.dir ?? path.join(os.tmpdir(), 'rat-full');
   const quick = values.quick ?? false;
-  const rows = new Set((values.rows ?? ALL_ROWS.join(',')).split(',').map((s) => s.trim()) as RowKind[]);
+  const rows = new Set((values.rows ?? DEFAULT_ROWS.join(',')).split(',').map((s) => s.trim()) as RowKind[]);
   for (const r of rows) if (!ALL_ROWS.includes(r)) throw new Error(`unknown row "${r}"; choose from ${ALL_ROWS.join(', ')}`);
   const repeats = Number(values.repeats ?? (quick ? 1 : 3));
   if (!Number.isInteger(repeats) || repeats < 1) throw new Error(`--repeats must be a whole number of at least 1 (timed runs after the warm-up), got "${values.repeats}"`);
