@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { scoreClip } from '../src/analysis/score-clip';
 import { loadModelFromDir } from '../src/cli/node-weights';
 import { decodeClip } from '../src/audio/decode';
-import { OutOfMemoryError, isOutOfMemory, restartBackend, setMemoryGuard } from '../src/model/out-of-memory';
+import { OutOfMemoryError, isOutOfMemory, needsRestart, restartBackend, setMemoryGuard } from '../src/model/out-of-memory';
 import { wav } from './audio-table';
 import { tempDir } from './helpers';
 
@@ -45,6 +45,7 @@ function cli(...args: (string | Record<string, string>)[]) {
 describe('out of memory', () => {
   it('recognises out-of-memory failures and nothing else', () => {
     expect(isOutOfMemory(new WebAssembly.RuntimeError('memory access out of bounds'))).toBe(true);
+    expect(isOutOfMemory(new WebAssembly.RuntimeError('table index is out of bounds'))).toBe(true);
     expect(isOutOfMemory(new WebAssembly.RuntimeError('Aborted(OOM). Build with -sASSERTIONS for more info.'))).toBe(true);
     expect(isOutOfMemory(new RangeError('Array buffer allocation failed'))).toBe(true);
     expect(isOutOfMemory(Object.assign(new Error('x'), { name: 'GPUOutOfMemoryError' }))).toBe(true);
@@ -55,6 +56,11 @@ describe('out of memory', () => {
     expect(isOutOfMemory(new RangeError('Offset is outside the bounds of the DataView'))).toBe(false);
     expect(isOutOfMemory(new DOMException('Cancelled.', 'AbortError'))).toBe(false);
     expect(isOutOfMemory(null)).toBe(false);
+    // only a pass that ran out leaves the engine unusable; a refusal happened before anything ran
+    expect(needsRestart(new OutOfMemoryError(600, 'x'))).toBe(true);
+    expect(needsRestart(new WebAssembly.RuntimeError('memory access out of bounds'))).toBe(true);
+    expect(needsRestart(new OutOfMemoryError(600, 'x', true))).toBe(false);
+    expect(needsRestart(new Error('not a decodable audio file'))).toBe(false);
   });
 
   it('a pass that cannot fit is refused before it runs, with the memory it would need; the engine is untouched, and a 2-minute pass still runs', async () => {

@@ -5,6 +5,8 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { parseManifest } from '../model/manifest';
 import { type LoadOptions, type RatModel, type WeightSource, loadRatModel } from '../model/load';
+import { restartBackend, setMemoryGuard } from '../model/out-of-memory';
+import type { PreparedReference } from '../model/rat';
 
 // Node-only glue: tfjs backends and weights read from a folder. The model code itself has no fs.
 
@@ -41,4 +43,16 @@ export async function weightsFromDir(dir: string): Promise<WeightSource> {
 export async function loadModelFromDir(dir: string, backend: NodeBackend = 'wasm', opts?: LoadOptions): Promise<RatModel> {
   await useBackend(backend);
   return loadRatModel(await weightsFromDir(dir), opts);
+}
+
+/** After a trapped pass: a fresh backend, the weights reloaded and the reference (if any) prepared again. */
+export async function reloadAfterTrap(backend: NodeBackend, weights: string, refWave: Float32Array | null): Promise<{ model: RatModel; ref: PreparedReference | null }> {
+  await restartBackend(backend);
+  const model = await loadModelFromDir(weights, backend);
+  return { model, ref: refWave ? await model.prepareReference(refWave) : null };
+}
+
+/** Tests only: RAT_MEMORY_GUARD=off lets a pass run into the real limit instead of being refused by the estimate. */
+export function memoryGuardFromEnv(): void {
+  if (process.env.RAT_MEMORY_GUARD === 'off') setMemoryGuard(false);
 }

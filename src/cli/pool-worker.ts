@@ -1,15 +1,14 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { OutOfMemoryError, isOutOfMemory, restartBackend, setMemoryGuard } from '../model/out-of-memory';
+import { OutOfMemoryError, needsRestart } from '../model/out-of-memory';
 import type { PreparedReference } from '../model/rat';
-import { type NodeBackend, loadModelFromDir } from './node-weights';
+import { type NodeBackend, loadModelFromDir, memoryGuardFromEnv, reloadAfterTrap } from './node-weights';
 import type { PoolReply, PoolRequest } from './pool';
 
 // One pool worker: its own tfjs wasm runtime and model copy, scoring the clips the pool sends it.
 
 const { weights, backend } = workerData as { weights: string; backend: NodeBackend };
 const port = parentPort!;
-// tests only: let a pass run into the real limit instead of being refused by the estimate
-if (process.env.RAT_MEMORY_GUARD === 'off') setMemoryGuard(false);
+memoryGuardFromEnv();
 
 function errorReply(id: number, e: unknown): PoolReply {
   const err = e as Error;
@@ -39,12 +38,8 @@ try {
         port.close();
       }
     } catch (e) {
-      if (isOutOfMemory(e) && !(e instanceof OutOfMemoryError && e.refused)) {
-        // a trapped WASM module fails every later call: a fresh one before answering, so the next clip finds it
-        await restartBackend(backend);
-        model = await loadModelFromDir(weights, backend);
-        ref = refWave ? await model.prepareReference(refWave) : null;
-      }
+      // a trapped WASM module fails every later call: a fresh one before answering, so the next clip finds it
+      if (needsRestart(e)) ({ model, ref } = await reloadAfterTrap(backend, weights, refWave));
       port.postMessage(errorReply(m.id, e));
     }
   });

@@ -13,10 +13,10 @@ import { type ClipProgress, type ClipScore, scoreClip } from '../analysis/score-
 import { DEFAULT_WINDOWS, type WindowOptions, windowOptionProblems } from '../analysis/windows';
 import { AudioDecodeError, decodeClip } from '../audio/decode';
 import { refuseOversized } from './audio-file';
-import { OutOfMemoryError, restartBackend, setMemoryGuard } from '../model/out-of-memory';
+import { OutOfMemoryError, needsRestart } from '../model/out-of-memory';
 import { ClipTooShortError, type PreparedReference } from '../model/rat';
 import { expandInputs } from './inputs';
-import { type NodeBackend, loadModelFromDir, weightsFromDir } from './node-weights';
+import { type NodeBackend, loadModelFromDir, memoryGuardFromEnv, reloadAfterTrap, weightsFromDir } from './node-weights';
 import { ScoringPool, inOrderAhead, pooledModel } from './pool';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -75,8 +75,7 @@ function progressLine(file: string): ((p: ClipProgress) => void) | undefined {
 }
 
 async function main(args: string[], o: Options): Promise<number> {
-  // tests only: let a pass run into the real limit instead of being refused by the estimate
-  if (process.env.RAT_MEMORY_GUARD === 'off') setMemoryGuard(false);
+  memoryGuardFromEnv();
   if (o.json && o.csv) throw new Error('choose one of --json and --csv');
   const windows: WindowOptions = { limitSeconds: o.windowLimit, windowSeconds: o.window, hopSeconds: o.hop, singlePassMaxSeconds: o.singlePassMax };
   const problems = windowOptionProblems(windows);
@@ -135,11 +134,7 @@ async function main(args: string[], o: Options): Promise<number> {
       if (e instanceof OutOfMemoryError) {
         // a trapped backend cannot score again: a fresh one, the weights and the reference reloaded
         // (pool workers do this themselves); a pass refused before it ran left the engine as it was
-        if (!pool && !e.refused) {
-          await restartBackend(o.backend);
-          model = await loadModelFromDir(o.weights, o.backend);
-          ref = refWave ? await model.prepareReference(refWave) : null;
-        }
+        if (!pool && needsRestart(e)) ({ model, ref } = await reloadAfterTrap(o.backend, o.weights, refWave));
         return { error: new Error(`${e.message}${e.refused ? '' : '; the engine was restarted'}. Lower --single-pass-max (now ${windows.singlePassMaxSeconds} s) ` +
           `or --window-limit (now ${windows.limitSeconds} s) so long files are scored in ${windows.windowSeconds} s windows.`), audioSha256 };
       }

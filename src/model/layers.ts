@@ -69,10 +69,10 @@ export function runPositionalConv(filters: Tensor3D[], b: Tensor1D, x: Tensor2D)
   const g = filters.length;
   const pad = Math.floor(kernel / 2);
   const padded = tf.pad(x, [[pad, pad], [0, 0]]); // [T + 2 pad, D]
-  // groups first, so each group is one contiguous block: splitting the channel axis directly is a
-  // strided copy that tfjs-wasm does row by row in JS (100 ms of a 4 s clip in the browser)
-  const grouped = tf.transpose(tf.reshape(padded, [-1, g, d / g]), [1, 0, 2]); // [G, T + 2 pad, Dg]
-  const inputs = tf.unstack(grouped); // G x [T + 2 pad, Dg]
+  // a native gather per group: tfjs-wasm's split, slice and unstack copy the whole input through
+  // JavaScript each time, which in the browser's threaded build (a shared heap) took 90-110 ms of a 4 s clip
+  const grouped = tf.reshape(padded, [-1, g, d / g]); // [T + 2 pad, G, Dg]
+  const inputs = filters.map((_, i) => tf.gather(grouped, i, 1) as Tensor2D); // G x [T + 2 pad, Dg]
   const outs = inputs.map((xi, i) => tf.squeeze(tf.conv1d(tf.expandDims(xi, 0) as Tensor3D, filters[i], 1, 'valid'), [0])); // [T', Dg]
   const y = tf.slice(tf.concat(outs, 1), [0, 0], [t, -1]) as Tensor2D; // [T, D]
   return gelu(tf.add(y, b));

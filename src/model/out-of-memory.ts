@@ -51,7 +51,10 @@ export function checkPassFits(frames: number, ffnDim: number, seconds: number): 
   }
 }
 
-const OOM_MESSAGE = /out of memory|memory access out of bounds|cannot enlarge memory|array buffer allocation failed|invalid (typed )?array length|Aborted\(|allocation failed|\bOOM\b/i;
+// A failed allocation inside tfjs-wasm returns NULL, and what traps next depends on the heap's
+// layout: a write out of bounds, or a call through a garbage function pointer (seen on the demo
+// weights once the conv stack's packing moved the heap's blocks).
+const OOM_MESSAGE = /out of memory|memory access out of bounds|table index is out of bounds|null function|cannot enlarge memory|allocation failed|invalid (typed )?array length|Aborted\(|\bOOM\b/i;
 
 /** Whether `e` says the engine ran out of memory (WASM trap, failed allocation, GPU out-of-memory). */
 export function isOutOfMemory(e: unknown): boolean {
@@ -61,6 +64,11 @@ export function isOutOfMemory(e: unknown): boolean {
   if (err.name === 'OutOfMemoryError' || err.name === 'GPUOutOfMemoryError') return true;
   const trap = typeof WebAssembly !== 'undefined' && err instanceof WebAssembly.RuntimeError;
   return (trap || err instanceof RangeError || err.name === 'RuntimeError' || err.name === 'Error') && OOM_MESSAGE.test(err.message ?? '');
+}
+
+/** Whether an error left the engine unusable: out of memory during a pass (a pass refused before it ran touched nothing). */
+export function needsRestart(e: unknown): boolean {
+  return isOutOfMemory(e) && !(e instanceof OutOfMemoryError && e.refused);
 }
 
 /**

@@ -5,7 +5,7 @@ import { scoreClip } from '../analysis/score-clip';
 import { CONDITIONS } from '../analysis/conditions';
 import { clipFromChannels, decodeClip } from '../audio/decode';
 import { type RatModel, loadFromShards } from '../model/load';
-import { OutOfMemoryError, isOutOfMemory } from '../model/out-of-memory';
+import { needsRestart } from '../model/out-of-memory';
 import type { PreparedReference } from '../model/rat';
 import { startBackend } from '../web/backend';
 import { type ShardStream, cacheInfo, checkpointShards, clearCache, folderShards, urlShards } from '../web/weights-loader';
@@ -168,7 +168,7 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
     } catch (e) {
       post({ id: msg.id, kind: 'error', error: errorOf(e) });
       // a WASM module that trapped fails every later call; the page replaces this worker
-      if (isOutOfMemory(e) && !(e instanceof OutOfMemoryError && e.refused)) post({ id: 0, kind: 'out-of-memory', message: (e as Error).message });
+      if (needsRestart(e)) post({ id: 0, kind: 'out-of-memory', message: (e as Error).message });
     } finally {
       running.delete(msg.id);
     }
