@@ -30,6 +30,10 @@ type RowKind = typeof ALL_ROWS[number];
 /** Without --rows: all but WebGPU, which on a machine without a GPU (SwiftShader) takes about 25 minutes for even a 1 s clip of the full model. */
 const DEFAULT_ROWS: RowKind[] = ['torch', 'node', 'batch', 'chromium-wasm'];
 
+/** The backend column of a Chromium row. */
+const browserRowName = (kind: 'chromium-wasm' | 'webgpu', b: { threads?: number }) =>
+  kind === 'webgpu' ? 'Chromium WebGPU (SwiftShader)' : `Chromium WASM (${b.threads} threads)`;
+
 /** Peak RSS of this process since the last reset, MB (VmHWM; Linux). */
 export function peakRssMb(): number {
   try {
@@ -216,7 +220,7 @@ async function main() {
         const r = b.rows[`${s}/${mode}`];
         if (!r) continue;
         timed.push({
-          backend: kind === 'webgpu' ? 'Chromium WebGPU (SwiftShader)' : `Chromium WASM (${b.threads} threads)`, seconds: s, ref: mode, medianMs: r.median_ms,
+          backend: browserRowName(kind, b), seconds: s, ref: mode, medianMs: r.median_ms,
           pBonafide: r.p_bonafide, memory: `tf ${formatMb(r.tf_mb)}${r.gpu_mb != null ? `, GPU ${formatMb(r.gpu_mb)}` : ''}`,
           note: kind === 'webgpu' ? 'correctness only: CPU-emulated GPU, one run' : undefined,
         });
@@ -241,7 +245,7 @@ async function main() {
   for (const kind of ['chromium-wasm', 'webgpu'] as const) {
     const b = result[kind];
     if (!b || b.error) continue;
-    const name = kind === 'webgpu' ? 'Chromium WebGPU (SwiftShader)' : `Chromium WASM (${b.threads} threads)`;
+    const name = browserRowName(kind, b);
     const warm = b.warm_load_ms != null ? `; warm from Cache Storage ${formatMs(b.warm_load_ms)}; first score ${formatMs(b.first_score_ms)} after opening the page` : `; first score took ${formatMs(b.first_score_ms)}`;
     extra.push(blank([name, 'load', '', formatMs(b.cold_load_ms), '', '', '', '', `cold (network)${warm}`]));
   }

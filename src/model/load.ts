@@ -90,7 +90,7 @@ export async function loadFromShards(manifest: RatManifest, totalBytes: number, 
       if (bad) throw new ShardError(`Weight shard ${path} holds a non-finite value in ${bad}: the weights are damaged and would give meaningless scores. Re-convert the weights folder from its checkpoint.`);
       Object.assign(named, tf.io.decodeWeights(bytes, group.weights));
       if (split) splitHeads(named, config.numLayers, config.numHeads, splitDone);
-      if (release) for (const n of packAndRelease(named, packed)) releasedBytes += 4 * named[`${n}.w`].size;
+      if (release) releasedBytes += packAndRelease(named, packed);
       loadedBytes += expected;
       opts.onProgress?.({ loadedBytes, totalBytes });
     }

@@ -29,34 +29,34 @@ interface WasmBackendInternals {
   wasm: { _free(ptr: number): void };
 }
 
+const internals = () => tf.backend() as unknown as WasmBackendInternals;
+
 /** Whether the current backend is tfjs-backend-wasm with the internals this module relies on. */
 export function canReleasePacked(): boolean {
   if (tf.getBackend() !== 'wasm') return false;
-  const b = tf.backend() as unknown as Partial<WasmBackendInternals>;
+  const b: Partial<WasmBackendInternals> = internals();
   return typeof b.dataIdMap?.get === 'function' && typeof b.wasm?._free === 'function';
 }
 
 /**
  * Packs every linear layer whose weight (`<name>.w`) and bias (`<name>.b`) are both in `named` and
- * not yet packed, then frees the weight's values. Returns the names packed by this call.
+ * not yet packed (`done` holds their names), then frees the weight's values. Returns the bytes freed.
  */
-export function packAndRelease(named: Record<string, Tensor>, done: Set<string>): string[] {
-  const backend = tf.backend() as unknown as WasmBackendInternals;
-  const packed: string[] = [];
+export function packAndRelease(named: Record<string, Tensor>, done: Set<string>): number {
+  let freed = 0;
   for (const key of Object.keys(named)) {
     if (!key.endsWith('.w')) continue;
     const name = key.slice(0, -2);
     const w = named[key];
     const b = named[`${name}.b`];
     if (done.has(name) || KEEP_VALUES.has(name) || !b || w.rank !== 2 || b.rank !== 1 || b.shape[0] !== w.shape[1]) continue;
-    if (!backend.dataIdMap.get(w.dataId)?.memoryOffset) continue;
+    if (!internals().dataIdMap.get(w.dataId)?.memoryOffset) continue;
     // one row through the layer creates and caches XNNPACK's operator with the packed copy
     tf.tidy(() => runLinear({ w: w as Tensor2D, b: b as Tensor1D }, tf.zeros([1, w.shape[0]]), RELU_LINEARS.has(name) ? 'relu' : 'linear').dataSync());
-    releaseValues(w);
+    freed += releaseValues(w);
     done.add(name);
-    packed.push(name);
   }
-  return packed;
+  return freed;
 }
 
 /**
@@ -73,14 +73,14 @@ export function packConvsAndRelease(w: RatWeights, c: RatConfig): number {
     });
     runPositionalConv(w.pos.filters, w.pos.b, tf.zeros([1, c.embedDim])).dataSync(); // [1, D]
   });
-  return [...w.conv.map((p) => p.w), ...w.pos.filters].filter(releaseValues).reduce((n, t) => n + 4 * t.size, 0);
+  return [...w.conv.map((p) => p.w), ...w.pos.filters].reduce((n, t) => n + releaseValues(t), 0);
 }
 
-/** Hands a tensor's values back to the wasm heap; the tensor stays as XNNPACK's cache key. */
-function releaseValues(t: Tensor): boolean {
-  const data = (tf.backend() as unknown as WasmBackendInternals).dataIdMap.get(t.dataId);
-  if (!data?.memoryOffset) return false;
-  (tf.backend() as unknown as WasmBackendInternals).wasm._free(data.memoryOffset);
+/** Hands a float32 tensor's values back to the wasm heap, returning the bytes freed (0 if already gone); the tensor stays as XNNPACK's cache key. */
+function releaseValues(t: Tensor): number {
+  const data = internals().dataIdMap.get(t.dataId);
+  if (!data?.memoryOffset) return 0;
+  internals().wasm._free(data.memoryOffset);
   data.memoryOffset = 0; // free(0) is a no-op when the tensor is disposed
-  return true;
+  return 4 * t.size;
 }

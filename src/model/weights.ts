@@ -72,18 +72,18 @@ export function weightSpecs(c: RatConfig): WeightSpec[] {
 export function assembleWeights(c: RatConfig, named: Record<string, Tensor>): RatWeights {
   const problems: string[] = [];
   const heads = c.numHeads;
-  /** The shape a projection split per head adds up to, or null when it is not split. */
-  const splitShape = (name: string): number[] | null => {
+  /** The shape a projection split per head adds up to, or undefined when it is not split. */
+  const splitShape = (name: string): number[] | undefined => {
     const m = /^(.*)\.(w|b)$/.exec(name);
     const parts = m ? Array.from({ length: heads }, (_, h) => named[`${m[1]}.h${h}.${m[2]}`]) : [];
-    if (!m || parts.some((p) => !p)) return null;
+    if (!m || parts.some((p) => !p)) return undefined;
     const cols = parts.reduce((n, p) => n + p.shape[p.rank - 1], 0);
     return m[2] === 'w' ? [parts[0].shape[0], cols] : [cols];
   };
   for (const { name, shape } of weightSpecs(c)) {
-    const t = named[name] ?? (splitShape(name) && { shape: splitShape(name)! });
-    if (!t) problems.push(`missing ${name}`);
-    else if (t.shape.join(',') !== shape.join(',')) problems.push(`${name} has shape [${t.shape}], the config needs [${shape}]`);
+    const found = named[name]?.shape ?? splitShape(name);
+    if (!found) problems.push(`missing ${name}`);
+    else if (found.join(',') !== shape.join(',')) problems.push(`${name} has shape [${found}], the config needs [${shape}]`);
   }
   if (problems.length) throw new Error(`The weights do not fit their config:\n  ${problems.join('\n  ')}`);
   const t = <T extends Tensor>(n: string) => named[n] as T;
