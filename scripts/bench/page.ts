@@ -16,12 +16,19 @@ interface BenchArgs { backend: 'wasm' | 'webgpu'; lengths: number[]; repeats: nu
 
 const status = (s: string) => { document.getElementById('status')!.textContent = s; };
 
-async function clips(): Promise<Map<string, Float32Array>> {
+/** The bench clips by name; asking for one the file lacks says which lengths it has and how to get others. */
+async function clips(): Promise<(name: string) => Float32Array> {
   const blob = await (await fetch('/bench-clips.safetensors')).blob();
   const ckpt = await openCheckpoint(blob);
   const out = new Map<string, Float32Array>();
   for (const [k, t] of ckpt.tensors) out.set(k, await t.read());
-  return out;
+  return (name) => {
+    const wave = out.get(name);
+    if (wave) return wave;
+    const have = [...out.keys()].filter((k) => k.startsWith('test_')).map((k) => `${k.slice(5)} s`).join(', ');
+    const fix = name.startsWith('test_') ? `: run npm run bench -- --seconds ${name.slice(5)} first, which writes it` : '; run npm run bench to write them again';
+    throw new Error(`the bench clips have no ${name} (they hold ${have})${fix}`);
+  };
 }
 
 function gpuMb(): number | null {
@@ -41,7 +48,7 @@ async function run(args: BenchArgs) {
   const loadMs = performance.now() - tLoad;
   const cached = stream.cachedBytes();
   const tFirst = performance.now();
-  const first = await model.score(data.get(`test_${args.lengths[0]}`)!);
+  const first = await model.score(data(`test_${args.lengths[0]}`));
   const firstMs = performance.now() - tFirst;
   const out: Record<string, unknown> = {
     backend: backend.name, reason: backend.reason, threads: backend.name === 'wasm' ? getThreadsCount() : null,
@@ -49,7 +56,7 @@ async function run(args: BenchArgs) {
     page_to_first_score_ms: performance.now() - t0, first_p: first.pBonafide, rows: {},
   };
   // one prepared reference for the timed rows and the profile: "seen before", as in the app
-  const ref = args.score || args.profile ? await model.prepareReference(data.get('ref')!) : null;
+  const ref = args.score || args.profile ? await model.prepareReference(data('ref')) : null;
   if (args.score) {
     const rows: Record<string, unknown> = {};
     for (const s of args.lengths) {
@@ -61,7 +68,7 @@ async function run(args: BenchArgs) {
         for (const mode of ['zero', 'audio'] as const) {
           status(`${backend.name}: ${s} s ${mode} run ${i}`);
           const t = performance.now();
-          const sc = await model.score(data.get(`test_${s}`)!, { reference: mode === 'audio' ? ref : null });
+          const sc = await model.score(data(`test_${s}`), { reference: mode === 'audio' ? ref : null });
           if (i > 0 || args.repeats === 0) times[mode].push(performance.now() - t);
           p[mode] = sc.pBonafide;
           tfMb = Math.max(tfMb, tf.memory().numBytes / 2 ** 20);
@@ -74,7 +81,7 @@ async function run(args: BenchArgs) {
     out.rows = rows;
   }
   if (args.profile) {
-    const wave = data.get(`test_${args.lengths[0]}`)!;
+    const wave = data(`test_${args.lengths[0]}`);
     const profiles: Record<string, unknown> = {};
     for (const mode of ['zero', 'audio'] as const) {
       const reference = mode === 'audio' ? ref : null;
