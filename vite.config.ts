@@ -38,5 +38,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 300_000,
     pool: 'forks',
+    // Node WebGPU suites run on SwiftShader (from Debian's chromium) unless a Vulkan driver is named
+    env: { VK_ICD_FILENAMES: process.env.VK_ICD_FILENAMES ?? '/usr/lib/chromium/vk_swiftshader_icd.json' },
   },
 });

@@ -32,6 +32,8 @@ beforeAll(async () => {
 const suites: [NodeBackend, string, string, 'auto' | 'folded'][] = [
   ['cpu', 'tiny', 'tiny', 'auto'], ['wasm', 'tiny', 'tiny', 'auto'], ['wasm', 'tiny-safetensors', 'tiny', 'auto'],
   ['cpu', 'odd', 'odd', 'auto'], ['wasm', 'odd', 'odd', 'auto'], ['wasm', 'tiny', 'tiny', 'folded'], ['wasm', 'odd', 'odd', 'folded'],
+  // Dawn in Node (SwiftShader without a GPU): the GPU pass and its custom kernels
+  ['webgpu', 'tiny', 'tiny', 'auto'], ['webgpu', 'odd', 'odd', 'auto'],
 ];
 
 describe.each(suites)('parity with PyTorch on the %s backend: %s, %s reference layout', (backend, weights, fixture, layout) => {
@@ -45,6 +47,7 @@ describe.each(suites)('parity with PyTorch on the %s backend: %s, %s reference l
     features = await readArrays(path.join(FIXTURES, fixture, 'features.safetensors'));
     model = await loadModelFromDir(converted[weights], backend);
     expect(tf.getBackend()).toBe(backend);
+    expect(model.pass).toBe(backend === 'webgpu' ? 'gpu' : 'generic');
     for (const c of golden.cases) {
       if (c.ref && !refs.has(c.ref)) refs.set(c.ref, await model.prepareReference(clips.get(c.ref)!.data, { referenceLayout: layout }));
     }

@@ -7,14 +7,24 @@ import { parseManifest } from '../model/manifest';
 import { type LoadOptions, type RatModel, type WeightSource, loadRatModel } from '../model/load';
 import { restartBackend, setMemoryGuard } from '../model/out-of-memory';
 import type { PreparedReference } from '../model/rat';
+import { NoAdapterError, registerNodeWebGPU } from './node-webgpu';
 
 // Node-only glue: tfjs backends and weights read from a folder. The model code itself has no fs.
 
-export type NodeBackend = 'wasm' | 'cpu';
+export type NodeBackend = 'wasm' | 'cpu' | 'webgpu';
 
 export async function useBackend(name: NodeBackend): Promise<void> {
-  if (tf.getBackend() === name) return;
-  if (!(await tf.setBackend(name))) throw new Error(`The tfjs ${name} backend could not start.`);
+  // after a failed start tfjs still names the backend current, with no instance behind it
+  if (tf.getBackend() === name && tf.findBackend(name)) return;
+  if (name === 'webgpu') await registerNodeWebGPU();
+  let started: boolean;
+  try {
+    started = await tf.setBackend(name);
+  } catch (e) {
+    if (name !== 'webgpu' || e instanceof NoAdapterError) throw e;
+    throw new NoAdapterError((e as Error).message);
+  }
+  if (!started) throw name === 'webgpu' ? new NoAdapterError('the device did not start') : new Error(`The tfjs ${name} backend could not start.`);
   await tf.ready();
 }
 

@@ -16,14 +16,15 @@ import { refuseOversized } from './audio-file';
 import { OutOfMemoryError, needsRestart } from '../model/out-of-memory';
 import { ClipTooShortError, type PreparedReference } from '../model/rat';
 import { expandInputs } from './inputs';
-import { type NodeBackend, loadModelFromDir, memoryGuardFromEnv, reloadAfterTrap, weightsFromDir } from './node-weights';
+import { nodeAdapter } from './node-webgpu';
+import { type NodeBackend, loadModelFromDir, useBackend, memoryGuardFromEnv, reloadAfterTrap, weightsFromDir } from './node-weights';
 import { ScoringPool, inOrderAhead, pooledModel } from './pool';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const DEMO_DIR = path.resolve(HERE, '../../public/weights/demo');
 
 interface Options {
-  weights: string; ref?: string; json: boolean; csv: boolean; labels?: string; out?: string; progress: boolean; backend: NodeBackend;
+  weights: string; ref?: string; json: boolean; csv: boolean; labels?: string; out?: string; progress: boolean; backend: NodeBackend; fallback?: NodeBackend;
   workers: number; windowLimit: number; window: number; hop: number; singlePassMax: number;
 }
 
@@ -82,6 +83,8 @@ async function main(args: string[], o: Options): Promise<number> {
   if (problems.length) throw new Error(`${problems.join('; ')}.`);
   const labels = o.labels ? await readLabels(o.labels) : null;
   const inputs = await expandInputs(args);
+  if (o.backend === 'webgpu' && o.workers > 1) throw new Error('--workers must be 1 with --backend webgpu: one process drives the GPU, and it scores files one after another at GPU speed');
+  o.backend = await startBackend(o.backend, o.fallback);
   const pool = o.workers > 1 ? await ScoringPool.create({ weights: o.weights, workers: o.workers, backend: o.backend }) : null;
   let model = pool ? await pooledModel(pool, (await weightsFromDir(o.weights)).manifest) : await loadModelFromDir(o.weights, o.backend);
   const m = model.manifest;
@@ -89,7 +92,9 @@ async function main(args: string[], o: Options): Promise<number> {
   const text = !o.json && !o.csv;
   if (text) {
     if (m.demo) console.log(`*** ${DEMO_WARNING} ***`);
-    console.log(`weights: ${m.label} (${m.dtype}), backend: ${tf.getBackend()}`);
+    const gpu = tf.getBackend() === 'webgpu' ? nodeAdapter() : null;
+    const adapter = gpu ? ` (${gpu.description || gpu.architecture}${gpu.software ? ', a software adapter: correct but slow' : ''})` : '';
+    console.log(`weights: ${m.label} (${m.dtype}), backend: ${tf.getBackend()}${adapter}`);
   } else if (o.csv && m.demo) console.error(`*** ${DEMO_WARNING} ***`);
   let ref: PreparedReference | null = null;
   let refWave: Float32Array | null = null;
@@ -223,6 +228,24 @@ async function main(args: string[], o: Options): Promise<number> {
   return failed ? 1 : 0;
 }
 
+/** The requested backend, or `fallback` (said on stderr) when it cannot start; without a fallback the reason is the error. */
+async function startBackend(backend: NodeBackend, fallback: NodeBackend | undefined): Promise<NodeBackend> {
+  try {
+    await useBackend(backend);
+    return backend;
+  } catch (e) {
+    if (!fallback || fallback === backend) throw e;
+    console.error(`score: ${(e as Error).message}\nscore: using --fallback ${fallback} instead`);
+    await useBackend(fallback);
+    return fallback;
+  }
+}
+
+function backendName(v: string): NodeBackend {
+  if (v !== 'wasm' && v !== 'cpu' && v !== 'webgpu') throw new InvalidArgumentError('must be wasm, webgpu or cpu');
+  return v;
+}
+
 function seconds(v: string): number {
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`"${v}" is not a number of seconds`);
@@ -244,10 +267,8 @@ new Command()
   .option('--window <seconds>', 'window length', seconds, DEFAULT_WINDOWS.windowSeconds)
   .option('--hop <seconds>', 'hop between window starts', seconds, DEFAULT_WINDOWS.hopSeconds)
   .option('--single-pass-max <seconds>', 'windowed files up to this long also get a whole-file score (0: never)', seconds, DEFAULT_WINDOWS.singlePassMaxSeconds)
-  .option('--backend <name>', 'tfjs backend: wasm or cpu', (v) => {
-    if (v !== 'wasm' && v !== 'cpu') throw new InvalidArgumentError('must be wasm or cpu');
-    return v;
-  }, 'wasm')
+  .option('--backend <name>', 'tfjs backend: wasm, webgpu (Dawn: a GPU through Vulkan) or cpu', backendName, 'wasm')
+  .option('--fallback <name>', 'backend to use when --backend cannot start (default: none, the reason is an error)', backendName)
   .option('--workers <n>', 'score this many files at once, each worker thread with its own model (about 1.3 GB each for XLS-R 300M)', (v) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError('must be a whole number from 1 to 64');

@@ -7,6 +7,7 @@ import { type ForwardOptions, type PreparedReference, type RatScore, forward, pr
 import { type RatWeights, assembleWeights, weightTensors } from './weights';
 import { canReleasePacked, packAndRelease, packConvsAndRelease } from './wasm-packing';
 import { splitHeads } from './head-split';
+import { forwardGpu, gpuWeightTensors, gpuWeights, prepareReferenceGpu, wholePositionalFilters } from './webgpu/forward';
 
 /** Where weights come from: the parsed manifest and a way to read one shard (files in Node, fetch in the browser). */
 export interface WeightSource {
@@ -27,6 +28,8 @@ export interface LoadOptions {
   releasePacked?: boolean;
   /** Split the encoder's query/key/value projections per head at load (default: on the wasm backend, where splitting activations is slow). */
   splitHeads?: boolean;
+  /** On the webgpu backend, run the GPU-shaped pass with its custom kernels (default true; false runs the generic op-by-op pass). */
+  gpuKernels?: boolean;
 }
 
 /** A loaded RAT detector on the current tfjs backend. */
@@ -36,6 +39,8 @@ export interface RatModel {
   readonly manifest: RatManifest;
   /** Bytes of weight values handed back once XNNPACK packed its own copy (wasm, releasePacked; otherwise 0). */
   readonly releasedBytes: number;
+  /** Which forward pass scores: 'gpu' (custom WebGPU kernels) or 'generic' (tfjs ops, every backend). */
+  readonly pass: 'gpu' | 'generic';
   /** Scores a mono 16 kHz clip; the reference defaults to the zero vector. */
   score(wave: Float32Array, opts?: ForwardOptions): Promise<RatScore>;
   /** Runs the encoder on a reference clip once, so many test clips can reuse it. */
@@ -68,7 +73,8 @@ export async function loadFromShards(manifest: RatManifest, totalBytes: number, 
   const named: Record<string, Tensor> = {};
   const release = (opts.releasePacked ?? true) && canReleasePacked();
   const packed = new Set<string>();
-  const split = opts.splitHeads ?? tf.getBackend() === 'wasm';
+  const gpu = (opts.gpuKernels ?? true) && tf.getBackend() === 'webgpu';
+  const split = !gpu && (opts.splitHeads ?? tf.getBackend() === 'wasm');
   const splitDone = new Set<string>();
   let loadedBytes = 0;
   let releasedBytes = 0;
@@ -113,12 +119,23 @@ export async function loadFromShards(manifest: RatManifest, totalBytes: number, 
     tf.dispose(weightTensors(weights));
     throw e;
   }
-  const model: RatModel = {
-    config, sizes, manifest, releasedBytes,
-    score: (wave, o) => forward(weights, config, sizes, zeroAttn, wave, o),
-    prepareReference: (wave, o) => prepareReference(weights, config, sizes, wave, o),
-    dispose() { tf.dispose([...weightTensors(weights), zeroAttn]); },
-  };
+  let model: RatModel;
+  if (gpu) {
+    const gw = gpuWeights(weights, wholePositionalFilters(weights.pos.filters), zeroAttn);
+    model = {
+      config, sizes, manifest, releasedBytes, pass: 'gpu',
+      score: (wave, o) => forwardGpu(gw, config, sizes, wave, o),
+      prepareReference: (wave, o) => prepareReferenceGpu(gw, config, sizes, wave, o),
+      dispose() { tf.dispose(gpuWeightTensors(gw)); },
+    };
+  } else {
+    model = {
+      config, sizes, manifest, releasedBytes, pass: 'generic',
+      score: (wave, o) => forward(weights, config, sizes, zeroAttn, wave, o),
+      prepareReference: (wave, o) => prepareReference(weights, config, sizes, wave, o),
+      dispose() { tf.dispose([...weightTensors(weights), zeroAttn]); },
+    };
+  }
   if (opts.warmup ?? true) {
     opts.onWarmup?.();
     try {

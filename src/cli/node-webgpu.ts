@@ -1,0 +1,76 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
+
+// WebGPU in Node through Dawn (the npm package `webgpu`, its binary shipped inside the package).
+// tfjs-backend-webgpu registers itself only when navigator.gpu exists as it is imported, and then
+// fails on a machine without an adapter with "Cannot read properties of null"; so the backend is
+// registered here, after Dawn is in place, with an error that says what is missing.
+
+/** No WebGPU adapter could be had in this process (no GPU driver, no Vulkan, no software adapter). */
+export class NoAdapterError extends Error {
+  constructor(detail: string) {
+    super(
+      `WebGPU is not available here: ${detail}. Install the GPU's Vulkan driver (for NVIDIA, the driver's Vulkan ICD), ` +
+        'or name a Vulkan driver with VK_ICD_FILENAMES (without a GPU, the software one in Debian\'s chromium package: ' +
+        'VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json, correct but slow), or score with --backend wasm.',
+    );
+    this.name = 'NoAdapterError';
+  }
+}
+
+/** What Dawn reported of the adapter the backend runs on. */
+export interface AdapterSummary { vendor: string; architecture: string; device: string; description: string; software: boolean }
+
+let registered = false;
+let adapterSummary: AdapterSummary | null = null;
+
+/** The adapter the Node WebGPU backend started on, once it has. */
+export function nodeAdapter(): AdapterSummary | null {
+  return adapterSummary;
+}
+
+/** A software rasteriser rather than a GPU (SwiftShader, llvmpipe, lavapipe). */
+export function isSoftwareAdapter(info: { vendor?: string; architecture?: string; device?: string; description?: string }): boolean {
+  return /swiftshader|llvmpipe|lavapipe|software/i.test([info.vendor, info.architecture, info.device, info.description].join(' '));
+}
+
+/** Makes 'webgpu' a tfjs backend in this Node process (Dawn flags: `DAWN_FLAGS`, comma-separated, e.g. backend=vulkan). */
+export async function registerNodeWebGPU(): Promise<void> {
+  if (registered) return;
+  let dawn: typeof import('webgpu');
+  try {
+    dawn = await import('webgpu');
+  } catch (e) {
+    throw new NoAdapterError(`the webgpu package did not load (${(e as Error).message})`);
+  }
+  const g = globalThis as unknown as Record<string, unknown>;
+  Object.assign(g, dawn.globals);
+  const flags = (process.env.DAWN_FLAGS ?? '').split(',').filter(Boolean);
+  const gpu = dawn.create(flags);
+  if (!g.navigator) g.navigator = { gpu };
+  else Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
+  // the adapter is sought before tfjs is involved: tfjs turns a failed start into `false` and a console stack trace
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) throw new NoAdapterError('Dawn found no adapter');
+  const info = adapter.info;
+  adapterSummary = {
+    vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description,
+    software: isSoftwareAdapter(info),
+  };
+  tf.registerBackend('webgpu', async () => {
+    const l = adapter.limits;
+    const device = await adapter.requestDevice({
+      requiredFeatures: adapter.features.has('timestamp-query') ? ['timestamp-query'] : [],
+      requiredLimits: {
+        maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+        maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
+        maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+        maxBufferSize: l.maxBufferSize,
+        maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
+        maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+      },
+    });
+    return new WebGPUBackend(device, info);
+  });
+  registered = true;
+}
