@@ -81,3 +81,37 @@ describe('score CLI', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 });
+
+describe('score CLI on WebGPU (Dawn; SwiftShader here)', () => {
+  it('scores on --backend webgpu as on wasm, both reference modes, and names the adapter', () => {
+    const wasm = score('--json', SPEECH, '--ref', REF);
+    const gpu = score('--json', '--backend', 'webgpu', SPEECH, '--ref', REF);
+    expect(gpu.status).toBe(0);
+    const [a, b] = [wasm, gpu].map((r) => JSON.parse(r.lines[0]));
+    expect(b.backend).toBe('webgpu');
+    expect(b.ref_mode).toBe('audio');
+    expect(Math.abs(a.p_bonafide - b.p_bonafide)).toBeLessThan(1e-4);
+    const text = score('--backend', 'webgpu', SPEECH);
+    expect(text.status).toBe(0);
+    expect(text.stdout).toMatch(/backend: webgpu \(SwiftShader.*software adapter: correct but slow\)/);
+  });
+
+  it('says why when no adapter can be had, and falls back only when asked', () => {
+    const env = { ...process.env, VK_ICD_FILENAMES: '/nonexistent/icd.json' };
+    const run = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/score.ts'), ...args], { cwd: ROOT, encoding: 'utf8', env });
+    const r = run('--backend', 'webgpu', SPEECH);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/WebGPU is not available here: Dawn found no adapter.*VK_ICD_FILENAMES.*--backend wasm/s);
+    expect(r.stdout).toBe('');
+    const f = run('--json', '--backend', 'webgpu', '--fallback', 'wasm', SPEECH);
+    expect(f.status).toBe(0);
+    expect(f.stderr).toMatch(/using --fallback wasm instead/);
+    expect(JSON.parse(f.stdout.trim()).backend).toBe('wasm');
+  });
+
+  it('refuses several workers on one GPU', () => {
+    const r = score('--backend', 'webgpu', '--workers', '2', SPEECH);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--workers must be 1 with --backend webgpu/);
+  });
+});

@@ -1,7 +1,7 @@
 // `npm run bench`: the full-size RAT (XLS-R 300M, random init from the PyTorch reference) timed on
 // every runtime in one run, PyTorch first, printed as one table and written as JSON.
 //
-//   npm run bench [-- --dir <folder>] [--quick] [--rows torch,node,batch,chromium-wasm(,webgpu)]
+//   npm run bench [-- --dir <folder>] [--quick] [--rows torch,node,batch,chromium-wasm(,webgpu,node-webgpu)]
 //                 [--repeats 3] [--batch 50] [--workers 2] [--seconds 4,12] [--out results.json]
 //
 // Every measurement runs in its own child process (clean memory figures): PyTorch
@@ -18,6 +18,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { convertFile } from '../convert-weights/convert-file';
 import { openCheckpoint } from '../../src/convert/checkpoint';
 import { loadModelFromDir } from '../../src/cli/node-weights';
+import { nodeAdapter } from '../../src/cli/node-webgpu';
+import { countDispatches } from '../../src/model/webgpu/dispatch-count';
 import { ScoringPool } from '../../src/cli/pool';
 import type { RatScore } from '../../src/model/rat';
 import { type TimedRow, formatMb, formatMs, median, renderMarkdown, renderTable, timedTable } from './report';
@@ -25,10 +27,13 @@ import { type TimedRow, formatMb, formatMs, median, renderMarkdown, renderTable,
 const here = path.dirname(new URL(import.meta.url).pathname);
 const ROOT = path.resolve(here, '../..');
 const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
-const ALL_ROWS = ['torch', 'node', 'batch', 'chromium-wasm', 'webgpu'] as const;
+const ALL_ROWS = ['torch', 'node', 'batch', 'chromium-wasm', 'webgpu', 'node-webgpu'] as const;
 type RowKind = typeof ALL_ROWS[number];
-/** Without --rows: all but WebGPU, which on a machine without a GPU (SwiftShader) takes about 25 minutes for even a 1 s clip of the full model. */
+/** Without --rows: all but the WebGPU rows, which on a machine without a GPU (SwiftShader) take many minutes per pass of the full model. */
 const DEFAULT_ROWS: RowKind[] = ['torch', 'node', 'batch', 'chromium-wasm'];
+
+const NODE_WASM = 'Node CLI, tfjs wasm (1 thread)';
+const NODE_WEBGPU = 'Node WebGPU (Dawn)';
 
 /** The backend column of a Chromium row. */
 const browserRowName = (kind: 'chromium-wasm' | 'webgpu', b: { threads?: number }) =>
@@ -66,11 +71,11 @@ export function rolled(wave: Float32Array, shift: number): Float32Array {
 }
 
 /** Child: load from files, then time each clip length x reference mode. */
-async function nodeChild(weights: string, dir: string, lengths: number[], repeats: number) {
+async function nodeChild(weights: string, dir: string, lengths: number[], repeats: number, backend: 'wasm' | 'webgpu') {
   const clips = await readClips(dir);
   resetPeakRss();
   let t = performance.now();
-  const model = await loadModelFromDir(weights, 'wasm', { warmup: false });
+  const model = await loadModelFromDir(weights, backend, { warmup: false });
   const loadMs = performance.now() - t;
   t = performance.now();
   await model.score(new Float32Array(16000)); // what loadRatModel's warm-up does
@@ -99,9 +104,17 @@ async function nodeChild(weights: string, dir: string, lengths: number[], repeat
     }
   }
   const leak = tf.memory().numTensors - tensorsBefore;
+  let gpu: Record<string, unknown> | undefined;
+  if (backend === 'webgpu') {
+    // one more score per mode, counted: every kernel and custom program is one dispatch
+    const wave = clips.get(`test_${lengths[0]}`)!;
+    const zero = await countDispatches(() => model.score(wave));
+    const audio = await countDispatches(() => model.score(wave, { reference: ref }));
+    gpu = { adapter: nodeAdapter(), pass: model.pass, seconds: lengths[0], dispatches_zero: zero.dispatches.total, dispatches_audio: audio.dispatches.total, tf_gpu_mb: (tf.memory() as { numBytesInGPU?: number }).numBytesInGPU! / 2 ** 20 };
+  }
   ref.dispose();
   model.dispose();
-  console.log(JSON.stringify({ load_ms: loadMs, warmup_ms: warmupMs, load_peak_rss_mb: loadPeak, prepare_ref_ms: prepareMs, tensor_leak: leak, rows, peak_rss_mb: peakRssMb() }));
+  console.log(JSON.stringify({ load_ms: loadMs, warmup_ms: warmupMs, load_peak_rss_mb: loadPeak, prepare_ref_ms: prepareMs, tensor_leak: leak, rows, peak_rss_mb: peakRssMb(), gpu }));
 }
 
 /** Child: the worker pool scoring `count` clips with one reference (prepared once per worker). */
@@ -197,13 +210,19 @@ async function main() {
     timed.push({ backend: TORCH, seconds: s, ref: mode, medianMs: r.median_ms, pBonafide: r.p_bonafide, memory: `RSS ${formatMb(torch.peak_rss_mb)}` });
   }
 
-  if (rows.has('node')) {
-    log('Node, tfjs wasm ...');
-    const node = await runChild(['--node-child', weights, dir, lengths.join(','), String(repeats)]);
-    result.node = node;
-    for (const s of lengths) for (const mode of ['zero', 'audio'] as const) {
-      const r = node.rows[`${s}/${mode}`];
-      timed.push({ backend: 'Node CLI, tfjs wasm (1 thread)', seconds: s, ref: mode, medianMs: r.median_ms, pBonafide: r.p_bonafide, memory: `RSS ${formatMb(r.peak_rss_mb)}` });
+  for (const [kind, backend, name] of [['node', 'wasm', NODE_WASM], ['node-webgpu', 'webgpu', NODE_WEBGPU]] as const) {
+    if (!rows.has(kind)) continue;
+    log(`Node, tfjs ${backend} ...`);
+    try {
+      const node = await runChild(['--node-child', weights, dir, lengths.join(','), String(repeats), backend]);
+      result[kind] = node;
+      for (const s of lengths) for (const mode of ['zero', 'audio'] as const) {
+        const r = node.rows[`${s}/${mode}`];
+        timed.push({ backend: name, seconds: s, ref: mode, medianMs: r.median_ms, pBonafide: r.p_bonafide, memory: `RSS ${formatMb(r.peak_rss_mb)}${node.gpu ? `, GPU ${formatMb(node.gpu.tf_gpu_mb)}` : ''}` });
+      }
+    } catch (e) {
+      log(`Node ${backend} failed: ${(e as Error).message}`);
+      result[kind] = { error: (e as Error).message };
     }
   }
   for (const kind of ['chromium-wasm', 'webgpu'] as const) {
@@ -237,10 +256,15 @@ async function main() {
   const blank = (cells: string[]) => [...cells, ...Array(9 - cells.length).fill('')];
   if (result.convert_s != null) extra.push(blank(['convert checkpoint -> weights', '', '', `${result.convert_s.toFixed(1)} s`]));
   extra.push(blank([TORCH, 'load', '', formatMs(torch.load_s * 1000), '', '', '', `RSS ${formatMb(torch.load_peak_rss_mb)}`, 'torch.load + load_state_dict']));
-  if (result.node) {
-    const n = result.node;
-    extra.push(blank(['Node CLI, tfjs wasm (1 thread)', 'load', '', formatMs(n.load_ms), '', '', '', `RSS ${formatMb(n.load_peak_rss_mb)}`, `cold, from files; + ${formatMs(n.warmup_ms)} warm-up`]));
-    extra.push(blank(['Node CLI, tfjs wasm (1 thread)', 'reference', 'prepare', formatMs(n.prepare_ref_ms), '', '', '', '', `once per reference; tensors left after all runs: ${n.tensor_leak}`]));
+  for (const [kind, name] of [['node', NODE_WASM], ['node-webgpu', NODE_WEBGPU]] as const) {
+    const n = result[kind];
+    if (!n || n.error) continue;
+    extra.push(blank([name, 'load', '', formatMs(n.load_ms), '', '', '', `RSS ${formatMb(n.load_peak_rss_mb)}`, `cold, from files; + ${formatMs(n.warmup_ms)} warm-up`]));
+    extra.push(blank([name, 'reference', 'prepare', formatMs(n.prepare_ref_ms), '', '', '', '', `once per reference; tensors left after all runs: ${n.tensor_leak}`]));
+    if (n.gpu) {
+      const g = n.gpu;
+      extra.push(blank([name, `${g.seconds} s`, 'dispatches', `${g.dispatches_zero} zero / ${g.dispatches_audio} audio`, '', '', '', '', `${g.pass} pass on ${g.adapter?.description || g.adapter?.architecture}${g.adapter?.software ? ' (software adapter)' : ''}`]));
+    }
   }
   for (const kind of ['chromium-wasm', 'webgpu'] as const) {
     const b = result[kind];
@@ -272,6 +296,6 @@ async function main() {
 }
 
 const [mode, ...rest] = process.argv.slice(2);
-if (mode === '--node-child') await nodeChild(rest[0], rest[1], rest[2].split(',').map(Number), Number(rest[3]));
+if (mode === '--node-child') await nodeChild(rest[0], rest[1], rest[2].split(',').map(Number), Number(rest[3]), rest[4] === 'webgpu' ? 'webgpu' : 'wasm');
 else if (mode === '--batch-child') await batchChild(rest[0], rest[1], Number(rest[2]), Number(rest[3]), Number(rest[4]));
 else await main().catch((e) => { console.error(`bench: ${(e as Error).message}`); process.exitCode = 1; });

@@ -23,7 +23,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rat_reference as R  # noqa: E402
 
 SEED = 20260
-ALSA = "/usr/share/sounds/alsa"
 
 
 def fit(wave: torch.Tensor, n: int) -> torch.Tensor:
@@ -46,23 +45,24 @@ def main() -> int:
     os.makedirs(args.dir, exist_ok=True)
     ckpt = os.path.join(args.dir, "rat-full.pt")
     n = int(round(args.seconds * 16000))
-    test = fit(R.load_wave(f"{ALSA}/Front_Center.wav")[0], n)
-    ref = R.load_wave(f"{ALSA}/Front_Left.wav")[0]
+    test = fit(R.alsa_wave("Front_Center")[0], n)
+    ref = R.alsa_wave("Front_Left")[0]
 
-    cfg = R.RatConfig()
+    cfg = R.bench_config()
+    seed_mark = f"{SEED}" + ("" if cfg == R.RatConfig() else f" {R.config_json(cfg)}")
     t0 = time.perf_counter()
     marker = os.path.join(args.dir, "rat-full.seed")
-    if os.path.exists(ckpt) and os.path.exists(marker) and open(marker).read() == str(SEED):
+    if os.path.exists(ckpt) and os.path.exists(marker) and open(marker).read() == seed_mark:
         model = R.RAT(cfg)
         model.load_state_dict(torch.load(ckpt))  # our own file, written below
         model.eval()
         built = "reused"
     else:
         model = R.build(cfg, SEED)
-        calib = [fit(R.load_wave(f"{ALSA}/{f}.wav")[0], 16000).unsqueeze(0) for f in ("Front_Right", "Rear_Left", "Side_Left", "Noise")]
+        calib = [fit(R.alsa_wave(f)[0], 16000).unsqueeze(0) for f in ("Front_Right", "Rear_Left", "Side_Left", "Noise")]
         R.calibrate_batchnorm(model, calib, SEED)
         torch.save(model.state_dict(), ckpt)
-        open(marker, "w").write(str(SEED))
+        open(marker, "w").write(seed_mark)
         built = "generated"
     build_s = time.perf_counter() - t0
 

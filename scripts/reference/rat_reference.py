@@ -11,6 +11,7 @@ Run with /usr/bin/python3 (Debian's python3-torch 1.13 and python3-torchaudio 0.
 from __future__ import annotations
 
 import json
+import os
 import math
 import struct
 from dataclasses import dataclass, field, asdict
@@ -179,6 +180,22 @@ def build(cfg: RatConfig, seed: int) -> RAT:
     return model
 
 
+def bench_config() -> RatConfig:
+    """The benchmark's model: XLS-R 300M, or with RAT_BENCH_SIZE=small a narrow 4-layer one (dry runs of the GPU kit)."""
+    if os.environ.get("RAT_BENCH_SIZE", "full") == "small":
+        return RatConfig(conv=[(64, 10, 5)] + [(64, 3, 2)] * 4 + [(64, 2, 2)] * 2, embed_dim=256, num_layers=4, ffn_dim=1024, pos_conv_kernel=32)
+    return RatConfig()
+
+
+def alsa_wave(name: str) -> torch.Tensor:
+    """ALSA's sample /usr/share/sounds/alsa/<name>.wav at 16 kHz, [1, N]; with RAT_WAVES, the same
+    waveform from that safetensors file (for machines without ALSA's sounds or an audio backend)."""
+    waves = os.environ.get("RAT_WAVES")
+    if waves:
+        return load_safetensors(waves)[name].reshape(1, -1)
+    return load_wave(f"/usr/share/sounds/alsa/{name}.wav")
+
+
 def load_wave(path: str, sample_rate: int = 16000) -> torch.Tensor:
     """Mono float waveform at 16 kHz, [1, N]; mono mixdown is the channel mean, as the app does."""
     wave, sr = torchaudio.load(path)
@@ -212,6 +229,23 @@ def save_safetensors(path: str, tensors: Dict[str, torch.Tensor], metadata: Opti
         f.write(text)
         for b in blobs:
             f.write(b)
+
+
+def load_safetensors(path: str) -> Dict[str, torch.Tensor]:
+    """Float32 tensors of a safetensors file (our own files: the waveforms this module writes)."""
+    with open(path, "rb") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, h in header.items():
+        if name == "__metadata__":
+            continue
+        if h["dtype"] != "F32":
+            raise ValueError(f"{path}: {name} is {h['dtype']}, expected F32")
+        a, b = h["data_offsets"]
+        out[name] = torch.frombuffer(bytearray(data[a:b]), dtype=torch.float32).reshape(h["shape"])
+    return out
 
 
 def to_list(t: torch.Tensor) -> List[float]:

@@ -34,12 +34,18 @@ export function isSoftwareAdapter(info: { vendor?: string; architecture?: string
   return /swiftshader|llvmpipe|lavapipe|software/i.test([info.vendor, info.architecture, info.device, info.description].join(' '));
 }
 
-/** Makes 'webgpu' a tfjs backend in this Node process (Dawn flags: `DAWN_FLAGS`, comma-separated, e.g. backend=vulkan). */
-export async function registerNodeWebGPU(): Promise<void> {
+/** What Dawn's Node module exports (the npm package `webgpu`, or its dawn.node loaded directly). */
+export interface DawnModule { create(flags: string[]): GPU; globals: object }
+
+/**
+ * Makes 'webgpu' a tfjs backend in this Node process (Dawn flags: `DAWN_FLAGS`, comma-separated,
+ * e.g. backend=vulkan). `dawn` defaults to the npm package; the GPU kit passes its own dawn.node.
+ */
+export async function registerNodeWebGPU(dawnModule?: DawnModule): Promise<void> {
   if (registered) return;
-  let dawn: typeof import('webgpu');
+  let dawn: DawnModule;
   try {
-    dawn = await import('webgpu');
+    dawn = dawnModule ?? ((await import('webgpu')) as unknown as DawnModule);
   } catch (e) {
     throw new NoAdapterError(`the webgpu package did not load (${(e as Error).message})`);
   }

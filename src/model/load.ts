@@ -7,6 +7,7 @@ import { type ForwardOptions, type PreparedReference, type RatScore, forward, pr
 import { type RatWeights, assembleWeights, weightTensors } from './weights';
 import { canReleasePacked, packAndRelease, packConvsAndRelease } from './wasm-packing';
 import { splitHeads } from './head-split';
+import { webgpuAdapterIsSoftware } from './tfjs-internals';
 import { forwardGpu, gpuWeightTensors, gpuWeights, prepareReferenceGpu, wholePositionalFilters } from './webgpu/forward';
 
 /** Where weights come from: the parsed manifest and a way to read one shard (files in Node, fetch in the browser). */
@@ -18,7 +19,7 @@ export interface WeightSource {
 export interface LoadProgress { loadedBytes: number; totalBytes: number }
 
 export interface LoadOptions {
-  /** Run a 1 s silent clip after loading so kernels are compiled before the first real score (default true). */
+  /** Score silence after loading so kernels are compiled before the first real score: 1 s, or on the GPU pass on a hardware adapter 4 s with and without a reference (default true). */
   warmup?: boolean;
   /** Called when the weights are in and the warm-up run starts. */
   onWarmup?: () => void;
@@ -139,7 +140,17 @@ export async function loadFromShards(manifest: RatManifest, totalBytes: number, 
   if (opts.warmup ?? true) {
     opts.onWarmup?.();
     try {
-      await model.score(new Float32Array(SAMPLE_RATE));
+      if (gpu && !webgpuAdapterIsSoftware()) {
+        // a GPU compiles a pipeline per kernel variant, and tfjs picks matmul variants by shape: a
+        // typical 4 s clip with each kind of reference compiles what the first real score needs
+        // (on a software adapter, where each pass costs seconds, the 1 s clip below instead)
+        const ref = await model.prepareReference(new Float32Array(SAMPLE_RATE));
+        await model.score(new Float32Array(4 * SAMPLE_RATE));
+        await model.score(new Float32Array(4 * SAMPLE_RATE), { reference: ref });
+        ref.dispose();
+      } else {
+        await model.score(new Float32Array(SAMPLE_RATE));
+      }
     } catch (e) {
       model.dispose();
       throw e;

@@ -47,3 +47,14 @@ export function withMatMulActivation<T>(name: string, replacement: (type: string
     backend.runWebGPUProgram = original;
   }
 }
+
+/**
+ * Whether tfjs-webgpu runs on a software adapter (SwiftShader, llvmpipe, lavapipe): a CPU emulating a
+ * GPU, where every pass costs seconds. tfjs keeps the adapter's vendor and architecture private.
+ * False when unknown.
+ */
+export function webgpuAdapterIsSoftware(): boolean {
+  if (!internalsMatch() || tf.getBackend() !== 'webgpu') return false;
+  const info = (tf.backend() as unknown as { adapterInfo?: { vendor?: string; architecture?: string } }).adapterInfo;
+  return /swiftshader|llvmpipe|lavapipe|software/i.test(`${info?.vendor ?? ''} ${info?.architecture ?? ''}`);
+}
