@@ -51,7 +51,7 @@ def main() -> int:
         if fp32:
             ratios = [f"{c}: {r[c]['median_ms'] / ref[c]['median_ms']:.2f}x" for c in cases if c in r and c in ref]
             lines.append("")
-            lines.append("WebGPU / PyTorch CUDA fp32: " + ", ".join(ratios) + f"; adapter: {web['adapter']}; pass: {web['pass']}; tfjs {web['tfjs']}")
+            lines.append(f"WebGPU / PyTorch {dev} fp32: " + ", ".join(ratios) + f"; adapter: {web['adapter']}; pass: {web['pass']}; tfjs {web['tfjs']}")
     else:
         lines.append("| tfjs WebGPU (this project) | did not run |" + " |" * 8)
     if fp32:

@@ -1,4 +1,5 @@
 import Papa from 'papaparse';
+import { guardCell } from './plain-text';
 import type { Evaluation } from './evaluate';
 import { probit } from './metrics';
 import type { TimelineSummary, WindowOptions } from './windows';
@@ -48,14 +49,17 @@ export const CSV_COLUMNS = [
   'audio_sha256', 'label', 'timeline_windows', 'timeline_mean_p', 'timeline_min_p', 'timeline_fraction_below_half', 'error',
 ] as const;
 
-/** CSV with a header row; cells that a spreadsheet would run as formulas are escaped. */
+/**
+ * CSV with a header row; every text cell a spreadsheet would run as a formula gets a leading
+ * apostrophe (papaparse's own escapeFormulae misses a value with a newline after its first line).
+ */
 export function buildCsv(rows: readonly BatchRow[]): string {
-  const data = rows.map((r) => [
+  const data = rows.map((r) => ([
     r.file, r.seconds ?? '', r.pBonafide ?? '', r.pBonafide == null ? '' : r.pSource ?? 'single', r.verdict ?? '', r.refMode, r.ref ?? '', r.weights.label, r.weights.sha256 ?? '',
     r.weights.demo ? 'yes' : 'no', r.audioSha256 ?? '', r.label ?? '', r.timeline?.windows.length ?? '', r.timeline?.meanP ?? '',
     r.timeline?.minP ?? '', r.timeline?.fractionBelowHalf ?? '', r.error ?? '',
-  ]);
-  return Papa.unparse({ fields: [...CSV_COLUMNS], data }, { escapeFormulae: true, newline: '\n' }) + '\n';
+  ] as (string | number)[]).map(guardCell));
+  return Papa.unparse({ fields: [...CSV_COLUMNS], data }, { escapeFormulae: false, newline: '\n' }) + '\n';
 }
 
 function rowJson(r: BatchRow) {

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { evaluate, evaluationSummary } from '../analysis/evaluate';
 import { type LabelSet, fileId, parseLabels } from '../analysis/labels';
 import { type BatchRow, DEMO_WARNING, buildCsv, buildHtml, verdictOf } from '../analysis/report';
+import { displayName, escapeControls } from '../analysis/plain-text';
 import { type ClipProgress, type ClipScore, scoreClip } from '../analysis/score-clip';
 import { DEFAULT_WINDOWS, type WindowOptions, windowOptionProblems } from '../analysis/windows';
 import { AudioDecodeError, decodeClip } from '../audio/decode';
@@ -72,7 +73,7 @@ const clipStep = (p: ClipProgress) => (p.phase === 'window' ? `window ${p.window
 /** A one-line progress report on stderr for long files, only when stderr is a terminal. */
 function progressLine(file: string): ((p: ClipProgress) => void) | undefined {
   if (!process.stderr.isTTY) return undefined;
-  return (p) => process.stderr.write(`\r${file}: ${clipStep(p)}   `);
+  return (p) => process.stderr.write(`\r${displayName(file)}: ${clipStep(p)}   `);
 }
 
 async function main(args: string[], o: Options): Promise<number> {
@@ -94,7 +95,7 @@ async function main(args: string[], o: Options): Promise<number> {
     if (m.demo) console.log(`*** ${DEMO_WARNING} ***`);
     const gpu = tf.getBackend() === 'webgpu' ? nodeAdapter() : null;
     const adapter = gpu ? ` (${gpu.description || gpu.architecture}${gpu.software ? ', a software adapter: correct but slow' : ''})` : '';
-    console.log(`weights: ${m.label} (${m.dtype}), backend: ${tf.getBackend()}${adapter}`);
+    console.log(escapeControls(`weights: ${m.label} (${m.dtype}), backend: ${tf.getBackend()}${adapter}`));
   } else if (o.csv && m.demo) console.error(`*** ${DEMO_WARNING} ***`);
   let ref: PreparedReference | null = null;
   let refWave: Float32Array | null = null;
@@ -103,7 +104,7 @@ async function main(args: string[], o: Options): Promise<number> {
       refWave = (await readClip(o.ref)).wave;
       ref = await model.prepareReference(refWave);
     } catch (e) {
-      const msg = `reference ${o.ref}: ${reason(e)}`;
+      const msg = escapeControls(`reference ${displayName(o.ref)}: ${reason(e)}`);
       if (o.json) console.log(JSON.stringify({ file: o.ref, role: 'reference', error: reason(e) }));
       else console.error(msg);
       return 2;
@@ -117,8 +118,10 @@ async function main(args: string[], o: Options): Promise<number> {
     }, cliProgress.Presets.shades_classic)
     : null;
   const bar = bars?.create(inputs.length, 0, { file: '' });
-  const out = (line: string) => (bars && process.stdout.isTTY ? bars.log(`${line}\n`) : console.log(line));
-  const err = (line: string) => (bars && process.stderr.isTTY ? bars.log(`${line}\n`) : console.error(line));
+  // text lines are escaped whole: a decoder's message may quote the file name too (JSON is escaped by JSON.stringify)
+  const shown = (line: string) => (o.json ? line : escapeControls(line));
+  const out = (line: string) => (bars && process.stdout.isTTY ? bars.log(`${shown(line)}\n`) : console.log(shown(line)));
+  const err = (line: string) => (bars && process.stderr.isTTY ? bars.log(`${shown(line)}\n`) : console.error(shown(line)));
   const rows: BatchRow[] = [];
   let failed = 0;
   // reads and scores one file; with --workers, the next files run while this one is reported (output keeps input order)
@@ -131,7 +134,7 @@ async function main(args: string[], o: Options): Promise<number> {
       const t0 = performance.now();
       const name = path.basename(file);
       // a long file's windows show in the batch bar, or on their own line without one (not from pool workers)
-      const onProgress = pool ? undefined : bar ? (p: ClipProgress) => bar.update({ file: `${name}: ${clipStep(p)}` }) : text ? progressLine(file) : undefined;
+      const onProgress = pool ? undefined : bar ? (p: ClipProgress) => bar.update({ file: `${displayName(name)}: ${clipStep(p)}` }) : text ? progressLine(file) : undefined;
       const r = await scoreClip(model, clip.wave, { reference: ref, windows, onProgress });
       if (onProgress && !bar) process.stderr.write('\r\x1b[K');
       return { clip, r, elapsed: performance.now() - t0, audioSha256 };
@@ -149,7 +152,7 @@ async function main(args: string[], o: Options): Promise<number> {
   const job = inOrderAhead(inputs, pool ? 2 * pool.size : 1, work);
   for (let i = 0; i < inputs.length; i++) {
     const file = inputs[i].file;
-    bar?.update({ file: path.basename(file) });
+    bar?.update({ file: displayName(path.basename(file)) });
     const done = await job(i);
     const audioSha256 = done.audioSha256;
     try {
@@ -174,8 +177,8 @@ async function main(args: string[], o: Options): Promise<number> {
       } else if (text) {
         const words = verdict === 'bonafide' ? 'leans bona fide' : 'leans spoof';
         const how = r.timeline ? (s ? ' whole file' : ` mean of ${r.timeline.windows.length} windows (longer than --single-pass-max ${windows.singlePassMaxSeconds} s)`) : '';
-        out(`${file}: P(bona fide) = ${r.pBonafide.toFixed(4)}${how} (${words} at the 0.5 decision point)` +
-          `  ref: ${ref ? o.ref : 'zero vector'}  ${clip.seconds.toFixed(2)} s audio, ${elapsed.toFixed(0)} ms${m.demo ? '  [demo weights]' : ''}`);
+        out(`${displayName(file)}: P(bona fide) = ${r.pBonafide.toFixed(4)}${how} (${words} at the 0.5 decision point)` +
+          `  ref: ${ref ? displayName(o.ref!) : 'zero vector'}  ${clip.seconds.toFixed(2)} s audio, ${elapsed.toFixed(0)} ms${m.demo ? '  [demo weights]' : ''}`);
         if (r.timeline) {
           const t = r.timeline;
           out(`  timeline: ${t.windows.length} windows of ${windows.windowSeconds} s every ${windows.hopSeconds} s: mean ${t.meanP.toFixed(4)}, ` +
@@ -186,7 +189,7 @@ async function main(args: string[], o: Options): Promise<number> {
       failed++;
       rows.push({ file, seconds: null, pBonafide: null, verdict: null, refMode: ref ? 'audio' : 'zero', ref: o.ref ?? null, weights, audioSha256, error: reason(e) });
       if (o.json) out(JSON.stringify({ file, error: reason(e) }));
-      else err(`${file}: ${reason(e)}`);
+      else err(`${displayName(file)}: ${reason(e)}`);
     }
     bar?.increment();
   }
@@ -207,7 +210,7 @@ async function main(args: string[], o: Options): Promise<number> {
           `(ASVspoof 5 costs) over ${e.nBonafide} bona fide and ${e.nSpoof} spoof files${m.demo ? '  [demo weights: meaningless]' : ''}`
         : e.problem!);
       for (const a of e.attacks) say(`  ${a.attack}${a.tags ? ` (${a.tags})` : ''}: ${a.n} files${a.eer == null ? '' : `, EER vs bona fide ${(100 * a.eer).toFixed(2)} %`}`);
-      if (e.unlabelledFiles.length) say(`no label for ${e.unlabelledFiles.length} scored files (left out): ${e.unlabelledFiles.join(', ')}`);
+      if (e.unlabelledFiles.length) say(`no label for ${e.unlabelledFiles.length} scored files (left out): ${e.unlabelledFiles.map(displayName).join(', ')}`);
       if (e.unmatchedLabels.length) say(`${e.unmatchedLabels.length} labels matched no scored file`);
     }
   }
@@ -219,7 +222,7 @@ async function main(args: string[], o: Options): Promise<number> {
     });
     try {
       await writeFile(o.out, html);
-      console.error(`report written to ${o.out}`);
+      console.error(escapeControls(`report written to ${o.out}`));
     } catch (e) {
       console.error(`score: the report cannot be written to ${o.out} (${(e as Error).message})`);
       return 2;
@@ -277,6 +280,6 @@ new Command()
   .action(async (files: string[], o: Options) => { process.exitCode = await main(files, o); })
   .parseAsync()
   .catch((e: Error) => {
-    console.error(`score: ${e.message}`);
+    console.error(escapeControls(`score: ${e.message}`));
     process.exitCode = 2;
   });
