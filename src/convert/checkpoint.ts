@@ -90,6 +90,12 @@ async function openTorchZip(blob: Blob): Promise<Checkpoint> {
     throw new CheckpointError(`The file is not a readable PyTorch checkpoint archive (${(e as Error).message}). ` +
       'It may be truncated (an interrupted download?) or not a torch.save file at all.');
   }
+  // two entries of one name are read differently by different readers (PyTorch takes the first)
+  const names = new Set<string>();
+  for (const e of entries) {
+    if (names.has(e.filename)) throw new CheckpointError(`The archive holds two entries named ${e.filename}: readers disagree on which one is meant, so the checkpoint is refused. Re-save it with torch.save.`);
+    names.add(e.filename);
+  }
   const pkl = entries.filter((e) => /^[^/]+\/data\.pkl$/.test(e.filename));
   if (pkl.length !== 1) throw new CheckpointError(`The archive holds ${pkl.length} <root>/data.pkl records; a torch.save checkpoint holds exactly one.`);
   const root = pkl[0].filename.slice(0, -'data.pkl'.length);
@@ -186,6 +192,7 @@ async function openSafetensors(blob: Blob): Promise<Checkpoint> {
   if (!header || typeof header !== 'object' || Array.isArray(header)) throw new CheckpointError('The safetensors header is not a JSON object of tensors.');
   const base = 8 + headerLen;
   const tensors = new Map<string, CheckpointTensor>();
+  const spans: { key: string; begin: number; end: number }[] = [];
   for (const [key, info] of Object.entries(header)) {
     if (key === '__metadata__') continue;
     const dtype = Object.hasOwn(ST_DTYPES, String(info?.dtype)) ? ST_DTYPES[info.dtype] : undefined;
@@ -197,7 +204,16 @@ async function openSafetensors(blob: Blob): Promise<Checkpoint> {
       throw new CheckpointError(`Tensor ${key} lies outside the file (offsets ${info.data_offsets}, file ${blob.size} bytes): the file is truncated.`);
     }
     if (end - begin !== numel(shape) * ITEM_BYTES[dtype]) throw new CheckpointError(`Tensor ${key}: ${end - begin} bytes do not hold shape [${shape}] of ${dtype}.`);
+    spans.push({ key, begin, end });
     tensors.set(key, { dtype, shape, read: async () => toFloat32(dtype, await readBlob(blob, base + begin, base + end)) });
+  }
+  // bytes shared by two tensors would be read as both: safetensors lays tensors side by side
+  spans.sort((a, b) => a.begin - b.begin);
+  for (let i = 1; i < spans.length; i++) {
+    const [a, b] = [spans[i - 1], spans[i]];
+    if (b.begin < a.end && b.end > b.begin) {
+      throw new CheckpointError(`Tensors ${a.key} and ${b.key} overlap in the file (bytes ${a.begin}-${a.end} and ${b.begin}-${b.end}): a safetensors file lays tensors side by side, so it is refused.`);
+    }
   }
   return { format: 'safetensors', tensors };
 }
