@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, openAsBlob } from 'node:fs';
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { parseManifest } from '../../src/model/manifest';
 import { buildManifest, planConversion, writeShards } from '../../src/convert/convert';
 import type { ConfigOverrides } from '../../src/convert/keymap';
 import type { RatManifest } from '../../src/model/manifest';
@@ -24,12 +25,33 @@ async function sha256File(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
+/**
+ * --force replaces a weights folder and nothing else: a folder holding a converted model.json and
+ * only the shards it lists. Anything more (or a file) would be deleted with it, so it is refused.
+ */
+async function checkReplaceable(out: string, isDir: boolean): Promise<void> {
+  if (!isDir) throw new Error(`${out} is a file, not a weights folder: --force replaces only a folder written by convert-weights. Choose another --out.`);
+  let listed: Set<string>;
+  try {
+    const manifest = parseManifest(await readFile(path.join(out, 'model.json'), 'utf8'), path.join(out, 'model.json'));
+    listed = new Set(['model.json', ...manifest.weightsManifest.map((g) => g.paths[0])]);
+  } catch {
+    const names = await readdir(out);
+    throw new Error(`${out} is not a weights folder (no converted model.json${names.length ? `; it holds ${names.slice(0, 5).join(', ')}${names.length > 5 ? ', ...' : ''}` : ''}): --force replaces only a folder written by convert-weights. Choose another --out.`);
+  }
+  const others = (await readdir(out)).filter((n) => !listed.has(n));
+  if (others.length) {
+    throw new Error(`${out} holds files its model.json does not list (${others.slice(0, 5).join(', ')}${others.length > 5 ? ', ...' : ''}): --force would delete them too. Move them or choose another --out.`);
+  }
+}
+
 /** Converts a checkpoint file into a weights folder; writes into a temporary sibling and renames, so a failure leaves nothing half-written. */
 export async function convertFile(checkpoint: string, opts: ConvertFileOptions): Promise<RatManifest> {
   const info = await stat(checkpoint).catch(() => null);
   if (!info?.isFile()) throw new Error(`${checkpoint} is not a file.`);
   const existing = await stat(opts.out).catch(() => null);
   if (existing && !opts.force) throw new Error(`${opts.out} already exists; pass --force to replace it.`);
+  if (existing) await checkReplaceable(opts.out, existing.isDirectory());
   const plan = await planConversion(await openAsBlob(checkpoint), opts.overrides);
   const tmp = `${opts.out.replace(/\/+$/, '')}.partial-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });

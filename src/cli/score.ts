@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, realpath, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
@@ -84,6 +84,7 @@ async function main(args: string[], o: Options): Promise<number> {
   if (problems.length) throw new Error(`${problems.join('; ')}.`);
   const labels = o.labels ? await readLabels(o.labels) : null;
   const inputs = await expandInputs(args);
+  if (o.out) await checkOutput(o.out, [...inputs.map((i) => i.file), ...(o.ref ? [o.ref] : []), ...(o.labels ? [o.labels] : [])], o.weights);
   if (o.backend === 'webgpu' && o.workers > 1) throw new Error('--workers must be 1 with --backend webgpu: one process drives the GPU, and it scores files one after another at GPU speed');
   o.backend = await startBackend(o.backend, o.fallback);
   const pool = o.workers > 1 ? await ScoringPool.create({ weights: o.weights, workers: o.workers, backend: o.backend }) : null;
@@ -221,7 +222,10 @@ async function main(args: string[], o: Options): Promise<number> {
       settings: { refMode: o.ref ? 'audio' : 'zero', ref: o.ref ?? null, windows, backend: tf.getBackend() }, evaluation,
     });
     try {
-      await writeFile(o.out, html);
+      // through a temporary sibling: an interrupted write never leaves half a report where a file was
+      const tmp = `${o.out}.partial-${process.pid}`;
+      await writeFile(tmp, html);
+      await rename(tmp, o.out);
       console.error(escapeControls(`report written to ${o.out}`));
     } catch (e) {
       console.error(`score: the report cannot be written to ${o.out} (${(e as Error).message})`);
@@ -229,6 +233,19 @@ async function main(args: string[], o: Options): Promise<number> {
     }
   }
   return failed ? 1 : 0;
+}
+
+/** The --out report may replace an earlier report, never an input (audio, reference, labels, weights) nor anything but a file. */
+async function checkOutput(out: string, inputs: string[], weights: string): Promise<void> {
+  const real = (p: string) => realpath(p).catch(() => path.resolve(p));
+  const target = await real(out);
+  const info = await stat(out).catch(() => null);
+  if (info && !info.isFile()) throw new Error(`--out ${out} is not a file (a folder or device): name a new .html file.`);
+  for (const f of inputs) {
+    if ((await real(f)) === target) throw new Error(`--out ${out} is one of the inputs (${f}): it would be overwritten by the report. Name a new .html file.`);
+  }
+  const w = await real(weights);
+  if (target.startsWith(`${w}${path.sep}`)) throw new Error(`--out ${out} is inside the weights folder ${weights}: name a file outside it.`);
 }
 
 /** The requested backend, or `fallback` (said on stderr) when it cannot start; without a fallback the reason is the error. */
