@@ -102,6 +102,26 @@ export function parseLabelCsv(text: string, source = 'labels CSV'): LabelSet {
 }
 
 /** A CSV when the name ends in .csv or the first data line has a comma; a whitespace protocol otherwise. */
+/**
+ * A labels file's bytes as text: UTF-8 (a BOM allowed), or UTF-16 with its byte-order mark (as
+ * Windows tools save "Unicode" text). UTF-16 without a mark, or bytes that are not UTF-8, are
+ * refused with what to do, instead of being read as garbage.
+ */
+export function decodeLabelBytes(bytes: Uint8Array, name = 'labels'): string {
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return new TextDecoder('utf-16le').decode(bytes.subarray(2));
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return new TextDecoder('utf-16be').decode(bytes.subarray(2));
+  const head = bytes.subarray(0, 4096);
+  const zeros = head.reduce((n, b) => n + (b === 0 ? 1 : 0), 0);
+  if (head.length >= 4 && zeros >= head.length / 4) {
+    throw new LabelsError(`${name}: the file looks like UTF-16 text without a byte-order mark; save it as UTF-8 (or UTF-16 with a BOM).`);
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new LabelsError(`${name}: the file is not UTF-8 text (nor UTF-16 with a byte-order mark); save it as UTF-8.`);
+  }
+}
+
 export function parseLabels(text: string, name = 'labels'): LabelSet {
   const first = text.split(/\r?\n/).find((l) => l.trim() && !l.trim().startsWith('#')) ?? '';
   return /\.csv$/i.test(name) || first.includes(',') ? parseLabelCsv(text, name) : parseProtocol(text, name);

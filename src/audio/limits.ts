@@ -22,3 +22,19 @@ export function audioLengthProblem(seconds: number): string | null {
   if (seconds <= MAX_AUDIO_SECONDS) return null;
   return `the audio lasts ${(seconds / 3600).toFixed(2)} hours, over the ${MAX_AUDIO_SECONDS / 3600}-hour limit; split it into shorter files`;
 }
+
+/** Level below which a clip holds no speech signal: RMS about its mean under 1e-4 (-80 dBFS). */
+export const NO_SIGNAL_RMS = 1e-4;
+
+/** Whether a clip is silent, constant or nearly so (its RMS about the mean is under NO_SIGNAL_RMS). */
+export function hasNoSignal(wave: Float32Array): boolean {
+  let mean = 0;
+  for (let i = 0; i < wave.length; i++) mean += wave[i];
+  mean /= wave.length || 1;
+  let v = 0;
+  for (let i = 0; i < wave.length; i++) v += (wave[i] - mean) ** 2;
+  return Math.sqrt(v / (wave.length || 1)) < NO_SIGNAL_RMS;
+}
+
+/** What the CLI and the page say beside the score of such a clip. */
+export const NO_SIGNAL_WARNING = 'no speech signal: the clip is silent, constant or nearly so, and its score means nothing';

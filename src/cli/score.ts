@@ -7,12 +7,12 @@ import { Command, InvalidArgumentError } from 'commander';
 import cliProgress from 'cli-progress';
 import * as tf from '@tensorflow/tfjs-core';
 import { evaluate, evaluationSummary } from '../analysis/evaluate';
-import { type LabelSet, fileId, parseLabels } from '../analysis/labels';
+import { type LabelSet, decodeLabelBytes, fileId, parseLabels } from '../analysis/labels';
 import { type BatchRow, DEMO_WARNING, buildCsv, buildHtml, verdictOf } from '../analysis/report';
 import { displayName, escapeControls } from '../analysis/plain-text';
 import { type ClipProgress, type ClipScore, scoreClip } from '../analysis/score-clip';
 import { DEFAULT_WINDOWS, type WindowOptions, windowOptionProblems } from '../analysis/windows';
-import { AudioDecodeError, decodeClip } from '../audio/decode';
+import { AudioDecodeError, NO_SIGNAL_WARNING, decodeClip } from '../audio/decode';
 import { refuseOversized } from './audio-file';
 import { OutOfMemoryError, needsRestart } from '../model/out-of-memory';
 import { ClipTooShortError, type PreparedReference } from '../model/rat';
@@ -30,11 +30,12 @@ interface Options {
 }
 
 /** Reads and decodes a file; the SHA-256 of its bytes is known as soon as it was read. */
-async function readClip(file: string, onBytes?: (sha256: string) => void) {
+/** Reads and decodes one audio file; `at` is its exact name in bytes when that is not UTF-8. */
+async function readClip(file: string, onBytes?: (sha256: string) => void, at: string | Buffer = file) {
   let bytes: Uint8Array;
-  await refuseOversized(file);
+  await refuseOversized(at, file);
   try {
-    bytes = await readFile(file);
+    bytes = await readFile(at);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new AudioDecodeError(file, code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder' : `cannot be read (${(e as Error).message})`);
@@ -44,13 +45,13 @@ async function readClip(file: string, onBytes?: (sha256: string) => void) {
 }
 
 async function readLabels(file: string): Promise<LabelSet> {
-  let text: string;
+  let bytes: Uint8Array;
   try {
-    text = await readFile(file, 'utf8');
+    bytes = await readFile(file);
   } catch (e) {
     throw new Error(`labels ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
   }
-  return parseLabels(text, file);
+  return parseLabels(decodeLabelBytes(bytes, file), file);
 }
 
 function reason(e: unknown): string {
@@ -83,7 +84,8 @@ async function main(args: string[], o: Options): Promise<number> {
   const problems = windowOptionProblems(windows);
   if (problems.length) throw new Error(`${problems.join('; ')}.`);
   const labels = o.labels ? await readLabels(o.labels) : null;
-  const inputs = await expandInputs(args);
+  const { inputs, skipped } = await expandInputs(args);
+  for (const k of skipped) console.error(escapeControls(`skipped ${displayName(k.file)}: ${k.why}`));
   if (o.out) await checkOutput(o.out, [...inputs.map((i) => i.file), ...(o.ref ? [o.ref] : []), ...(o.labels ? [o.labels] : [])], o.weights);
   if (o.backend === 'webgpu' && o.workers > 1) throw new Error('--workers must be 1 with --backend webgpu: one process drives the GPU, and it scores files one after another at GPU speed');
   o.backend = await startBackend(o.backend, o.fallback);
@@ -131,7 +133,7 @@ async function main(args: string[], o: Options): Promise<number> {
     let audioSha256: string | null = null;
     try {
       if ('error' in input) throw new AudioDecodeError(file, input.error);
-      const clip = await readClip(file, (h) => { audioSha256 = h; });
+      const clip = await readClip(file, (h) => { audioSha256 = h; }, 'bytes' in input ? input.bytes : file);
       const t0 = performance.now();
       const name = path.basename(file);
       // a long file's windows show in the batch bar, or on their own line without one (not from pool workers)
@@ -174,12 +176,14 @@ async function main(args: string[], o: Options): Promise<number> {
           ...(label ? { label } : {}),
           ...(r.timeline ? { timeline: timelineJson(r.timeline, windows) } : {}),
           ...(m.demo ? { warning: DEMO_WARNING } : {}),
+          ...(clip.noSignal ? { signal_warning: NO_SIGNAL_WARNING } : {}),
         }));
       } else if (text) {
         const words = verdict === 'bonafide' ? 'leans bona fide' : 'leans spoof';
         const how = r.timeline ? (s ? ' whole file' : ` mean of ${r.timeline.windows.length} windows (longer than --single-pass-max ${windows.singlePassMaxSeconds} s)`) : '';
         out(`${displayName(file)}: P(bona fide) = ${r.pBonafide.toFixed(4)}${how} (${words} at the 0.5 decision point)` +
-          `  ref: ${ref ? displayName(o.ref!) : 'zero vector'}  ${clip.seconds.toFixed(2)} s audio, ${elapsed.toFixed(0)} ms${m.demo ? '  [demo weights]' : ''}`);
+          `  ref: ${ref ? displayName(o.ref!) : 'zero vector'}  ${clip.seconds.toFixed(2)} s audio, ${elapsed.toFixed(0)} ms${m.demo ? '  [demo weights]' : ''}` +
+          `${clip.noSignal ? `  [${NO_SIGNAL_WARNING}]` : ''}`);
         if (r.timeline) {
           const t = r.timeline;
           out(`  timeline: ${t.windows.length} windows of ${windows.windowSeconds} s every ${windows.hopSeconds} s: mean ${t.meanP.toFixed(4)}, ` +

@@ -1,8 +1,8 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { version as APP_VERSION } from '../../package.json';
 import { evaluate } from '../analysis/evaluate';
-import { audioSizeProblem } from '../audio/limits';
-import { fileId, parseLabels } from '../analysis/labels';
+import { NO_SIGNAL_WARNING, audioSizeProblem } from '../audio/limits';
+import { decodeLabelBytes, fileId, parseLabels } from '../analysis/labels';
 import { type BatchRow, type ReportContext, verdictOf } from '../analysis/report';
 import { DEFAULT_WINDOWS, type WindowOptions, needsWindows } from '../analysis/windows';
 import { SAMPLE_RATE } from '../model/config';
@@ -227,7 +227,7 @@ export function App() {
 
   const loadLabels = useCallback(async (file: File) => {
     try {
-      setLabels({ name: file.name, set: parseLabels(await file.text(), file.name) });
+      setLabels({ name: file.name, set: parseLabels(decodeLabelBytes(new Uint8Array(await file.arrayBuffer()), file.name), file.name) });
       setLabelsError(null);
     } catch (e) {
       setLabelsError(`Labels not loaded: ${(e as Error).message}`);
@@ -529,6 +529,7 @@ export function App() {
                   {c.status === 'decoding' && ' decoding…'}
                   {c.info && ` ${c.info.seconds.toFixed(2)} s, ${c.info.sourceSampleRate} Hz, ${c.info.channels} ch`}
                 </span>
+                {c.info?.noSignal && <span className="warning inline" data-testid="no-signal">{NO_SIGNAL_WARNING}</span>}
                 {c.status === 'error' && <span className="error inline" role="alert" data-testid="error">{c.name}: {c.error}</span>}
                 <button type="button" className="remove" onClick={() => removeClip(c.id)} aria-label={`Remove ${c.name}`}>Remove</button>
               </li>

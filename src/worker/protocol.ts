@@ -31,7 +31,11 @@ export interface WeightsInfo {
   cacheProblem: string | null;
 }
 
-export interface ClipInfo { seconds: number; sourceSampleRate: number; channels: number; samples: number }
+export interface ClipInfo {
+  seconds: number; sourceSampleRate: number; channels: number; samples: number;
+  /** Silent, constant or below -80 dBFS: a score of it means nothing (NO_SIGNAL_WARNING). */
+  noSignal: boolean;
+}
 
 export interface ScoreResult {
   /** The whole-file score, or the window mean when the file is too long for one pass (see pSource). */
