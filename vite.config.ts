@@ -9,6 +9,8 @@ const isolation = {
   'Cross-Origin-Opener-Policy': 'same-origin',
   'Cross-Origin-Embedder-Policy': 'require-corp',
 };
+/** What a server can add that a meta tag cannot (SECURITY.md: what a static host without headers loses). */
+const hardening = { 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer' };
 
 // tfjs-backend-wasm starts its threads from the source text of a bundled function; once mangled or
 // compressed, that text refers to names its pthread workers lack, so only whitespace is removed.
@@ -24,8 +26,8 @@ const cspMeta: Plugin = {
 export default defineConfig({
   plugins: [react(), cspMeta],
   resolve: { alias: { '@audio/decode-ape': fileURLToPath(new URL('src/audio/ape-unsupported.ts', import.meta.url)) } },
-  server: { headers: isolation },
-  preview: { headers: { ...isolation, 'Content-Security-Policy': CSP_HEADER } },
+  server: { headers: { ...isolation, ...hardening } },
+  preview: { headers: { ...isolation, ...hardening, 'Content-Security-Policy': CSP_HEADER } },
   build: {
     target: 'es2022',
     chunkSizeWarningLimit: 4096,

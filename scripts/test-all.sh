@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 /usr/bin/python3 scripts/reference/metrics_reference.py --check
 npx tsx scripts/make-demo.ts --check
 npm run build
+npm run build:faults
 report=$(mktemp)
 status=0
 npx vitest run --reporter=default --reporter=json --outputFile.json="$report" || status=$?

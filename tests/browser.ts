@@ -16,10 +16,13 @@ export async function launchBrowser(extraArgs: string[] = []): Promise<Browser> 
   return chromium.launch({ executablePath: '/usr/bin/chromium', args: [...CHROMIUM_ARGS, ...extraArgs] });
 }
 
-/** Serves dist/ on a free loopback port; resolves with its URL once it answers. */
-export async function startPreview(): Promise<{ url: string; stop: () => void }> {
+/**
+ * Serves a build on a free loopback port; resolves with its URL once it answers. `outDir`: dist/
+ * (production) or dist-faults/ (the same app with fault injection, built by scripts/test-all.sh).
+ */
+export async function startPreview(outDir: 'dist' | 'dist-faults' = 'dist'): Promise<{ url: string; stop: () => void }> {
   const port = 4300 + Math.floor(Math.random() * 500);
-  const child: ChildProcess = spawn(process.execPath, [path.join(ROOT, 'node_modules/vite/bin/vite.js'), 'preview', '--port', String(port), '--strictPort', '--host', '127.0.0.1'], { cwd: ROOT, stdio: 'ignore' });
+  const child: ChildProcess = spawn(process.execPath, [path.join(ROOT, 'node_modules/vite/bin/vite.js'), 'preview', '--outDir', outDir, '--port', String(port), '--strictPort', '--host', '127.0.0.1'], { cwd: ROOT, stdio: 'ignore' });
   const url = `http://127.0.0.1:${port}/`;
   for (let i = 0; i < 100; i++) {
     try {
@@ -28,7 +31,7 @@ export async function startPreview(): Promise<{ url: string; stop: () => void }>
     await new Promise((r) => setTimeout(r, 100));
   }
   child.kill();
-  throw new Error('vite preview did not start; run "npm run build" first');
+  throw new Error(`vite preview did not start; run "npm run build"${outDir === 'dist' ? '' : ' and "npm run build:faults"'} first`);
 }
 
 /** Drops files on the page as a user would (a DataTransfer carried by dragover and drop events). */

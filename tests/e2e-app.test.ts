@@ -61,7 +61,7 @@ beforeAll(async () => {
   execFileSync('sox', [SPEECH, SPEECH, SPEECH, path.join(dir, 'long.wav')]);
   writeFileSync(path.join(dir, 'corrupt.wav'), Buffer.concat([Buffer.from('RIFF\x24\x00\x00\x00WAVEfmt '), Buffer.alloc(64, 0x7f)]));
   await convertFile(path.join(FIXTURES, 'tiny/checkpoint.pt'), { out: path.join(dir, 'tiny-folder'), label: 'tiny folder' });
-  preview = await startPreview();
+  preview = await startPreview('dist-faults');
   browser = await launchBrowser();
 });
 afterAll(async () => {

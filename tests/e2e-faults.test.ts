@@ -30,7 +30,7 @@ beforeAll(async () => {
   const long = Float32Array.from({ length: 600 * 16000 }, () => rand() * 0.2);
   writeFileSync(path.join(dir, 'ten-minutes.wav'), wav(long, 16000));
   await convertFile(path.join(FIXTURES, 'tiny/checkpoint.pt'), { out: path.join(dir, 'tiny'), label: 'tiny folder' });
-  preview = await startPreview();
+  preview = await startPreview('dist-faults');
   browser = await launchBrowser();
 }, 300_000);
 afterAll(async () => {

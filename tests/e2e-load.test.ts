@@ -27,7 +27,7 @@ beforeAll(async () => {
     writeFileSync(f, wav(Float32Array.from({ length: 4000 + (i % 7) * 500 }, () => rand() * 0.3), 16000));
     return f;
   });
-  preview = await startPreview();
+  preview = await startPreview('dist-faults');
   browser = await launchBrowser();
 }, 300_000);
 afterAll(async () => {

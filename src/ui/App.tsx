@@ -20,6 +20,9 @@ import { Timeline } from './Timeline';
 import { useInference } from './useInference';
 import { usePersistedRows } from './usePersistedRows';
 import { Waveform } from './Waveform';
+
+/** Whether this build carries fault injection (tests only; production builds leave the code out). */
+const FAULTS_BUILD = import.meta.env.VITE_RAT_FAULTS === '1';
 import { WindowSettings } from './WindowSettings';
 
 // The page: weights, test clips, reference, results. All model work happens in the worker; this
@@ -120,9 +123,9 @@ export function App() {
   }, []);
   const client = useInference(onEvent);
 
-  // fault injection for the E2E tests, only on pages opened with ?faults=1
+  // fault injection for the E2E tests: only in a build made with VITE_RAT_FAULTS=1 (dist-faults/), on pages opened with ?faults=1
   useEffect(() => {
-    if (new URLSearchParams(location.search).get('faults') !== '1') return;
+    if (!FAULTS_BUILD || new URLSearchParams(location.search).get('faults') !== '1') return;
     const w = window as unknown as { ratFaults?: unknown };
     w.ratFaults = { inject: (fault: 'device-lost' | 'crash') => client.request('simulateFault', { fault }), memory: () => client.request('memory', {}) };
     return () => { delete w.ratFaults; };

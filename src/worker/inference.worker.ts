@@ -131,6 +131,7 @@ const handlers: { [K in RequestType]: Handler<K> } = {
   memory: async () => ({ numTensors: tf.memory().numTensors, numBytes: tf.memory().numBytes, clips: clips.size, refs: refs.size }),
 
   async simulateFault({ fault }) {
+    if (import.meta.env.VITE_RAT_FAULTS !== '1') throw new Error('Fault injection is not part of this build.');
     if (fault === 'crash') setTimeout(() => { throw new Error('simulated worker crash'); });
     else {
       const device = (tf.backend() as unknown as { device?: GPUDevice }).device;
