@@ -3,6 +3,7 @@ import react from '@vitejs/plugin-react';
 import { fileURLToPath } from 'node:url';
 import type { Plugin } from 'vite';
 import { CSP_HEADER, CSP_META } from './src/web/csp';
+import { UNSUPPORTED_DECODERS } from './src/audio/formats';
 
 // Cross-origin isolation lets the WASM backend use threads (SharedArrayBuffer); same headers in dev and preview.
 const isolation = {
@@ -25,7 +26,8 @@ const cspMeta: Plugin = {
 
 export default defineConfig({
   plugins: [react(), cspMeta],
-  resolve: { alias: { '@audio/decode-ape': fileURLToPath(new URL('src/audio/ape-unsupported.ts', import.meta.url)) } },
+  // decoders of formats not read here stay out of the bundle (src/audio/formats.ts)
+  resolve: { alias: Object.fromEntries(UNSUPPORTED_DECODERS.map((p) => [p, fileURLToPath(new URL('src/audio/unsupported-codec.ts', import.meta.url))])) },
   server: { headers: { ...isolation, ...hardening } },
   preview: { headers: { ...isolation, ...hardening, 'Content-Security-Policy': CSP_HEADER } },
   build: {

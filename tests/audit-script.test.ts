@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from './helpers';
@@ -49,5 +49,26 @@ describe('scripts/audit.sh', () => {
     expect(lax.out).toMatch(/the advisory endpoint gave no report \(405 Method Not Allowed.*\); dependencies were NOT audited/);
     expect(judge(report, { AUDIT_STRICT: '1' }).status).toBe(1);
     expect(judge('', { AUDIT_STRICT: '1' }).status).toBe(1);
+  });
+});
+
+describe('scripts/deps/check-allowlist.mjs', () => {
+  const check = (...args: string[]) => spawnSync(process.execPath, [path.join(ROOT, 'scripts/deps/check-allowlist.mjs'), ...args], { encoding: 'utf8' });
+
+  it('passes on the committed lockfile and list', () => {
+    const r = check();
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/all \d+ packages reviewed/);
+  });
+
+  it('fails when a package enters the tree without review, naming it', () => {
+    const lock = JSON.parse(readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8'));
+    lock.packages['node_modules/left-pad-reloaded'] = { version: '1.0.0' };
+    lock.packages['node_modules/vite/node_modules/@evil/helper'] = { version: '0.0.1' };
+    const file = path.join(dir, 'package-lock.json');
+    writeFileSync(file, JSON.stringify(lock));
+    const r = check('--lock', file);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/2 packages in package-lock\.json are not on the reviewed list: @evil\/helper, left-pad-reloaded/);
   });
 });

@@ -81,6 +81,13 @@ describe('sample rates', () => {
   });
 });
 
+describe('formats', () => {
+  it('refuses a format outside the README\'s list by name, before any decoder runs', async () => {
+    const amr = Buffer.concat([Buffer.from('#!AMR\n'), Buffer.alloc(2000)]);
+    await expect(decodeClip(amr, 'call.amr')).rejects.toThrow(/AMR audio is not among the formats read here \(WAV, FLAC, MP3, .*\); convert it first/);
+  });
+});
+
 describe('signal', () => {
   it('flags silence, a constant and near-silence, not speech', async () => {
     expect(hasNoSignal(new Float32Array(16000))).toBe(true);

@@ -20,6 +20,12 @@ describe('the production build', () => {
     }
   });
 
+  it('bundles only the decoders of the formats it reads', () => {
+    const files = readdirSync(path.join(ROOT, 'dist', 'assets'));
+    for (const gone of ['decode-mod', 'decode-wma', 'decode-amr', 'decode-dts', 'decode-eac3']) expect(files.some((f) => f.startsWith(gone))).toBe(false);
+    for (const kept of ['decode-wav', 'decode-flac', 'decode-mp3', 'decode-opus', 'decode-vorbis', 'decode-webm']) expect(files.some((f) => f.startsWith(kept))).toBe(true);
+  });
+
   it('is served with nosniff, no referrer, no framing and the CSP; the page itself asks for no referrer', async () => {
     const r = await fetch(preview.url);
     expect(r.headers.get('x-content-type-options')).toBe('nosniff');

@@ -1,6 +1,7 @@
 import decode from 'audio-decode';
 import * as libsamplerate from '@alexanderolsen/libsamplerate-js';
 import { SAMPLE_RATE } from '../model/config';
+import { formatProblem } from './formats';
 import { audioLengthProblem, audioSizeProblem, hasNoSignal } from './limits';
 export { NO_SIGNAL_WARNING } from './limits';
 
@@ -118,6 +119,8 @@ export async function decodeClip(bytes: Uint8Array, file: string): Promise<Decod
   if (bytes.length === 0) throw new AudioDecodeError(file, 'the file is empty (0 bytes)');
   const tooBig = audioSizeProblem(bytes.length);
   if (tooBig) throw new AudioDecodeError(file, tooBig);
+  const unsupported = formatProblem(bytes);
+  if (unsupported) throw new AudioDecodeError(file, unsupported);
   const declared = wavDeclaredRate(bytes);
   const badRate = declared === null ? null : sampleRateProblem(declared);
   if (badRate) throw new AudioDecodeError(file, badRate);
