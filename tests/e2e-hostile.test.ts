@@ -134,6 +134,10 @@ describe('hostile input in the app', () => {
       }
     }
     console.log(`hostile audio in the app (WebGPU, demo weights):\n  ${report.join('\n  ')}`);
+    // silence and a constant get "no speech signal" beside their score, speech does not
+    for (const [file, warned] of [['silence.wav', true], ['dc-offset.wav', false], ['speech-16k.wav', false]] as const) {
+      expect(await page.locator(`[data-testid=result-row][data-file="${file}"] [data-testid=no-signal-score]`).count(), file).toBe(warned ? 1 : 0);
+    }
     // the worker is alive and every earlier result stays
     expect(await page.getByText(/crashed|device was lost/).count()).toBe(0);
     await page.getByTestId('test-file-input').setInputFiles(REF);

@@ -29,6 +29,8 @@ export interface BatchRow {
   /** Ground truth from a labels file, when one matched. */
   label?: 'bonafide' | 'spoof' | null;
   timeline?: TimelineSummary | null;
+  /** The clip is silent, constant or nearly so: its score says nothing about speech (NO_SIGNAL_WARNING). */
+  noSignal?: boolean;
   error?: string;
 }
 

@@ -358,7 +358,7 @@ export function App() {
         seconds: clip?.info?.seconds ?? null, pBonafide: p, verdict: p == null ? null : verdictOf(p),
         refMode: r.refId ? 'audio' : 'zero', ref: r.refId ? r.refName : null,
         weights: { label: r.weightsLabel, sha256: r.weightsSha256, demo: r.demo }, audioSha256: clip?.sha256 ?? null,
-        backend: r.result?.backend, elapsedMs: r.result?.elapsedMs,
+        backend: r.result?.backend, elapsedMs: r.result?.elapsedMs, noSignal: clip?.info?.noSignal,
         ...timelineOf(r.result),
         error: r.result ? undefined : r.error, onRescore: r.error ? () => rescore(r.key) : undefined,
       };

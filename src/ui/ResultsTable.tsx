@@ -102,7 +102,8 @@ export const ResultsTable = memo(function ResultsTable({ rows, showLabels }: { r
                   <td data-label="P(bona fide)">
                     {r.pBonafide != null
                       ? <><strong data-testid="score" data-value={String(r.pBonafide)}>{r.pBonafide.toFixed(4)}</strong>
-                        {r.timeline && <span className="muted small"> {r.pSource === 'window_mean' ? 'window mean' : 'whole file'}; {r.timeline.windows.length} windows, min {r.timeline.minP.toFixed(4)}</span>}</>
+                        {r.timeline && <span className="muted small"> {r.pSource === 'window_mean' ? 'window mean' : 'whole file'}; {r.timeline.windows.length} windows, min {r.timeline.minP.toFixed(4)}</span>}
+                        {r.noSignal && <span className="warning inline small" data-testid="no-signal-score"> no speech signal</span>}</>
                       : r.error
                         ? <span className="error inline" data-testid="error">{r.error} {r.onRescore && <button type="button" onClick={r.onRescore}>Rescore</button>}</span>
                         : <span className="muted">waiting…</span>}
