@@ -174,10 +174,12 @@ describe('restricted unpickler', () => {
     for (const c of cases) expect(pickleOutcome(new Uint8Array([...op.proto(2), ...c]))).toBe('refused');
   });
 
-  it('deep nesting is bounded: 200k nested lists, 200k MARKs, 1M-item appends of one memoised object', () => {
+  it('deep nesting is bounded: 200k nested lists (40k parse), 200k MARKs, 1M-item appends of one memoised object', () => {
     const depth = 200_000;
     const nested = [...op.proto(2), ...Array(depth).fill(op.emptyList()).flat(), ...Array(depth - 1).fill(op.append()).flat(), ...op.stop()];
-    expect(pickleOutcome(new Uint8Array(nested))).toBe('ok');
+    expect(pickleOutcome(new Uint8Array(nested))).toBe('refused'); // by the entry count: a state_dict nests a few levels
+    const shallower = [...op.proto(2), ...Array(40_000).fill(op.emptyList()).flat(), ...Array(39_999).fill(op.append()).flat(), ...op.stop()];
+    expect(pickleOutcome(new Uint8Array(shallower))).toBe('ok');
     const marks = [...op.proto(2), ...Array(depth).fill(op.mark()).flat(), ...op.stop()];
     expect(pickleOutcome(new Uint8Array(marks))).toBe('refused');
     // memo abuse: one big list referenced a million times, then a million-argument APPENDS
@@ -198,6 +200,25 @@ describe('restricted unpickler', () => {
       const b = new Uint8Array([...op.proto(2), code, ...len, ...(code === 0x8d ? [0, 0, 0, 0] : []), ...tail]);
       expect(pickleOutcome(b)).toBe('refused');
     }), { numRuns: runs(500) });
+  });
+});
+
+describe('pickle size bounds', () => {
+  it('refuses a dict of millions of entries in well under a second, whatever the stack and memo limits allow', () => {
+    // 300 SETITEMS of 1,000 pairs each: every batch fits the stack, only the entry count grows
+    const pair = [...op.int(1), ...op.int(2)];
+    const batch = [...op.mark(), ...Array(1000).fill(pair).flat(), ...op.setitems()];
+    const bytes = new Uint8Array([...op.proto(2), ...op.emptyDict(), ...Array(300).fill(batch).flat(), ...op.stop()]);
+    const t = performance.now();
+    expect(() => unpickle(bytes)).toThrow(/dicts and lists hold more than 50,000 entries/);
+    expect(performance.now() - t).toBeLessThan(1000);
+  });
+
+  it('refuses a pickle that builds millions of objects', () => {
+    // 2.1 million small ints, gathered into tuples batch by batch so the stack never fills
+    const batch = [...op.mark(), ...Array(100_000).fill(op.int(7)).flat(), ...op.tuple()];
+    const bytes = new Uint8Array([...op.proto(2), ...Array(21).fill(batch).flat(), ...op.emptyDict(), ...op.stop()]);
+    expect(() => unpickle(bytes)).toThrow(/builds more than 2,000,000 objects/);
   });
 });
 

@@ -1,5 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -105,5 +106,72 @@ describe('weights folders from strangers (Node)', () => {
   ])('refuses a manifest with %s', async (_, edit, message) => {
     const folder = damaged('f32', (f, m) => { writeFileSync(path.join(f, 'model.json'), edit(m)); });
     expect(await refusal(folder)).toMatch(message);
+  });
+
+  it.each([
+    ['numLayers', 1_000_000_000, /config: numLayers is 1000000000; at most 128 is accepted/],
+    ['embedDim', 2 ** 31, /config: embedDim is 2147483648; at most 8192 is accepted/],
+    ['ffnDim', 1.5, /config: ffnDim must be a positive integer \(got 1\.5\)/],
+    ['numHeads', -16, /config: numHeads must be a positive integer/],
+    ['posConvKernel', '128', /config: posConvKernel must be a positive integer \(got "128"\)/],
+  ] as const)('refuses a config with %s = %s at once, naming the field and the limit', async (key, value, message) => {
+    const folder = damaged('f32', (_, m) => { (m.config as unknown as Record<string, unknown>)[key] = value; return m; });
+    const t = performance.now();
+    expect(await refusal(folder)).toMatch(message);
+    expect(performance.now() - t).toBeLessThan(2000);
+  });
+
+  it('refuses sizes that each pass but together need more than 4 GB of weights', async () => {
+    const folder = damaged('f32', (_, m) => { Object.assign(m.config, { numLayers: 128, embedDim: 8192, ffnDim: 65536 }); return m; });
+    expect(await refusal(folder)).toMatch(/the sizes imply .* weight values; at most 1e\+9/);
+  });
+
+  it('refuses a shard that is not a regular file of the folder before reading a byte of it', async () => {
+    for (const [target, message] of [
+      ['/dev/zero', /is not a file of the folder \(it leads to \/dev\/zero\)/],
+      ['/etc/passwd', /is not a file of the folder \(it leads to \/etc\/passwd\)/],
+    ] as const) {
+      const folder = damaged('f32', (f, m) => { const p = path.join(f, m.weightsManifest[1].paths[0]); rmSync(p); symlinkSync(target, p); });
+      const t = performance.now();
+      expect(await refusal(folder)).toMatch(message);
+      expect(performance.now() - t).toBeLessThan(2000);
+    }
+    // a link to a shard of the folder itself is fine
+    const ok = damaged('f32', (f, m) => {
+      const p = path.join(f, m.weightsManifest[1].paths[0]);
+      renameSync(p, path.join(f, 'real.bin'));
+      symlinkSync('real.bin', p);
+    });
+    (await loadModelFromDir(ok, 'cpu', { warmup: false })).dispose();
+  });
+
+  it('weights whose finite values overflow the logits give an error, never NaN as a score (model and CLI)', async () => {
+    const folder = damaged('f32', (f, m) => {
+      // every value of the last classifier layer at 3e38: finite, so the load accepts it
+      const g = m.weightsManifest.findIndex((x) => x.weights.some((w) => w.name === 'cls.fc3.w'));
+      const group = m.weightsManifest[g];
+      let offset = 0;
+      for (const w of group.weights) {
+        const n = w.shape.reduce((a, b) => a * b, 1);
+        if (w.name === 'cls.fc3.w') {
+          const file = path.join(f, group.paths[0]);
+          const b = readFileSync(file);
+          for (let i = 0; i < n; i++) b.writeFloatLE(3e38, offset + 4 * i);
+          writeFileSync(file, b);
+          group.sha256 = [createHash('sha256').update(b).digest('hex')];
+        }
+        offset += 4 * n;
+      }
+      return m;
+    });
+    const model = await loadModelFromDir(folder, 'cpu', { warmup: false });
+    await expect(model.score(new Float32Array(16000).map((_, i) => Math.sin(i / 7)))).rejects.toThrow(/the weights produce non-finite logits .* so there is no score/);
+    model.dispose();
+    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'src/cli/score.ts'), '--json', '--weights', folder, '/usr/share/sounds/alsa/Front_Center.wav'], { encoding: 'utf8', cwd: path.join(__dirname, '..') });
+    expect(r.status).toBe(1);
+    const o = JSON.parse(r.stdout.trim());
+    expect(o.p_bonafide).toBeUndefined();
+    expect(o.verdict).toBeUndefined();
+    expect(o.error).toMatch(/non-finite logits/);
   });
 });

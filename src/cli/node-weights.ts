@@ -1,10 +1,10 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { parseManifest } from '../model/manifest';
-import { type LoadOptions, type RatModel, type WeightSource, loadRatModel } from '../model/load';
+import { type LoadOptions, type RatModel, ShardError, type WeightSource, loadRatModel } from '../model/load';
 import { restartBackend, setMemoryGuard } from '../model/out-of-memory';
 import type { PreparedReference } from '../model/rat';
 import { NoAdapterError, registerNodeWebGPU } from './node-webgpu';
@@ -39,13 +39,22 @@ export async function weightsFromDir(dir: string): Promise<WeightSource> {
   const manifest = parseManifest(text, file);
   return {
     manifest,
-    async readShard(name) {
-      try {
-        const b = await readFile(path.join(dir, name));
-        return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
-      } catch {
-        throw new Error(`Weight shard ${name} listed in ${file} is missing. Re-copy or re-convert the weights folder.`);
+    async readShard(name, expectedBytes) {
+      // a shard must be a regular file of the folder, of the size the manifest lists: a link out
+      // of the folder, a device (/dev/zero never ends) or a wrong file is refused before a byte is read
+      const p = path.join(dir, name);
+      const where = `Weight shard ${name} listed in ${file}`;
+      const real = await realpath(p).catch(() => null);
+      if (!real) throw new ShardError(`${where} is missing. Re-copy or re-convert the weights folder.`);
+      const root = await realpath(dir);
+      if (path.dirname(real) !== root) throw new ShardError(`${where} is not a file of the folder (it leads to ${real}). A weights folder holds its shards itself.`);
+      const info = await stat(real);
+      if (!info.isFile()) throw new ShardError(`${where} is not a regular file (it leads to ${real}). A weights folder holds its shards itself.`);
+      if (info.size !== expectedBytes) {
+        throw new ShardError(`Weight shard ${name} has ${info.size} bytes, the manifest expects ${expectedBytes}: the file is ${info.size < expectedBytes ? 'truncated' : 'not the one the manifest lists'}. Re-copy or re-convert the weights folder.`);
       }
+      const b = await readFile(real);
+      return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
     },
   };
 }

@@ -28,6 +28,10 @@ class Global { constructor(readonly name: string) {} }
 const MAX_STACK = 1_000_000;
 const MAX_MEMO = 200_000; // a full XLS-R state_dict uses a few thousand
 const MAX_DIMS = 16;
+/** Objects pushed in all: a full XLS-R state_dict pushes about 60 thousand. */
+const MAX_OBJECTS = 2_000_000;
+/** Dict and list entries in all: a state_dict has one per tensor (about 420 for XLS-R RAT) plus small tuples. */
+const MAX_ENTRIES = 50_000;
 
 /** Every Python global the unpickler resolves; anything else is refused before it is looked up. */
 export const ALLOWED_GLOBALS: readonly string[] = [
@@ -116,9 +120,16 @@ export function unpickle(data: Uint8Array, opts: UnpickleOptions = {}): unknown 
     return s;
   };
   const str = (n: number) => { try { return text.decode(bytes(n)); } catch { throw new PickleError(`invalid UTF-8 string at offset ${pos - n}`); } };
+  let objects = 0;
+  let entries = 0;
   const push = (v: unknown) => {
     if (stack.length >= MAX_STACK) throw new PickleError('the pickle stack grows beyond any state_dict');
+    if (++objects > MAX_OBJECTS) throw new PickleError(`the pickle builds more than ${MAX_OBJECTS.toLocaleString('en')} objects, far beyond any state_dict`);
     stack.push(v);
+  };
+  const addEntries = (n: number) => {
+    entries += n;
+    if (entries > MAX_ENTRIES) throw new PickleError(`the pickle's dicts and lists hold more than ${MAX_ENTRIES.toLocaleString('en')} entries, far beyond any state_dict`);
   };
   const pop = () => {
     if (stack.length === 0 || (marks.length && stack.length <= marks[marks.length - 1])) throw new PickleError(`stack underflow at offset ${pos - 1}`);
@@ -144,6 +155,7 @@ export function unpickle(data: Uint8Array, opts: UnpickleOptions = {}): unknown 
   const setItems = (target: unknown, items: unknown[]) => {
     if (!(target instanceof Map)) throw new PickleError('SETITEM on something that is not a dict');
     if (items.length % 2) throw new PickleError('odd number of dict items');
+    addEntries(items.length / 2);
     for (let i = 0; i < items.length; i += 2) {
       const k = items[i];
       if (typeof k !== 'string' && typeof k !== 'number') throw new PickleError('dict key is not a string or number');
@@ -152,6 +164,7 @@ export function unpickle(data: Uint8Array, opts: UnpickleOptions = {}): unknown 
   };
   const append = (target: unknown, items: unknown[]) => {
     if (!Array.isArray(target)) throw new PickleError('APPEND on something that is not a list');
+    addEntries(items.length);
     // a loop, not push(...items): a million-item APPENDS would overflow the call stack
     for (const item of items) target.push(item);
   };

@@ -3,7 +3,7 @@ import type { Tensor, Tensor2D } from '@tensorflow/tfjs-core';
 import { type DerivedSizes, type RatConfig, SAMPLE_RATE, deriveSizes } from './config';
 import { firstNonFinite } from './finite';
 import { type RatManifest, type WeightGroup, groupBytes, sha256Hex } from './manifest';
-import { type ForwardOptions, type PreparedReference, type RatScore, forward, prepareReference, zeroReferenceAttention } from './rat';
+import { type ForwardOptions, NonFiniteLogitsError, type PreparedReference, type RatScore, forward, prepareReference, zeroReferenceAttention } from './rat';
 import { type RatWeights, assembleWeights, weightTensors } from './weights';
 import { canReleasePacked, packAndRelease, packConvsAndRelease } from './wasm-packing';
 import { splitHeads } from './head-split';
@@ -13,7 +13,8 @@ import { forwardGpu, gpuWeightTensors, gpuWeights, prepareReferenceGpu, wholePos
 /** Where weights come from: the parsed manifest and a way to read one shard (files in Node, fetch in the browser). */
 export interface WeightSource {
   manifest: RatManifest;
-  readShard(path: string): Promise<ArrayBuffer>;
+  /** One shard's bytes; `expectedBytes` (what the manifest lists) lets a source refuse a wrong file before reading it. */
+  readShard(path: string, expectedBytes: number): Promise<ArrayBuffer>;
 }
 
 export interface LoadProgress { loadedBytes: number; totalBytes: number }
@@ -58,7 +59,7 @@ export interface ShardBytes { group: WeightGroup; bytes: ArrayBuffer; trusted?: 
 
 /** Reads each shard of a weights folder in manifest order. */
 async function* readShards(source: WeightSource): AsyncGenerator<ShardBytes> {
-  for (const group of source.manifest.weightsManifest) yield { group, bytes: await source.readShard(group.paths[0]) };
+  for (const group of source.manifest.weightsManifest) yield { group, bytes: await source.readShard(group.paths[0], groupBytes(group)) };
 }
 
 /** Reads, verifies and uploads each shard in turn; only one shard's bytes are held at a time. */
@@ -145,15 +146,21 @@ export async function loadFromShards(manifest: RatManifest, totalBytes: number, 
         // typical 4 s clip with each kind of reference compiles what the first real score needs
         // (on a software adapter, where each pass costs seconds, the 1 s clip below instead)
         const ref = await model.prepareReference(new Float32Array(SAMPLE_RATE));
-        await model.score(new Float32Array(4 * SAMPLE_RATE));
-        await model.score(new Float32Array(4 * SAMPLE_RATE), { reference: ref });
-        ref.dispose();
+        try {
+          await model.score(new Float32Array(4 * SAMPLE_RATE));
+          await model.score(new Float32Array(4 * SAMPLE_RATE), { reference: ref });
+        } finally {
+          ref.dispose();
+        }
       } else {
         await model.score(new Float32Array(SAMPLE_RATE));
       }
     } catch (e) {
-      model.dispose();
-      throw e;
+      // weights that overflow the logits are refused clip by clip, where the message reaches the user
+      if (!(e instanceof NonFiniteLogitsError)) {
+        model.dispose();
+        throw e;
+      }
     }
   }
   return model;

@@ -62,6 +62,14 @@ export class ClipTooShortError extends Error {
   }
 }
 
+/** The weights turned a clip into NaN or infinite logits: there is no score, and a verdict would be a lie. */
+export class NonFiniteLogitsError extends Error {
+  constructor(l0: number, l1: number) {
+    super(`the weights produce non-finite logits (${l0}, ${l1}) for this clip, so there is no score: they are damaged or not RAT weights. Re-convert them from the checkpoint.`);
+    this.name = 'NonFiniteLogitsError';
+  }
+}
+
 /** Whole-clip normalisation layer_norm(w, w.shape), in float64 so every backend starts from the same input. */
 export function normaliseWave(wave: Float32Array): Float32Array {
   let mean = 0;
@@ -244,6 +252,7 @@ export async function forward(
     tf.dispose([emb, logits]);
     const l0 = lg[0];
     const l1 = lg[1];
+    if (!Number.isFinite(l0) || !Number.isFinite(l1)) throw new NonFiniteLogitsError(l0, l1);
     const score: RatScore = {
       pBonafide: 1 / (1 + Math.exp(l1 - l0)), // softmax(logits)[0], in float64
       logits: [l0, l1],

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
 import { type DerivedSizes, type RatConfig, SAMPLE_RATE, framesFor } from '../config';
 import { checkPassFits } from '../out-of-memory';
-import { ClipTooShortError, type ForwardOptions, type PreparedReference, type Progress, type RatScore, normaliseWave } from '../rat';
+import { ClipTooShortError, NonFiniteLogitsError, type ForwardOptions, type PreparedReference, type Progress, type RatScore, normaliseWave } from '../rat';
 import { type LinearW, type NormW, type RatWeights, weightTensors } from '../weights';
 import { rms, runBatchNorm, runLinear } from '../layers';
 import { attention, columnPool, linearGelu, positionalConvResidual, rowNorm } from './programs';
@@ -272,6 +272,7 @@ export async function forwardGpu(w: GpuWeights, c: RatConfig, z: DerivedSizes, w
     tf.dispose([emb, logits]);
     const l0 = lg[0];
     const l1 = lg[1];
+    if (!Number.isFinite(l0) || !Number.isFinite(l1)) throw new NonFiniteLogitsError(l0, l1);
     const score: RatScore = { pBonafide: 1 / (1 + Math.exp(l1 - l0)), logits: [l0, l1], refMode: ref ? 'audio' : 'zero', frames };
     if (ev) score.embedding = ev as Float32Array;
     if (opts.diagnostics) {
