@@ -109,6 +109,17 @@ describe('score CLI on WebGPU (Dawn; SwiftShader here)', () => {
     expect(JSON.parse(f.stdout.trim()).backend).toBe('wasm');
   });
 
+  it('recovers from a lost GPU device like a trapped WASM engine: restarted, weights reloaded, the file scored again', () => {
+    const env = { ...process.env, RAT_FAULT_LOSE_DEVICE: REF };
+    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/score.ts'), '--json', '--backend', 'webgpu', SPEECH, REF], { cwd: ROOT, encoding: 'utf8', env });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/Front_Left\.wav: the GPU device was lost \(.*\); the engine was restarted and the file is scored again/);
+    const [a, b] = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(a.p_bonafide).toBeGreaterThan(0);
+    const wasm = JSON.parse(score('--json', REF).lines[0]);
+    expect(Math.abs(b.p_bonafide - wasm.p_bonafide)).toBeLessThan(1e-4);
+  });
+
   it('refuses several workers on one GPU', () => {
     const r = score('--backend', 'webgpu', '--workers', '2', SPEECH);
     expect(r.status).toBe(2);

@@ -22,6 +22,19 @@ export class NoAdapterError extends Error {
 export interface AdapterSummary { vendor: string; architecture: string; device: string; description: string; software: boolean }
 
 let registered = false;
+/** Why the current device was lost (a driver reset, a GPU taken away), or null while it works. */
+let lostReason: string | null = null;
+let current: GPUDevice | null = null;
+
+/** Why the Node WebGPU device was lost, or null: results computed after that are not to be trusted. */
+export function webgpuDeviceLost(): string | null {
+  return lostReason;
+}
+
+/** Tests only: loses the current device, as a driver reset would. */
+export function loseWebGPUDevice(): void {
+  (tf.backend() as unknown as { device: GPUDevice }).device.destroy();
+}
 let adapterSummary: AdapterSummary | null = null;
 
 /** The adapter the Node WebGPU backend started on, once it has. */
@@ -56,14 +69,19 @@ export async function registerNodeWebGPU(dawnModule?: DawnModule): Promise<void>
   if (!g.navigator) g.navigator = { gpu };
   else Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
   // the adapter is sought before tfjs is involved: tfjs turns a failed start into `false` and a console stack trace
-  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
-  if (!adapter) throw new NoAdapterError('Dawn found no adapter');
-  const info = adapter.info;
+  const first = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!first) throw new NoAdapterError('Dawn found no adapter');
+  const info = first.info;
   adapterSummary = {
     vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description,
     software: isSoftwareAdapter(info),
   };
+  let spare: GPUAdapter | null = first;
   tf.registerBackend('webgpu', async () => {
+    // an adapter gives one device: a restart after a lost device asks for a new adapter
+    const adapter = spare ?? (await gpu.requestAdapter({ powerPreference: 'high-performance' }));
+    spare = null;
+    if (!adapter) throw new NoAdapterError('Dawn found no adapter on restart');
     const l = adapter.limits;
     const device = await adapter.requestDevice({
       requiredFeatures: adapter.features.has('timestamp-query') ? ['timestamp-query'] : [],
@@ -76,7 +94,11 @@ export async function registerNodeWebGPU(dawnModule?: DawnModule): Promise<void>
         maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
       },
     });
-    return new WebGPUBackend(device, info);
+    lostReason = null;
+    current = device;
+    // only the device in use counts: a replaced one reports its loss after the restart
+    device.lost.then((i) => { if (current === device) lostReason = i.message || String(i.reason) || 'the GPU device was lost'; });
+    return new WebGPUBackend(device, adapter.info);
   });
   registered = true;
 }

@@ -17,7 +17,7 @@ import { refuseOversized } from './audio-file';
 import { OutOfMemoryError, needsRestart } from '../model/out-of-memory';
 import { ClipTooShortError, type PreparedReference } from '../model/rat';
 import { expandInputs } from './inputs';
-import { nodeAdapter } from './node-webgpu';
+import { loseWebGPUDevice, nodeAdapter, webgpuDeviceLost } from './node-webgpu';
 import { type NodeBackend, loadModelFromDir, useBackend, memoryGuardFromEnv, reloadAfterTrap, weightsFromDir } from './node-weights';
 import { ScoringPool, inOrderAhead, pooledModel } from './pool';
 
@@ -53,6 +53,9 @@ async function readLabels(file: string): Promise<LabelSet> {
   }
   return parseLabels(decodeLabelBytes(bytes, file), file);
 }
+
+/** One file read and scored, or why not. */
+type WorkResult = { clip: Awaited<ReturnType<typeof readClip>>; r: ClipScore; elapsed: number; audioSha256: string | null } | { error: unknown; audioSha256: string | null };
 
 function reason(e: unknown): string {
   if (e instanceof AudioDecodeError) return e.reason;
@@ -128,10 +131,15 @@ async function main(args: string[], o: Options): Promise<number> {
   const rows: BatchRow[] = [];
   let failed = 0;
   // reads and scores one file; with --workers, the next files run while this one is reported (output keeps input order)
-  const work = async (input: (typeof inputs)[number]) => {
+  const lostDevice = () => (o.backend === 'webgpu' ? webgpuDeviceLost() : null);
+  const work = async (input: (typeof inputs)[number], retried = false): Promise<WorkResult> => {
     const file = input.file;
     let audioSha256: string | null = null;
     try {
+      if (process.env.RAT_FAULT_LOSE_DEVICE === file) { // tests only: one driver reset before this file
+        delete process.env.RAT_FAULT_LOSE_DEVICE;
+        loseWebGPUDevice();
+      }
       if ('error' in input) throw new AudioDecodeError(file, input.error);
       const clip = await readClip(file, (h) => { audioSha256 = h; }, 'bytes' in input ? input.bytes : file);
       const t0 = performance.now();
@@ -140,8 +148,20 @@ async function main(args: string[], o: Options): Promise<number> {
       const onProgress = pool ? undefined : bar ? (p: ClipProgress) => bar.update({ file: `${displayName(name)}: ${clipStep(p)}` }) : text ? progressLine(file) : undefined;
       const r = await scoreClip(model, clip.wave, { reference: ref, windows, onProgress });
       if (onProgress && !bar) process.stderr.write('\r\x1b[K');
+      // numbers read back from a lost device mean nothing, even when no call failed
+      if (lostDevice()) throw new Error(`the GPU device was lost (${lostDevice()})`);
       return { clip, r, elapsed: performance.now() - t0, audioSha256 };
     } catch (e) {
+      if (lostDevice()) {
+        // like a trapped WASM engine: a fresh device, the weights and the reference again, this file once more
+        const why = lostDevice();
+        ({ model, ref } = await reloadAfterTrap(o.backend, o.weights, refWave));
+        if (!retried) {
+          err(`${displayName(file)}: the GPU device was lost (${why}); the engine was restarted and the file is scored again`);
+          return work(input, true);
+        }
+        return { error: new Error(`the GPU device was lost twice while scoring this file (${why}); the engine was restarted`), audioSha256 };
+      }
       if (e instanceof OutOfMemoryError) {
         // a trapped backend cannot score again: a fresh one, the weights and the reference reloaded
         // (pool workers do this themselves); a pass refused before it ran left the engine as it was
@@ -152,7 +172,7 @@ async function main(args: string[], o: Options): Promise<number> {
       return { error: e, audioSha256 };
     }
   };
-  const job = inOrderAhead(inputs, pool ? 2 * pool.size : 1, work);
+  const job = inOrderAhead(inputs, pool ? 2 * pool.size : 1, (input) => work(input));
   for (let i = 0; i < inputs.length; i++) {
     const file = inputs[i].file;
     bar?.update({ file: displayName(path.basename(file)) });

@@ -190,7 +190,10 @@ export function App() {
       }
       setClip({ status: 'ready', info, error: undefined });
     } catch (e) {
-      if ((e as Error).name !== 'WorkerCrashed') setClip({ status: 'error', error: (e as Error).message.replace(/^[^:]*: /, '') });
+      // the message whole, less the file name it starts with (shown beside it already)
+      const msg = (e as Error).message;
+      const named = `${clip.name}: `;
+      if ((e as Error).name !== 'WorkerCrashed') setClip({ status: 'error', error: msg.startsWith(named) ? msg.slice(named.length) : msg });
     } finally {
       const next = slots.waiting.shift();
       if (next) next();
