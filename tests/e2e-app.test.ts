@@ -70,8 +70,25 @@ afterAll(async () => {
 });
 
 describe('the app in Chromium', () => {
-  it('WebGPU: a dropped speech WAV scores as in the CLI, then with a reference clip', async () => {
+  it('picks WASM by itself where WebGPU is a software emulation, says why, and remembers the engine switch', async () => {
     const page = await openApp(browser);
+    expect(await page.getByTestId('backend').textContent()).toBe('wasm');
+    expect(await page.getByTestId('backend-reason').textContent()).toMatch(/WebGPU here is a software emulation of a GPU .*slower than WASM on this CPU; \?backend=webgpu forces it; using WASM, [2-8] threads/);
+    await page.getByTestId('engine-choice').selectOption('webgpu');
+    await page.waitForURL(/\?backend=webgpu/);
+    await expect.poll(() => page.getByTestId('backend').textContent(), { timeout: 120_000 }).toBe('webgpu');
+    // remembered: the plain address now starts WebGPU too, until the switch says otherwise
+    await page.goto(preview.url);
+    await expect.poll(() => page.getByTestId('backend').textContent(), { timeout: 120_000 }).toBe('webgpu');
+    expect(await page.getByTestId('engine-choice').inputValue()).toBe('webgpu');
+    await page.getByTestId('engine-choice').selectOption('auto');
+    await page.waitForURL((u) => !u.search.includes('backend'));
+    await expect.poll(() => page.getByTestId('backend').textContent(), { timeout: 120_000 }).toBe('wasm');
+    await page.close();
+  });
+
+  it('WebGPU (forced): a dropped speech WAV scores as in the CLI, then with a reference clip', async () => {
+    const page = await openApp(browser, '?backend=webgpu');
     await shot(page, '01-ready');
     expect(await page.getByTestId('backend').textContent()).toBe('webgpu');
     await expect.poll(() => page.getByRole('alert').first().textContent()).toMatch(/Demo weights: untrained, scores carry no meaning/);
@@ -182,7 +199,7 @@ describe('the app in Chromium', () => {
     await page.close();
   });
 
-  it.each([['device-lost', '', /GPU device was lost/], ['crash', '?backend=wasm&', /inference engine crashed/]] as const)(
+  it.each([['device-lost', '?backend=webgpu&', /GPU device was lost/], ['crash', '?backend=wasm&', /inference engine crashed/]] as const)(
     'recovers from %s: restarts the engine, reloads the weights, keeps clips and results', async (fault, query, message) => {
       const page = await openApp(browser, `${query ? query : '?'}faults=1`);
       await page.getByTestId('test-file-input').setInputFiles(SPEECH);

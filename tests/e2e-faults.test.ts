@@ -51,7 +51,7 @@ async function scores(page: Page): Promise<Map<string, string>> {
 describe('faults during a batch', () => {
   it.each([
     ['crash', '?backend=wasm&faults=1', /inference engine crashed/],
-    ['device-lost', '?faults=1', /GPU device was lost/],
+    ['device-lost', '?backend=webgpu&faults=1', /GPU device was lost/],
   ] as const)('%s mid-batch, with files dropped and the cache cleared during the run: recovers, finishes, keeps every result', async (fault, query, message) => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const errors: string[] = [];

@@ -86,23 +86,24 @@ describe('hostile input in the app', () => {
     expect(html).not.toMatch(/https?:\/\/(?!www\.w3\.org)/);
     const res = await fetch(preview.url);
     expect(res.headers.get('content-security-policy')).toBe(CSP_HEADER);
-    for (const query of ['', '?backend=wasm']) {
+    for (const query of ['?backend=webgpu', '?backend=wasm']) {
+      const wasm = query.endsWith('wasm');
       const { page, watch } = await openApp(query);
       const backend = await page.getByTestId('backend').textContent();
-      expect(backend).toBe(query ? 'wasm' : 'webgpu');
-      if (query) expect(await page.locator('.muted', { hasText: /using WASM, [2-8] threads/ }).count()).toBeGreaterThan(0);
+      expect(backend).toBe(wasm ? 'wasm' : 'webgpu');
+      if (wasm) expect(await page.locator('.muted', { hasText: /using WASM, [2-8] threads/ }).count()).toBeGreaterThan(0);
       await page.getByTestId('test-file-input').setInputFiles(SPEECH);
       expect(await scoreOf(page, 'Front_Center.wav')).toBeGreaterThan(0);
       await page.getByTestId('ref-file-input').setInputFiles(REF);
       await page.locator('[data-testid=result-row][data-ref=audio]').getByTestId('score').first().waitFor({ timeout: 180_000 });
-      if (query) {
+      if (wasm) {
         // a clip long enough for windows (on WASM: SwiftShader's WebGPU takes minutes): the timeline's regions and chart render under the policy too
         await page.getByTestId('test-file-input').setInputFiles(path.join(dir, 'long-14s.wav'));
         await page.locator('[data-testid=result-row][data-file="long-14s.wav"]').getByTestId('score').first().waitFor({ timeout: 300_000 });
         await page.getByText('long-14s.wav').first().click();
         await page.waitForTimeout(2000);
       }
-      expect(await violations(page, watch), `violations with ${query || 'WebGPU'}`).toEqual([]);
+      expect(await violations(page, watch), `violations with ${query}`).toEqual([]);
       expect(watch.foreign).toEqual([]);
       expect(watch.errors).toEqual([]);
       await page.close();
@@ -114,7 +115,7 @@ describe('hostile input in the app', () => {
     const good = rows.filter((c) => c.score);
     const expected = cliScores(good.map((c) => path.join(dir, c.file)));
     expect(expected.size).toBe(good.length);
-    const { page, watch } = await openApp();
+    const { page, watch } = await openApp('?backend=webgpu');
     await page.getByTestId('test-file-input').setInputFiles(rows.map((c) => path.join(dir, c.file)));
     const report: string[] = [];
     for (const c of rows) {

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { version as APP_VERSION } from '../../package.json';
 import { evaluate } from '../analysis/evaluate';
 import { NO_SIGNAL_WARNING, audioSizeProblem } from '../audio/limits';
+import { type EngineChoice, engineChoice, switchEngine } from './engine-choice';
 import { decodeLabelBytes, fileId, parseLabels } from '../analysis/labels';
 import { type BatchRow, type ReportContext, verdictOf } from '../analysis/report';
 import { DEFAULT_WINDOWS, type WindowOptions, needsWindows } from '../analysis/windows';
@@ -113,7 +114,7 @@ export function App() {
   clipsRef.current = clips;
   const jobRef = useRef<string | null>(null);
 
-  const forceWasm = useMemo(() => new URLSearchParams(location.search).get('backend') === 'wasm', []);
+  const engineAsked = useMemo(() => engineChoice(), []);
 
   const onEvent = useCallback((e: ClientEvent) => {
     const why = e.type === 'device-lost' ? `The GPU device was lost (${e.message})`
@@ -207,7 +208,7 @@ export function App() {
     let live = true;
     (async () => {
       if (engine === 'restarting') client.restart();
-      const b = await client.request('init', { backend: forceWasm ? 'wasm' : undefined });
+      const b = await client.request('init', { backend: engineAsked === 'auto' ? undefined : engineAsked });
       if (!live) return;
       setBackend(b);
       let spec = specRef.current;
@@ -229,7 +230,7 @@ export function App() {
       }
     })().catch((e) => live && setFatal(`Could not start the detector: ${(e as Error).message}`));
     return () => { live = false; };
-  }, [engine, client, forceWasm, loadWeights, decode]);
+  }, [engine, client, engineAsked, loadWeights, decode]);
 
   const loadLabels = useCallback(async (file: File) => {
     try {
@@ -423,7 +424,16 @@ export function App() {
         <h2 id="engine-h">Engine and weights</h2>
         <p>
           Backend: <strong data-testid="backend">{backend?.name ?? '…'}</strong>
-          {backend && <span className="muted"> ({backend.reason})</span>}
+          {backend && <span className="muted" data-testid="backend-reason"> ({backend.reason})</span>}
+          {' '}
+          <label>
+            Engine{' '}
+            <select data-testid="engine-choice" value={engineAsked} onChange={(e) => switchEngine(e.target.value as EngineChoice)}>
+              <option value="auto">automatic</option>
+              <option value="webgpu">WebGPU</option>
+              <option value="wasm">WASM</option>
+            </select>
+          </label>
         </p>
         <p>
           Weights: <strong data-testid="weights-label">{weights?.label ?? 'loading…'}</strong>

@@ -17,18 +17,32 @@ export interface BackendChoice {
   reason: string;
 }
 
-/** WebGPU first; WASM when WebGPU is missing or fails to start (or when `force` says so). */
-export async function startBackend(force?: 'wasm'): Promise<BackendChoice> {
+/** A software adapter: a CPU emulating a GPU (SwiftShader, llvmpipe, lavapipe), slower than WASM on the same CPU. */
+export function isSoftwareAdapter(adapter: { isFallbackAdapter?: boolean; info?: { vendor?: string; architecture?: string; device?: string; description?: string } }): boolean {
+  const i = adapter.info ?? {};
+  return !!adapter.isFallbackAdapter || /swiftshader|llvmpipe|lavapipe|software/i.test([i.vendor, i.architecture, i.device, i.description].join(' '));
+}
+
+/**
+ * WebGPU on a real GPU first; WASM when WebGPU is missing, fails to start, or is a software
+ * emulation (which would take tens of times longer than WASM on the same CPU). `force` picks
+ * either regardless (?backend=webgpu|wasm, or the page's engine switch).
+ */
+export async function startBackend(force?: 'wasm' | 'webgpu'): Promise<BackendChoice> {
   let why = force === 'wasm' ? 'WASM was requested' : '';
-  if (!force) {
+  if (force !== 'wasm') {
     if (!('gpu' in navigator)) why = 'this browser has no WebGPU';
     else {
       try {
-        if (await tf.setBackend('webgpu')) {
+        const adapter = await navigator.gpu.requestAdapter({ powerPreference: 'high-performance' });
+        const software = adapter ? isSoftwareAdapter(adapter as unknown as Parameters<typeof isSoftwareAdapter>[0]) : false;
+        if (!adapter) why = 'WebGPU found no adapter';
+        else if (software && force !== 'webgpu') {
+          why = `WebGPU here is a software emulation of a GPU (${adapter.info?.description || adapter.info?.architecture || 'fallback adapter'}), slower than WASM on this CPU; ?backend=webgpu forces it`;
+        } else if (await tf.setBackend('webgpu')) {
           await tf.ready();
-          return { name: 'webgpu', reason: 'WebGPU is available' };
-        }
-        why = 'WebGPU did not start';
+          return { name: 'webgpu', reason: force === 'webgpu' ? `WebGPU was requested${software ? ' (a software adapter: correct but slow)' : ''}` : 'WebGPU is available on a GPU' };
+        } else why = 'WebGPU did not start';
       } catch (e) {
         why = `WebGPU failed: ${(e as Error).message}`;
       }

@@ -46,7 +46,7 @@ type Handler<K extends RequestType> = (payload: Api[K]['req'], ctx: { signal: Ab
 
 const handlers: { [K in RequestType]: Handler<K> } = {
   async init({ backend: force }) {
-    const choice = await startBackend(force === 'wasm' ? 'wasm' : undefined);
+    const choice = await startBackend(force === 'wasm' || force === 'webgpu' ? force : undefined);
     backend = choice.name;
     if (choice.name === 'webgpu') {
       const device = (tf.backend() as unknown as { device?: GPUDevice }).device;
