@@ -82,6 +82,16 @@ describe('score CLI', () => {
   });
 });
 
+describe('the README\'s redirected commands', () => {
+  it('npm run -s score -- --csv writes nothing but the CSV on stdout, and --json nothing but JSON lines', () => {
+    const csv = spawnSync('npm', ['run', '-s', 'score', '--', '--csv', SPEECH], { cwd: ROOT, encoding: 'utf8' });
+    expect(csv.status).toBe(0);
+    expect(csv.stdout.split('\n')[0]).toMatch(/^file,seconds,p_bonafide,/);
+    const json = spawnSync('npm', ['run', '-s', 'score', '--', '--json', SPEECH], { cwd: ROOT, encoding: 'utf8' });
+    for (const line of json.stdout.trim().split('\n')) expect(() => JSON.parse(line)).not.toThrow();
+  });
+});
+
 describe('score CLI on WebGPU (Dawn; SwiftShader here)', () => {
   it('scores on --backend webgpu as on wasm, both reference modes, and names the adapter', () => {
     const wasm = score('--json', SPEECH, '--ref', REF);
