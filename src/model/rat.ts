@@ -103,22 +103,32 @@ function convStack(w: RatWeights, c: RatConfig, samples: Float32Array): Tensor2D
 }
 
 /**
- * Waveform -> input of the first encoder layer, [T, D]. The conv stack runs over chunks of
- * CONV_CHUNK_FRAMES frames: frame t sees only samples [t hop, t hop + receptive field), and a
- * chunk starting at a multiple of hop keeps every layer's frames aligned, so the result is the
- * same as one pass while the 512-channel activations of a long clip never exist all at once.
+ * Normalised waveform through `stack` (a conv feature extractor) in chunks of `chunkFrames` frames,
+ * [T, C]: frame t sees only samples [t hop, t hop + receptive field), and a chunk starting at a
+ * multiple of hop keeps every layer's frames aligned, so the result is the same as one pass while
+ * the 512-channel activations of a long clip never exist all at once.
  */
-function frontend(w: RatWeights, c: RatConfig, z: DerivedSizes, wave: Float32Array, frames: number): Tensor2D {
+export function chunkedFeatures(
+  z: DerivedSizes, wave: Float32Array, frames: number, chunkFrames: number, stack: (samples: Float32Array) => Tensor2D,
+): Tensor2D {
   return tf.tidy(() => {
     const norm = normaliseWave(wave);
     const chunks: Tensor2D[] = [];
-    for (let f0 = 0; f0 < frames; f0 += CONV_CHUNK_FRAMES) {
-      const f1 = Math.min(frames, f0 + CONV_CHUNK_FRAMES);
+    for (let f0 = 0; f0 < frames; f0 += chunkFrames) {
+      const f1 = Math.min(frames, f0 + chunkFrames);
       const end = f1 === frames ? norm.length : (f1 - 1) * z.hop + z.receptiveField;
-      chunks.push(convStack(w, c, norm.subarray(f0 * z.hop, end)));
+      chunks.push(stack(norm.subarray(f0 * z.hop, end)));
     }
     const feats = chunks.length === 1 ? chunks[0] : tf.concat(chunks, 0); // [T, C]
     if (feats.shape[0] !== frames) throw new Error(`internal: the conv stack gave ${feats.shape[0]} frames, expected ${frames}`);
+    return feats;
+  });
+}
+
+/** Waveform -> input of the first encoder layer, [T, D]; the conv stack in chunks of CONV_CHUNK_FRAMES. */
+function frontend(w: RatWeights, c: RatConfig, z: DerivedSizes, wave: Float32Array, frames: number): Tensor2D {
+  return tf.tidy(() => {
+    const feats = chunkedFeatures(z, wave, frames, CONV_CHUNK_FRAMES, (samples) => convStack(w, c, samples)); // [T, C]
     const h = runLinear(w.proj.fc, runLayerNorm(w.proj.ln, feats, c.eps)); // [T, D]
     // No LayerNorm here: torchaudio builds XLS-R's Transformer with layer_norm_first=False (the
     // inverse of the layers' flag), so encoder.transformer.layer_norm only follows the last layer in
@@ -144,42 +154,54 @@ export function zeroReferenceAttention(w: RatWeights): Tensor2D {
   return tf.tidy(() => runLinear(w.rib.attn.o, tf.reshape(w.rib.attn.v.b, [1, -1]) as Tensor2D));
 }
 
-async function yieldAndCheck(opts: ForwardOptions): Promise<void> {
+/** Between layers: a cancel lands here, and the event loop gets a turn when someone listens. */
+export async function yieldAndCheck(opts: ForwardOptions): Promise<void> {
   opts.signal?.throwIfAborted();
   if (opts.signal || opts.onProgress) await new Promise((r) => setTimeout(r, 0));
   opts.signal?.throwIfAborted();
 }
 
-function checkLength(c: RatConfig, z: DerivedSizes, wave: Float32Array): number {
+/** Frames of a clip, or why it cannot be scored (too short, or a pass that cannot fit in memory). */
+export function checkLength(c: RatConfig, z: DerivedSizes, wave: Float32Array): number {
   const frames = framesFor(c, wave.length);
   if (frames < 1) throw new ClipTooShortError(wave.length, z.receptiveField);
   checkPassFits(frames, c.ffnDim, wave.length / SAMPLE_RATE);
   return frames;
 }
 
-/** Runs the encoder on a clip, yielding each layer's output [T, D]; each is disposed once the next exists. */
-async function* encoderOutputs(
-  w: RatWeights, c: RatConfig, z: DerivedSizes, wave: Float32Array, frames: number, stage: Progress['stage'], opts: ForwardOptions,
-): AsyncGenerator<{ l: number; h: Tensor2D }> {
-  let x = frontend(w, c, z, wave, frames);
+/**
+ * Applies `layer` (l, x) -> next x `layers` times from `first`, yielding each output; each is
+ * disposed once the next exists. Reports progress and honours a cancel between layers.
+ */
+export async function* layerOutputs(
+  first: Tensor2D, layers: number, layer: (l: number, x: Tensor2D) => Tensor2D, stage: Progress['stage'], opts: ForwardOptions,
+): AsyncGenerator<{ l: number; x: Tensor2D }> {
+  let x = first;
   try {
-    for (let l = 0; l < c.numLayers; l++) {
-      const next = encoderLayer(w, c, l, x);
+    for (let l = 0; l < layers; l++) {
+      const next = layer(l, x);
       x.dispose();
       x = next;
-      yield { l, h: x };
+      yield { l, x };
       if (opts.signal || opts.onProgress) {
         // GPU backends only queue work: wait for this layer so progress is true and a cancel lands here
         const probe = tf.slice(x, [0, 0], [1, 1]);
         await probe.data();
         probe.dispose();
       }
-      opts.onProgress?.({ stage, layer: l + 1, layers: c.numLayers });
+      opts.onProgress?.({ stage, layer: l + 1, layers });
       await yieldAndCheck(opts);
     }
   } finally {
     x.dispose();
   }
+}
+
+/** Runs the encoder on a clip, yielding each layer's output [T, D]. */
+async function* encoderOutputs(
+  w: RatWeights, c: RatConfig, z: DerivedSizes, wave: Float32Array, frames: number, stage: Progress['stage'], opts: ForwardOptions,
+): AsyncGenerator<{ l: number; h: Tensor2D }> {
+  for await (const { l, x } of layerOutputs(frontend(w, c, z, wave, frames), c.numLayers, (i, x) => encoderLayer(w, c, i, x), stage, opts)) yield { l, h: x };
 }
 
 /** Runs the encoder on a reference clip and keeps, per layer, the block's keys and values for it. */
@@ -214,6 +236,32 @@ export async function prepareReference(
   };
 }
 
+/**
+ * The end of every forward pass: the pooled sum over layers and frames [D] through the classifier
+ * to P(bona fide), with the embedding and the per-layer branch RMS (pairs in `rmsTensors`) when asked.
+ */
+export async function finishScore(
+  k: RatWeights['cls'], c: RatConfig, pooled: Tensor1D, frames: number, rmsTensors: tf.Scalar[], opts: ForwardOptions, refMode: RefMode,
+): Promise<RatScore> {
+  const [emb, logits] = tf.tidy(() => {
+    const e = tf.reshape(tf.div(pooled, c.numLayers * frames), [1, -1]) as Tensor2D; // [1, D]
+    const h1 = tf.relu(runBatchNorm(k.bn1, runLinear(k.fc1, e), c.eps));
+    const h2 = tf.relu(runBatchNorm(k.bn2, runLinear(k.fc2, h1), c.eps));
+    return [e, runLinear(k.fc3, h2)];
+  });
+  const [lg, ev, rv] = await Promise.all([logits.data(), opts.embedding ? emb.data() : null, Promise.all(rmsTensors.map((t) => t.data()))]);
+  tf.dispose([emb, logits]);
+  const l0 = lg[0];
+  const l1 = lg[1];
+  if (!Number.isFinite(l0) || !Number.isFinite(l1)) throw new NonFiniteLogitsError(l0, l1);
+  const score: RatScore = { pBonafide: 1 / (1 + Math.exp(l1 - l0)), logits: [l0, l1], refMode, frames }; // softmax(logits)[0], in float64
+  if (ev) score.embedding = ev as Float32Array;
+  if (opts.diagnostics) {
+    score.diagnostics = { attnRms: rv.filter((_, i) => i % 2 === 0).map((v) => v[0]), mlpRms: rv.filter((_, i) => i % 2 === 1).map((v) => v[0]) };
+  }
+  return score;
+}
+
 /** Scores one clip. `zeroAttn` is zeroReferenceAttention(w), computed once per model. */
 export async function forward(
   w: RatWeights, c: RatConfig, z: DerivedSizes, zeroAttn: Tensor2D, wave: Float32Array, opts: ForwardOptions = {},
@@ -241,31 +289,7 @@ export async function forward(
       pooled = sum as Tensor1D;
       rmsTensors.push(...(branchRms as tf.Scalar[]));
     }
-    const [emb, logits] = tf.tidy(() => {
-      const e = tf.reshape(tf.div(pooled, c.numLayers * frames), [1, -1]) as Tensor2D; // [1, D]
-      const k = w.cls;
-      const h1 = tf.relu(runBatchNorm(k.bn1, runLinear(k.fc1, e), c.eps));
-      const h2 = tf.relu(runBatchNorm(k.bn2, runLinear(k.fc2, h1), c.eps));
-      return [e, runLinear(k.fc3, h2)];
-    });
-    const [lg, ev, rv] = await Promise.all([logits.data(), opts.embedding ? emb.data() : null, Promise.all(rmsTensors.map((t) => t.data()))]);
-    tf.dispose([emb, logits]);
-    const l0 = lg[0];
-    const l1 = lg[1];
-    if (!Number.isFinite(l0) || !Number.isFinite(l1)) throw new NonFiniteLogitsError(l0, l1);
-    const score: RatScore = {
-      pBonafide: 1 / (1 + Math.exp(l1 - l0)), // softmax(logits)[0], in float64
-      logits: [l0, l1],
-      refMode: ref ? 'audio' : 'zero',
-      frames,
-    };
-    if (ev) score.embedding = ev as Float32Array;
-    if (opts.diagnostics) {
-      score.diagnostics = {
-        attnRms: rv.filter((_, i) => i % 2 === 0).map((v) => v[0]),
-        mlpRms: rv.filter((_, i) => i % 2 === 1).map((v) => v[0]),
-      };
-    }
+    const score = await finishScore(w.cls, c, pooled, frames, rmsTensors, opts, ref ? 'audio' : 'zero');
     if (probeSet.size) score.probes = probes;
     return score;
   } finally {

@@ -1,10 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
-import { type DerivedSizes, type RatConfig, SAMPLE_RATE, framesFor } from '../config';
-import { checkPassFits } from '../out-of-memory';
-import { ClipTooShortError, NonFiniteLogitsError, type ForwardOptions, type PreparedReference, type Progress, type RatScore, normaliseWave } from '../rat';
+import type { DerivedSizes, RatConfig } from '../config';
+import { type ForwardOptions, type PreparedReference, type Progress, type RatScore, checkLength, chunkedFeatures, finishScore, layerOutputs } from '../rat';
 import { type LinearW, type NormW, type RatWeights, weightTensors } from '../weights';
-import { rms, runBatchNorm, runLinear } from '../layers';
+import { rms, runLinear } from '../layers';
 import { attention, columnPool, linearGelu, positionalConvResidual, rowNorm } from './programs';
 
 // The RAT forward pass shaped for a GPU (rat-spec.md, same numbers as ../rat.ts within float32
@@ -111,13 +110,6 @@ export interface GpuPreparedReference extends PreparedReference {
   readonly kv: Tensor2D[];
 }
 
-function checkLength(c: RatConfig, z: DerivedSizes, wave: Float32Array): number {
-  const frames = framesFor(c, wave.length);
-  if (frames < 1) throw new ClipTooShortError(wave.length, z.receptiveField);
-  checkPassFits(frames, c.ffnDim, wave.length / SAMPLE_RATE);
-  return frames;
-}
-
 /** The conv feature extractor on normalised samples, [T, C]. */
 function convStack(w: GpuWeights, c: RatConfig, samples: Float32Array): Tensor2D {
   return tf.tidy(() => {
@@ -137,15 +129,7 @@ function convStack(w: GpuWeights, c: RatConfig, samples: Float32Array): Tensor2D
 /** Waveform -> input of the first encoder layer, [T, D]; the conv stack in chunks as in ../rat.ts. */
 function frontend(w: GpuWeights, c: RatConfig, z: DerivedSizes, wave: Float32Array, frames: number): Tensor2D {
   return tf.tidy(() => {
-    const norm = normaliseWave(wave);
-    const chunks: Tensor2D[] = [];
-    for (let f0 = 0; f0 < frames; f0 += GPU_CONV_CHUNK_FRAMES) {
-      const f1 = Math.min(frames, f0 + GPU_CONV_CHUNK_FRAMES);
-      const end = f1 === frames ? norm.length : (f1 - 1) * z.hop + z.receptiveField;
-      chunks.push(convStack(w, c, norm.subarray(f0 * z.hop, end)));
-    }
-    const feats = chunks.length === 1 ? chunks[0] : tf.concat(chunks, 0); // [T, C]
-    if (feats.shape[0] !== frames) throw new Error(`internal: the conv stack gave ${feats.shape[0]} frames, expected ${frames}`);
+    const feats = chunkedFeatures(z, wave, frames, GPU_CONV_CHUNK_FRAMES, (samples) => convStack(w, c, samples)); // [T, C]
     const h = runLinear(w.proj.fc, rowNorm(feats, w.proj.ln.g, w.proj.ln.b, null, c.eps)); // [T, D]
     return positionalConvResidual(h, w.pos.w, w.pos.b);
   });
@@ -165,35 +149,12 @@ function encoderLayer(p: GpuLayerW, c: RatConfig, z: DerivedSizes, x: Tensor2D):
   });
 }
 
-async function yieldAndCheck(opts: ForwardOptions): Promise<void> {
-  opts.signal?.throwIfAborted();
-  if (opts.signal || opts.onProgress) await new Promise((r) => setTimeout(r, 0));
-  opts.signal?.throwIfAborted();
-}
-
-/** Runs the encoder, yielding each layer's carried output p [T, D] and its carry; each p is disposed once the next exists. */
+/** Runs the encoder, yielding each layer's carried output p [T, D] and its carry. */
 async function* encoderOutputs(
   w: GpuWeights, c: RatConfig, z: DerivedSizes, wave: Float32Array, frames: number, stage: Progress['stage'], opts: ForwardOptions,
 ): AsyncGenerator<{ l: number; p: Tensor2D; carry: Tensor1D }> {
-  let x = frontend(w, c, z, wave, frames);
-  try {
-    for (let l = 0; l < c.numLayers; l++) {
-      const next = encoderLayer(w.layers[l], c, z, x);
-      x.dispose();
-      x = next;
-      yield { l, p: x, carry: l + 1 < c.numLayers ? w.layers[l + 1].carry : w.carryOut };
-      if (opts.signal || opts.onProgress) {
-        // the GPU only queues work: wait for this layer so progress is true and a cancel lands here
-        const probe = tf.slice(x, [0, 0], [1, 1]);
-        await probe.data();
-        probe.dispose();
-      }
-      opts.onProgress?.({ stage, layer: l + 1, layers: c.numLayers });
-      await yieldAndCheck(opts);
-    }
-  } finally {
-    x.dispose();
-  }
+  const layers = layerOutputs(frontend(w, c, z, wave, frames), c.numLayers, (l, x) => encoderLayer(w.layers[l], c, z, x), stage, opts);
+  for await (const { l, x } of layers) yield { l, p: x, carry: l + 1 < c.numLayers ? w.layers[l + 1].carry : w.carryOut };
 }
 
 /** Runs the encoder on a reference clip and keeps, per layer, the block's keys and values for it. */
@@ -261,23 +222,7 @@ export async function forwardGpu(w: GpuWeights, c: RatConfig, z: DerivedSizes, w
       pooled = sum as Tensor1D;
       rmsTensors.push(...(branchRms as tf.Scalar[]));
     }
-    const [emb, logits] = tf.tidy(() => {
-      const e = tf.reshape(tf.div(pooled, c.numLayers * frames), [1, -1]) as Tensor2D; // [1, D]
-      const k = w.cls;
-      const h1 = tf.relu(runBatchNorm(k.bn1, runLinear(k.fc1, e), c.eps));
-      const h2 = tf.relu(runBatchNorm(k.bn2, runLinear(k.fc2, h1), c.eps));
-      return [e, runLinear(k.fc3, h2)];
-    });
-    const [lg, ev, rv] = await Promise.all([logits.data(), opts.embedding ? emb.data() : null, Promise.all(rmsTensors.map((t) => t.data()))]);
-    tf.dispose([emb, logits]);
-    const l0 = lg[0];
-    const l1 = lg[1];
-    if (!Number.isFinite(l0) || !Number.isFinite(l1)) throw new NonFiniteLogitsError(l0, l1);
-    const score: RatScore = { pBonafide: 1 / (1 + Math.exp(l1 - l0)), logits: [l0, l1], refMode: ref ? 'audio' : 'zero', frames };
-    if (ev) score.embedding = ev as Float32Array;
-    if (opts.diagnostics) {
-      score.diagnostics = { attnRms: rv.filter((_, i) => i % 2 === 0).map((v) => v[0]), mlpRms: rv.filter((_, i) => i % 2 === 1).map((v) => v[0]) };
-    }
+    const score = await finishScore(w.cls, c, pooled, frames, rmsTensors, opts, ref ? 'audio' : 'zero');
     if (probeSet.size) score.probes = probes;
     return score;
   } finally {
