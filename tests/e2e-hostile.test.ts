@@ -190,6 +190,8 @@ describe('hostile input in the app', () => {
       const shown = page.getByTestId('error').filter({ hasText: 'Could not load' });
       await expect.poll(() => shown.allTextContents(), { timeout: 60_000 }).toEqual([expect.stringMatching(message)]);
       expect(await page.getByTestId('weights-label').textContent(), what).toMatch(/Demo weights/);
+      // the refused folder did not become the chosen set: the menu still names the weights in use
+      expect(await page.getByTestId('weight-set').inputValue(), what).toBe('demo');
     }
     await page.screenshot({ path: path.join(ROOT, 'test-results/screenshots/hostile-weights-folder.png'), fullPage: true });
     // the demo weights still score, the same as before

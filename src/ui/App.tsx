@@ -141,6 +141,8 @@ export function App() {
   }, [client]);
 
   const loadWeights = useCallback(async (spec: WeightsSpec, label: string) => {
+    // a set that fails to load does not become the current choice: the weights in use stay chosen
+    const previous = specRef.current;
     specRef.current = spec;
     setWeightsError(null);
     const ac = new AbortController();
@@ -153,6 +155,7 @@ export function App() {
       setWeights(info);
       void refreshCache();
     } catch (e) {
+      specRef.current = previous;
       const msg = (e as Error).message;
       const hint = /--config/.test(msg) ? ' In the app, put that JSON under "Checkpoint options" and open the checkpoint again.' : '';
       if ((e as Error).name !== 'WorkerCrashed') setWeightsError(`Could not load ${label}: ${msg}${hint}`);
@@ -443,6 +446,7 @@ export function App() {
           <label className="select-label">
             Weight set
             <select
+              data-testid="weight-set"
               value={specRef.current?.kind === 'url' ? specRef.current.id : ''}
               disabled={!!weightsBusy || engine !== 'ready'}
               onChange={(e) => {
