@@ -252,6 +252,12 @@ describe('results across a reload', () => {
     expect(Number(await row.getByTestId('score').getAttribute('data-value'))).toBe(p);
     expect(await row.getAttribute('class')).toBe('older');
     expect(await page.locator('[data-testid=result-row][data-file="empty.wav"]').textContent()).toMatch(/the file is empty/);
+    // labels loaded after the reload reach the restored rows and their evaluation
+    const labelsCsv = path.join(dir, 'restored-labels.csv');
+    writeFileSync(labelsCsv, 'file,label\nFront_Center.wav,bonafide\n');
+    await page.getByTestId('labels-input').setInputFiles(labelsCsv);
+    await expect.poll(() => row.getByTestId('label').textContent()).toBe('bonafide');
+    expect(await page.getByTestId('unmatched').count()).toBe(0);
     await page.screenshot({ path: path.join(ROOT, 'test-results/screenshots/hostile-restored-after-reload.png'), fullPage: true });
     await page.getByRole('button', { name: 'Forget saved results' }).click();
     await expect.poll(() => page.locator('[data-testid=result-row]').count()).toBe(0);

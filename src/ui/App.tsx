@@ -386,10 +386,18 @@ export function App() {
 
   // results from earlier visits come back as older rows; every finished row is kept for the next one
   const { restored, forget: forgetSaved } = usePersistedRows(tableRows);
-  const shownRows = useMemo(() => (restored.length ? [...restored, ...tableRows] : tableRows), [restored, tableRows]);
+  // restored rows get the loaded labels as live rows do
+  const restoredRows = useMemo(
+    () => (labels ? restored.map((r) => ({ ...r, label: labels.set.labels.get(fileId(r.file))?.key ?? null })) : restored),
+    [restored, labels],
+  );
+  const shownRows = useMemo(() => (restoredRows.length ? [...restoredRows, ...tableRows] : tableRows), [restoredRows, tableRows]);
 
   const currentRows = tableRows.filter((r) => r.current);
-  const scored = currentRows.filter((r) => r.pBonafide != null);
+  // the evaluation takes the scores the table shows: this visit's, and restored ones for files not scored again
+  const liveScored = currentRows.filter((r) => r.pBonafide != null);
+  const liveFiles = new Set(liveScored.map((r) => r.file));
+  const scored = [...liveScored, ...restoredRows.filter((r) => r.pBonafide != null && !liveFiles.has(r.file))];
   const evaluation = useMemo(
     () => (labels ? evaluate(scored.map((r) => ({ file: r.file, score: r.pBonafide! })), labels.set) : null),
     // eslint-disable-next-line react-hooks/exhaustive-deps
