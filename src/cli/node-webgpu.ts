@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
+import { isSoftwareAdapterInfo } from '../model/tfjs-internals';
 
 // WebGPU in Node through Dawn (the npm package `webgpu`, its binary shipped inside the package).
 // tfjs-backend-webgpu registers itself only when navigator.gpu exists as it is imported, and then
@@ -42,11 +43,6 @@ export function nodeAdapter(): AdapterSummary | null {
   return adapterSummary;
 }
 
-/** A software rasteriser rather than a GPU (SwiftShader, llvmpipe, lavapipe). */
-export function isSoftwareAdapter(info: { vendor?: string; architecture?: string; device?: string; description?: string }): boolean {
-  return /swiftshader|llvmpipe|lavapipe|software/i.test([info.vendor, info.architecture, info.device, info.description].join(' '));
-}
-
 /** What Dawn's Node module exports (the npm package `webgpu`, or its dawn.node loaded directly). */
 export interface DawnModule { create(flags: string[]): GPU; globals: object }
 
@@ -74,7 +70,7 @@ export async function registerNodeWebGPU(dawnModule?: DawnModule): Promise<void>
   const info = first.info;
   adapterSummary = {
     vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description,
-    software: isSoftwareAdapter(info),
+    software: isSoftwareAdapterInfo(info),
   };
   let spare: GPUAdapter | null = first;
   tf.registerBackend('webgpu', async () => {

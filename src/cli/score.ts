@@ -29,8 +29,7 @@ interface Options {
   workers: number; windowLimit: number; window: number; hop: number; singlePassMax: number;
 }
 
-/** Reads and decodes a file; the SHA-256 of its bytes is known as soon as it was read. */
-/** Reads and decodes one audio file; `at` is its exact name in bytes when that is not UTF-8. */
+/** Reads and decodes one audio file (`at`: its exact name in bytes when that is not UTF-8); the SHA-256 of its bytes is known as soon as it was read. */
 async function readClip(file: string, onBytes?: (sha256: string) => void, at: string | Buffer = file) {
   let bytes: Uint8Array;
   await refuseOversized(at, file);

@@ -48,6 +48,14 @@ export function withMatMulActivation<T>(name: string, replacement: (type: string
   }
 }
 
+/** What a WebGPU adapter says of itself (GPUAdapterInfo's fields, all optional). */
+export interface AdapterWords { vendor?: string; architecture?: string; device?: string; description?: string }
+
+/** A software adapter: a CPU emulating a GPU (SwiftShader, llvmpipe, lavapipe), slower than WASM on the same CPU. */
+export function isSoftwareAdapterInfo(info: AdapterWords): boolean {
+  return /swiftshader|llvmpipe|lavapipe|software/i.test([info.vendor, info.architecture, info.device, info.description].join(' '));
+}
+
 /**
  * Whether tfjs-webgpu runs on a software adapter (SwiftShader, llvmpipe, lavapipe): a CPU emulating a
  * GPU, where every pass costs seconds. tfjs keeps the adapter's vendor and architecture private.
@@ -55,6 +63,6 @@ export function withMatMulActivation<T>(name: string, replacement: (type: string
  */
 export function webgpuAdapterIsSoftware(): boolean {
   if (!internalsMatch() || tf.getBackend() !== 'webgpu') return false;
-  const info = (tf.backend() as unknown as { adapterInfo?: { vendor?: string; architecture?: string } }).adapterInfo;
-  return /swiftshader|llvmpipe|lavapipe|software/i.test(`${info?.vendor ?? ''} ${info?.architecture ?? ''}`);
+  const info = (tf.backend() as unknown as { adapterInfo?: AdapterWords }).adapterInfo;
+  return isSoftwareAdapterInfo(info ?? {});
 }

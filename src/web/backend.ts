@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-webgpu';
+import { type AdapterWords, isSoftwareAdapterInfo } from '../model/tfjs-internals';
 import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
@@ -18,9 +19,8 @@ export interface BackendChoice {
 }
 
 /** A software adapter: a CPU emulating a GPU (SwiftShader, llvmpipe, lavapipe), slower than WASM on the same CPU. */
-export function isSoftwareAdapter(adapter: { isFallbackAdapter?: boolean; info?: { vendor?: string; architecture?: string; device?: string; description?: string } }): boolean {
-  const i = adapter.info ?? {};
-  return !!adapter.isFallbackAdapter || /swiftshader|llvmpipe|lavapipe|software/i.test([i.vendor, i.architecture, i.device, i.description].join(' '));
+export function isSoftwareAdapter(adapter: { isFallbackAdapter?: boolean; info?: AdapterWords }): boolean {
+  return !!adapter.isFallbackAdapter || isSoftwareAdapterInfo(adapter.info ?? {});
 }
 
 /**
