@@ -21,13 +21,19 @@ const safeMinify = { mangle: false, compress: false, codegen: true } as const;
 const cspMeta: Plugin = {
   name: 'csp-meta',
   apply: 'build',
-  transformIndexHtml: () => [{ tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: CSP_META }, injectTo: 'head-prepend' }],
+  transformIndexHtml: () => [
+    { tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: CSP_META }, injectTo: 'head-prepend' },
+  ],
 };
 
 export default defineConfig({
   plugins: [react(), cspMeta],
   // decoders of formats not read here stay out of the bundle (src/audio/formats.ts)
-  resolve: { alias: Object.fromEntries(UNSUPPORTED_DECODERS.map((p) => [p, fileURLToPath(new URL('src/audio/unsupported-codec.ts', import.meta.url))])) },
+  resolve: {
+    alias: Object.fromEntries(
+      UNSUPPORTED_DECODERS.map((p) => [p, fileURLToPath(new URL('src/audio/unsupported-codec.ts', import.meta.url))]),
+    ),
+  },
   server: { headers: { ...isolation, ...hardening } },
   preview: { headers: { ...isolation, ...hardening, 'Content-Security-Policy': CSP_HEADER } },
   build: {

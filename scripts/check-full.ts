@@ -55,7 +55,8 @@ async function scoreChild(weights: string, clipsFile: string, repeats: number) {
       const ref = mode === 'audio' ? await model.prepareReference(refWave) : null;
       s = await model.score(test, { reference: ref });
       ref?.dispose();
-      if (i > 0) times.push(performance.now() - t); // the first run compiles and allocates
+      if (i > 0)
+        times.push(performance.now() - t); // the first run compiles and allocates
       else out[`${mode}_first_ms`] = performance.now() - t;
     }
     times.sort((a, b) => a - b);
@@ -67,18 +68,27 @@ async function scoreChild(weights: string, clipsFile: string, repeats: number) {
 }
 
 function runChild(args: string[]): Record<string, any> {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(here, 'check-full.ts'), ...args], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(here, 'check-full.ts'), ...args], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 24,
+  });
   if (r.status !== 0) throw new Error(`child ${args[0]} failed:\n${r.stderr}\n${r.stdout}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
 
 async function main() {
-  const { values } = parseArgs({ options: { dir: { type: 'string' }, repeats: { type: 'string' }, keep: { type: 'boolean' } } });
+  const { values } = parseArgs({
+    options: { dir: { type: 'string' }, repeats: { type: 'string' }, keep: { type: 'boolean' } },
+  });
   const dir = values.dir ?? path.join(os.tmpdir(), 'rat-full');
   const repeats = Number(values.repeats ?? 2);
   console.log(`full-size check in ${dir}`);
   console.log('PyTorch reference: building (or reusing) the checkpoint and scoring a 2 s clip ...');
-  execFileSync('/usr/bin/python3', [path.join(here, 'reference/full_size.py'), '--dir', dir, '--repeats', String(repeats)], { stdio: ['ignore', 'inherit', 'inherit'] });
+  execFileSync(
+    '/usr/bin/python3',
+    [path.join(here, 'reference/full_size.py'), '--dir', dir, '--repeats', String(repeats)],
+    { stdio: ['ignore', 'inherit', 'inherit'] },
+  );
   const golden: Golden = JSON.parse(await readFile(path.join(dir, 'golden.json'), 'utf8'));
   const weights = path.join(dir, 'weights');
   console.log('converting with the project converter ...');
@@ -89,23 +99,37 @@ async function main() {
   const gbytes = golden.checkpoint_bytes;
   const rows: [string, string, string][] = [
     ['checkpoint', `${(gbytes / 1e9).toFixed(2)} GB, ${(golden.params / 1e6).toFixed(1)} M parameters`, ''],
-    ['convert', '-', `${conv.convert_s.toFixed(1)} s, peak RSS ${conv.peak_rss_mb.toFixed(0)} MB (${(conv.peak_rss_mb * 1048576 / gbytes).toFixed(2)}x the checkpoint)`],
+    [
+      'convert',
+      '-',
+      `${conv.convert_s.toFixed(1)} s, peak RSS ${conv.peak_rss_mb.toFixed(0)} MB (${((conv.peak_rss_mb * 1048576) / gbytes).toFixed(2)}x the checkpoint)`,
+    ],
     ['load weights', '-', `${js.load_s.toFixed(1)} s`],
   ];
   const failures: string[] = [];
   for (const mode of ['zero', 'audio'] as const) {
     const g = golden.results[mode];
     const t = js[mode];
-    rows.push([`${golden.seconds} s clip, ${mode} ref: time`, `${g.median_ms.toFixed(0)} ms (${golden.threads} threads)`,
-      `${t.median_ms.toFixed(0)} ms (${(t.median_ms / g.median_ms).toFixed(2)}x; first run ${js[`${mode}_first_ms`].toFixed(0)} ms)`]);
+    rows.push([
+      `${golden.seconds} s clip, ${mode} ref: time`,
+      `${g.median_ms.toFixed(0)} ms (${golden.threads} threads)`,
+      `${t.median_ms.toFixed(0)} ms (${(t.median_ms / g.median_ms).toFixed(2)}x; first run ${js[`${mode}_first_ms`].toFixed(0)} ms)`,
+    ]);
     const dp = Math.abs(t.p_bonafide - g.p_bonafide);
     const dl = Math.max(...g.logits.map((l, i) => Math.abs(t.logits[i] - l) / Math.abs(l)));
-    rows.push([`${golden.seconds} s clip, ${mode} ref: P(bona fide)`, g.p_bonafide.toFixed(6), `${t.p_bonafide.toFixed(6)} (|diff| ${dp.toExponential(1)}, logits rel ${dl.toExponential(1)})`]);
+    rows.push([
+      `${golden.seconds} s clip, ${mode} ref: P(bona fide)`,
+      g.p_bonafide.toFixed(6),
+      `${t.p_bonafide.toFixed(6)} (|diff| ${dp.toExponential(1)}, logits rel ${dl.toExponential(1)})`,
+    ]);
     if (!(dp < P_ABS)) failures.push(`${mode}: P(bona fide) differs by ${dp}`);
     if (!(dl <= LOGIT_REL)) failures.push(`${mode}: logits differ by ${dl} relative`);
   }
   rows.push(['peak RSS while scoring', `${golden.peak_rss_mb.toFixed(0)} MB`, `${js.peak_rss_mb.toFixed(0)} MB`]);
-  if (conv.peak_rss_mb * 1048576 > gbytes) failures.push(`conversion peak RSS ${conv.peak_rss_mb.toFixed(0)} MB is not well under 2x the checkpoint (limit here: 1x)`);
+  if (conv.peak_rss_mb * 1048576 > gbytes)
+    failures.push(
+      `conversion peak RSS ${conv.peak_rss_mb.toFixed(0)} MB is not well under 2x the checkpoint (limit here: 1x)`,
+    );
 
   const w = [Math.max(...rows.map((r) => r[0].length)), Math.max(...rows.map((r) => r[1].length), 20)];
   console.log(`\n${'full-size RAT'.padEnd(w[0])} | ${'PyTorch 1.13 CPU'.padEnd(w[1])} | tfjs wasm in Node (1 thread)`);

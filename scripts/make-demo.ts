@@ -18,14 +18,21 @@ execFileSync('mkdir', ['-p', tmp]);
 execFileSync('/usr/bin/python3', [path.join(root, 'scripts/reference/make_demo.py'), ckpt], { stdio: 'inherit' });
 const out = check ? path.join(tmp, 'demo') : DEMO;
 const manifest = await convertFile(ckpt, {
-  out, force: true, dtype: 'float16', demo: true,
+  out,
+  force: true,
+  dtype: 'float16',
+  demo: true,
   label: 'Demo weights (untrained, seeded: scores carry no meaning)',
 });
 let status = 0;
 if (check) {
   const committed = JSON.parse(await readFile(path.join(DEMO, 'model.json'), 'utf8'));
   const same = JSON.stringify(committed) === JSON.stringify(manifest);
-  console.log(same ? 'demo weights: committed folder matches a fresh build' : 'demo weights differ from a fresh build: run "npm run make-demo" and commit');
+  console.log(
+    same
+      ? 'demo weights: committed folder matches a fresh build'
+      : 'demo weights differ from a fresh build: run "npm run make-demo" and commit',
+  );
   status = same ? 0 : 1;
 } else {
   console.log(`wrote ${DEMO}`);

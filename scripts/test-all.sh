@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The whole test suite: fixtures and demo weights regenerate from PyTorch exactly as committed, the
+# The whole test suite: lint and format, fixtures and demo weights regenerate from PyTorch exactly as committed, the
 # app builds and type-checks, every vitest suite (parity, converter, CLI, browser) passes, and the
 # full-size XLS-R 300M checkpoint matches PyTorch.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# ESLint (typescript-eslint, react-hooks) and Prettier's format check
+npm run -s lint
 /usr/bin/python3 scripts/reference/make_fixtures.py --check
 /usr/bin/python3 scripts/reference/metrics_reference.py --check
 npx tsx scripts/make-demo.ts --check

@@ -5,5 +5,9 @@ import { ensureIsolation } from './web/isolation';
 import './ui/style.css';
 
 if (await ensureIsolation()) {
-  createRoot(document.getElementById('root')!).render(<StrictMode><App /></StrictMode>);
+  createRoot(document.getElementById('root')!).render(
+    <StrictMode>
+      <App />
+    </StrictMode>,
+  );
 }

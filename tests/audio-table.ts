@@ -53,7 +53,10 @@ function wavHeader(dataBytes: number, rate: number, channels: number, float: boo
 }
 
 /** A 1x1 PNG (signature, IHDR, IDAT, IEND). */
-const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360f8cfc0f01f0005000201e2a1e1b50000000049454e44ae426082', 'hex');
+const PNG = Buffer.from(
+  '89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360f8cfc0f01f0005000201e2a1e1b50000000049454e44ae426082',
+  'hex',
+);
 
 const sox = (...args: string[]) => execFileSync('sox', args, { stdio: ['ignore', 'ignore', 'pipe'] });
 
@@ -77,7 +80,13 @@ export function makeAudioTable(dir: string, big = true): AudioCase[] {
   inf[4321] = Infinity;
   writeFileSync(at('inf-float.wav'), wav(inf, 16000, 1, true));
   for (const r of [8000, 22050, 44100, 96000]) sox(SPEECH, '-r', String(r), '-b', '16', at(`speech-${r}.wav`));
-  sox('-M', ...['Front_Center', 'Front_Left', 'Front_Right', 'Rear_Left', 'Rear_Right', 'Side_Left'].map((f) => `${ALSA}/${f}.wav`), at('six-channels.wav'));
+  sox(
+    '-M',
+    ...['Front_Center', 'Front_Left', 'Front_Right', 'Rear_Left', 'Rear_Right', 'Side_Left'].map(
+      (f) => `${ALSA}/${f}.wav`,
+    ),
+    at('six-channels.wav'),
+  );
   sox(at('speech-16k.wav'), '-e', 'gsm-full-rate', at('gsm-codec.wav'));
   writeFileSync(at('image.png.wav'), PNG);
 
@@ -89,14 +98,26 @@ export function makeAudioTable(dir: string, big = true): AudioCase[] {
     { file: 'silence.wav', what: 'digital silence', score: { python: tight } },
     { file: 'dc-offset.wav', what: 'DC offset', score: { python: tight } },
     { file: 'clipped.wav', what: 'full-scale clipping', score: { python: tight } },
-    { file: 'nan-float.wav', what: 'NaN in a float WAV', error: /sample 4321 is NaN: the audio holds NaN or infinite values/ },
-    { file: 'inf-float.wav', what: 'Inf in a float WAV', error: /sample 4321 is Infinity: the audio holds NaN or infinite values/ },
+    {
+      file: 'nan-float.wav',
+      what: 'NaN in a float WAV',
+      error: /sample 4321 is NaN: the audio holds NaN or infinite values/,
+    },
+    {
+      file: 'inf-float.wav',
+      what: 'Inf in a float WAV',
+      error: /sample 4321 is Infinity: the audio holds NaN or infinite values/,
+    },
     { file: 'speech-8000.wav', what: '8 kHz', score: { python: resampled } },
     { file: 'speech-22050.wav', what: '22.05 kHz', score: { python: resampled } },
     { file: 'speech-44100.wav', what: '44.1 kHz', score: { python: resampled } },
     { file: 'speech-96000.wav', what: '96 kHz', score: { python: resampled } },
     { file: 'six-channels.wav', what: '6 channels', score: { python: resampled } },
-    { file: 'gsm-codec.wav', what: 'unsupported codec (GSM in WAV)', error: /not a decodable audio file \(Unsupported WAV format: 0x31\)/ },
+    {
+      file: 'gsm-codec.wav',
+      what: 'unsupported codec (GSM in WAV)',
+      error: /not a decodable audio file \(Unsupported WAV format: 0x31\)/,
+    },
     { file: 'image.png.wav', what: 'a PNG renamed .wav', error: /not a decodable audio file/ },
   ];
   if (big) {
@@ -108,7 +129,12 @@ export function makeAudioTable(dir: string, big = true): AudioCase[] {
     execFileSync('truncate', ['-s', String(44 + 2 ** 31), at('two-gb.wav')]);
     table.push(
       { file: 'one-hour.wav', what: 'a 1-hour file', score: {}, cliOnly: true, slow: true },
-      { file: 'two-gb.wav', what: 'a 2 GB file', error: /the file is 2048 MiB, over the 512 MiB limit for one audio file; split it/, cliOnly: true },
+      {
+        file: 'two-gb.wav',
+        what: 'a 2 GB file',
+        error: /the file is 2048 MiB, over the 512 MiB limit for one audio file; split it/,
+        cliOnly: true,
+      },
     );
   }
   return table;

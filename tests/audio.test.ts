@@ -19,8 +19,14 @@ beforeAll(async () => {
 
 function correlation(a: Float32Array, b: Float32Array): number {
   const n = Math.min(a.length, b.length);
-  let ab = 0, aa = 0, bb = 0;
-  for (let i = 0; i < n; i++) { ab += a[i] * b[i]; aa += a[i] * a[i]; bb += b[i] * b[i]; }
+  let ab = 0,
+    aa = 0,
+    bb = 0;
+  for (let i = 0; i < n; i++) {
+    ab += a[i] * b[i];
+    aa += a[i] * a[i];
+    bb += b[i] * b[i];
+  }
   return ab / Math.sqrt(aa * bb);
 }
 
@@ -100,13 +106,19 @@ describe('decodeClip: bad input gives an AudioDecodeError naming the file', () =
 });
 
 describe('resampleTo16k', () => {
-  it.each([[48000, 68544], [48000, 48000 * 30], [44100, 44100 * 7 + 13], [22050, 22050 * 3 + 1], [8000, 8001], [96000, 96000 * 2]])(
-    'keeps the whole clip: %i Hz, %i samples', async (rate, n) => {
-      const x = new Float32Array(n).map((_, i) => Math.sin((2 * Math.PI * 440 * i) / rate));
-      const y = await resampleTo16k(x, rate);
-      expect(y.length).toBe(Math.round((n * 16000) / rate));
-      // the last 10 ms still carry the tone (nothing dropped or zeroed at the end)
-      const tail = y.subarray(y.length - 160 - 40, y.length - 40);
-      expect(Math.sqrt(tail.reduce((a, v) => a + v * v, 0) / tail.length)).toBeGreaterThan(0.6);
-    });
+  it.each([
+    [48000, 68544],
+    [48000, 48000 * 30],
+    [44100, 44100 * 7 + 13],
+    [22050, 22050 * 3 + 1],
+    [8000, 8001],
+    [96000, 96000 * 2],
+  ])('keeps the whole clip: %i Hz, %i samples', async (rate, n) => {
+    const x = new Float32Array(n).map((_, i) => Math.sin((2 * Math.PI * 440 * i) / rate));
+    const y = await resampleTo16k(x, rate);
+    expect(y.length).toBe(Math.round((n * 16000) / rate));
+    // the last 10 ms still carry the tone (nothing dropped or zeroed at the end)
+    const tail = y.subarray(y.length - 160 - 40, y.length - 40);
+    expect(Math.sqrt(tail.reduce((a, v) => a + v * v, 0) / tail.length)).toBeGreaterThan(0.6);
+  });
 });

@@ -13,11 +13,21 @@ const dir = tempDir('audit');
 function judge(report: unknown, env: Record<string, string> = {}) {
   const file = path.join(dir, `r${Math.random().toString(36).slice(2)}.json`);
   writeFileSync(file, typeof report === 'string' ? report : JSON.stringify(report));
-  const r = spawnSync('bash', [path.join(ROOT, 'scripts/audit.sh')], { env: { ...process.env, AUDIT_REPORT: file, ...env }, encoding: 'utf8' });
+  const r = spawnSync('bash', [path.join(ROOT, 'scripts/audit.sh')], {
+    env: { ...process.env, AUDIT_REPORT: file, ...env },
+    encoding: 'utf8',
+  });
   return { status: r.status, out: r.stdout + r.stderr };
 }
 
-const counts = (high: number, critical: number) => ({ info: 0, low: 1, moderate: 2, high, critical, total: 3 + high + critical });
+const counts = (high: number, critical: number) => ({
+  info: 0,
+  low: 1,
+  moderate: 2,
+  high,
+  critical,
+  total: 3 + high + critical,
+});
 
 describe('scripts/audit.sh', () => {
   it('passes a report with no high or critical advisory', () => {
@@ -28,7 +38,10 @@ describe('scripts/audit.sh', () => {
 
   it('fails on a high advisory and names the package', () => {
     const r = judge({
-      vulnerabilities: { 'bad-pkg': { severity: 'high', range: '<1.2.3', fixAvailable: true }, 'meh-pkg': { severity: 'moderate', range: '*', fixAvailable: false } },
+      vulnerabilities: {
+        'bad-pkg': { severity: 'high', range: '<1.2.3', fixAvailable: true },
+        'meh-pkg': { severity: 'moderate', range: '*', fixAvailable: false },
+      },
       metadata: { vulnerabilities: counts(1, 0), dependencies: { total: 412 } },
     });
     expect(r.status).toBe(1);
@@ -37,23 +50,32 @@ describe('scripts/audit.sh', () => {
   });
 
   it('fails on a critical advisory', () => {
-    const r = judge({ vulnerabilities: { worse: { severity: 'critical', range: '*', fixAvailable: false } }, metadata: { vulnerabilities: counts(0, 1) } });
+    const r = judge({
+      vulnerabilities: { worse: { severity: 'critical', range: '*', fixAvailable: false } },
+      metadata: { vulnerabilities: counts(0, 1) },
+    });
     expect(r.status).toBe(1);
     expect(r.out).toMatch(/critical: worse \* \(fix: none yet\)/);
   });
 
   it('an unreachable advisory endpoint is said loudly; it fails only under AUDIT_STRICT=1', () => {
-    const report = { message: '405 Method Not Allowed - POST https://registry.npmjs.org/-/npm/v1/security/advisories/bulk', statusCode: 405 };
+    const report = {
+      message: '405 Method Not Allowed - POST https://registry.npmjs.org/-/npm/v1/security/advisories/bulk',
+      statusCode: 405,
+    };
     const lax = judge(report);
     expect(lax.status).toBe(0);
-    expect(lax.out).toMatch(/the advisory endpoint gave no report \(405 Method Not Allowed.*\); dependencies were NOT audited/);
+    expect(lax.out).toMatch(
+      /the advisory endpoint gave no report \(405 Method Not Allowed.*\); dependencies were NOT audited/,
+    );
     expect(judge(report, { AUDIT_STRICT: '1' }).status).toBe(1);
     expect(judge('', { AUDIT_STRICT: '1' }).status).toBe(1);
   });
 });
 
 describe('scripts/deps/check-allowlist.mjs', () => {
-  const check = (...args: string[]) => spawnSync(process.execPath, [path.join(ROOT, 'scripts/deps/check-allowlist.mjs'), ...args], { encoding: 'utf8' });
+  const check = (...args: string[]) =>
+    spawnSync(process.execPath, [path.join(ROOT, 'scripts/deps/check-allowlist.mjs'), ...args], { encoding: 'utf8' });
 
   it('passes on the committed lockfile and list', () => {
     const r = check();
@@ -69,6 +91,8 @@ describe('scripts/deps/check-allowlist.mjs', () => {
     writeFileSync(file, JSON.stringify(lock));
     const r = check('--lock', file);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/2 packages in package-lock\.json are not on the reviewed list: @evil\/helper, left-pad-reloaded/);
+    expect(r.stderr).toMatch(
+      /2 packages in package-lock\.json are not on the reviewed list: @evil\/helper, left-pad-reloaded/,
+    );
   });
 });

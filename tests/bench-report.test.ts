@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { formatMs, kernelTotals, median, realTimeFactor, renderKernels, renderMarkdown, renderTable, timedTable } from '../scripts/bench/report';
+import {
+  formatMs,
+  kernelTotals,
+  median,
+  realTimeFactor,
+  renderKernels,
+  renderMarkdown,
+  renderTable,
+  timedTable,
+} from '../scripts/bench/report';
 
 describe('benchmark report helpers', () => {
   it('median of odd and even counts, unsorted input untouched', () => {
@@ -18,11 +27,14 @@ describe('benchmark report helpers', () => {
   });
 
   it('puts PyTorch first and computes ratios and |dP| against the matching PyTorch row', () => {
-    const t = timedTable([
-      { backend: 'Node', seconds: 4, ref: 'zero', medianMs: 6000, pBonafide: 0.5001, memory: '1.7 GB' },
-      { backend: 'PyTorch', seconds: 4, ref: 'zero', medianMs: 2000, pBonafide: 0.5, memory: '' },
-      { backend: 'Node', seconds: 12, ref: 'audio', medianMs: 100, pBonafide: 0.2, memory: '' },
-    ], 'PyTorch');
+    const t = timedTable(
+      [
+        { backend: 'Node', seconds: 4, ref: 'zero', medianMs: 6000, pBonafide: 0.5001, memory: '1.7 GB' },
+        { backend: 'PyTorch', seconds: 4, ref: 'zero', medianMs: 2000, pBonafide: 0.5, memory: '' },
+        { backend: 'Node', seconds: 12, ref: 'audio', medianMs: 100, pBonafide: 0.2, memory: '' },
+      ],
+      'PyTorch',
+    );
     expect(t[1][0]).toBe('PyTorch');
     expect(t[1][4]).toBe('1.00');
     expect(t[2][4]).toBe('3.00');
@@ -37,8 +49,24 @@ describe('benchmark report helpers', () => {
 
   it('totals kernels of a profile, skipping op wrappers and failed timings, with matrix products in GFLOP/s', () => {
     const t = kernelTotals([
-      { name: '_FusedMatMul', kernelTimeMs: 2, inputShapes: [[100, 1000], [1000, 10]], outputShapes: [[100, 10]] },
-      { name: '_FusedMatMul', kernelTimeMs: 2, inputShapes: [[100, 1000], [1000, 10]], outputShapes: [[100, 10]] },
+      {
+        name: '_FusedMatMul',
+        kernelTimeMs: 2,
+        inputShapes: [
+          [100, 1000],
+          [1000, 10],
+        ],
+        outputShapes: [[100, 10]],
+      },
+      {
+        name: '_FusedMatMul',
+        kernelTimeMs: 2,
+        inputShapes: [
+          [100, 1000],
+          [1000, 10],
+        ],
+        outputShapes: [[100, 10]],
+      },
       { name: 'Softmax', kernelTimeMs: 1, inputShapes: [[100, 10]], outputShapes: [[100, 10]] },
       { name: 'matMul__op', kernelTimeMs: 4, inputShapes: [], outputShapes: [] },
       { name: 'Add', kernelTimeMs: { error: 'timer unavailable' }, inputShapes: [], outputShapes: [] },

@@ -8,8 +8,16 @@ import { type Browser, type Page, chromium } from 'playwright-core';
 const ROOT = path.resolve(__dirname, '..');
 
 export const CHROMIUM_ARGS = [
-  '--headless=new', '--no-sandbox', '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-webgpu-adapter=swiftshader',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
+  '--headless=new',
+  '--no-sandbox',
+  '--enable-unsafe-webgpu',
+  '--enable-features=Vulkan',
+  '--use-webgpu-adapter=swiftshader',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
 ];
 
 export async function launchBrowser(extraArgs: string[] = []): Promise<Browser> {
@@ -20,18 +28,38 @@ export async function launchBrowser(extraArgs: string[] = []): Promise<Browser> 
  * Serves a build on a free loopback port; resolves with its URL once it answers. `outDir`: dist/
  * (production) or dist-faults/ (the same app with fault injection, built by scripts/test-all.sh).
  */
-export async function startPreview(outDir: 'dist' | 'dist-faults' = 'dist'): Promise<{ url: string; stop: () => void }> {
+export async function startPreview(
+  outDir: 'dist' | 'dist-faults' = 'dist',
+): Promise<{ url: string; stop: () => void }> {
   const port = 4300 + Math.floor(Math.random() * 500);
-  const child: ChildProcess = spawn(process.execPath, [path.join(ROOT, 'node_modules/vite/bin/vite.js'), 'preview', '--outDir', outDir, '--port', String(port), '--strictPort', '--host', '127.0.0.1'], { cwd: ROOT, stdio: 'ignore' });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      path.join(ROOT, 'node_modules/vite/bin/vite.js'),
+      'preview',
+      '--outDir',
+      outDir,
+      '--port',
+      String(port),
+      '--strictPort',
+      '--host',
+      '127.0.0.1',
+    ],
+    { cwd: ROOT, stdio: 'ignore' },
+  );
   const url = `http://127.0.0.1:${port}/`;
   for (let i = 0; i < 100; i++) {
     try {
       if ((await fetch(url)).ok) return { url, stop: () => child.kill() };
-    } catch { /* not up yet */ }
+    } catch {
+      /* not up yet */
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   child.kill();
-  throw new Error(`vite preview did not start; run "npm run build"${outDir === 'dist' ? '' : ' and "npm run build:faults"'} first`);
+  throw new Error(
+    `vite preview did not start; run "npm run build"${outDir === 'dist' ? '' : ' and "npm run build:faults"'} first`,
+  );
 }
 
 /** Drops files on the page as a user would (a DataTransfer carried by dragover and drop events). */

@@ -15,14 +15,30 @@ let weights: string;
 let table: AudioCase[];
 
 function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/score.ts'), '--weights', weights, ...args], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20 });
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', path.join(ROOT, 'src/cli/score.ts'), '--weights', weights, ...args],
+    { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20 },
+  );
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, lines: r.stdout.trim().split('\n').filter(Boolean) };
 }
 
 function python(files: string[]): Map<string, number> {
-  const r = spawnSync('/usr/bin/python3', [path.join(ROOT, 'scripts/reference/score_files.py'), '--fixture', 'tiny', ...files], { encoding: 'utf8' });
+  const r = spawnSync(
+    '/usr/bin/python3',
+    [path.join(ROOT, 'scripts/reference/score_files.py'), '--fixture', 'tiny', ...files],
+    { encoding: 'utf8' },
+  );
   if (r.status !== 0) throw new Error(`score_files.py failed: ${r.stderr}`);
-  return new Map(r.stdout.trim().split('\n').map((l) => { const o = JSON.parse(l); return [o.file, o.p_bonafide]; }));
+  return new Map(
+    r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => {
+        const o = JSON.parse(l);
+        return [o.file, o.p_bonafide];
+      }),
+  );
 }
 
 beforeAll(async () => {
@@ -57,12 +73,16 @@ describe('score CLI on hostile audio', () => {
           // a long file: scored as windows, summarised by their mean
           const w = o.timeline.windows.map((x: { p_bonafide: number }) => x.p_bonafide);
           expect(o.p_bonafide, c.what).toBeCloseTo(w.reduce((a: number, b: number) => a + b) / w.length, 10);
-          report.push(`${c.what}: P ${o.p_bonafide.toFixed(6)}, mean of ${w.length} windows, ${o.seconds} s of audio in ${(o.elapsed_ms / 1000).toFixed(1)} s`);
+          report.push(
+            `${c.what}: P ${o.p_bonafide.toFixed(6)}, mean of ${w.length} windows, ${o.seconds} s of audio in ${(o.elapsed_ms / 1000).toFixed(1)} s`,
+          );
           return;
         }
         const want = truth.get(path.join(dir, c.file))!;
         const diff = Math.abs(o.p_bonafide - want);
-        report.push(`${c.what}: P ${o.p_bonafide.toFixed(6)}, PyTorch ${want.toFixed(6)}, diff ${diff.toExponential(1)}`);
+        report.push(
+          `${c.what}: P ${o.p_bonafide.toFixed(6)}, PyTorch ${want.toFixed(6)}, diff ${diff.toExponential(1)}`,
+        );
         expect(diff, c.what).toBeLessThan(c.score!.python!);
       }
     });

@@ -9,14 +9,30 @@ import { tempDir } from './helpers';
 
 const ROOT = path.resolve(__dirname, '..');
 const ALSA = '/usr/share/sounds/alsa';
-const SPEECH = ['Front_Center', 'Front_Left', 'Rear_Right', 'Side_Left', 'Rear_Center', 'Front_Right', 'Side_Right', 'Rear_Left'].map((n) => `${ALSA}/${n}.wav`);
+const SPEECH = [
+  'Front_Center',
+  'Front_Left',
+  'Rear_Right',
+  'Side_Left',
+  'Rear_Center',
+  'Front_Right',
+  'Side_Right',
+  'Rear_Left',
+].map((n) => `${ALSA}/${n}.wav`);
 
 /** Runs the CLI under /usr/bin/time; rssMb is the peak resident memory of the node process. */
 function score(...args: string[]) {
-  const r = spawnSync('/usr/bin/time', ['-f', 'RSS_KB=%M', process.execPath, '--import', 'tsx', path.join(ROOT, 'src/cli/score.ts'), ...args], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20 });
+  const r = spawnSync(
+    '/usr/bin/time',
+    ['-f', 'RSS_KB=%M', process.execPath, '--import', 'tsx', path.join(ROOT, 'src/cli/score.ts'), ...args],
+    { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20 },
+  );
   const rss = /RSS_KB=(\d+)/.exec(r.stderr);
   return {
-    status: r.status, stdout: r.stdout, stderr: r.stderr.replace(/RSS_KB=\d+\n?/, ''), rssMb: rss ? Number(rss[1]) / 1024 : NaN,
+    status: r.status,
+    stdout: r.stdout,
+    stderr: r.stderr.replace(/RSS_KB=\d+\n?/, ''),
+    rssMb: rss ? Number(rss[1]) / 1024 : NaN,
     lines: r.stdout.trim().split('\n').filter(Boolean),
   };
 }
@@ -66,10 +82,14 @@ describe('score CLI on long files', () => {
   it('text: the summary line next to the whole-file score; a short file has none', () => {
     const r = score(long, SPEECH[0]);
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/long\.wav: P\(bona fide\) = 0\.\d{4} whole file \(leans (bona fide|spoof) at the 0\.5 decision point\)/);
+    expect(r.stdout).toMatch(
+      /long\.wav: P\(bona fide\) = 0\.\d{4} whole file \(leans (bona fide|spoof) at the 0\.5 decision point\)/,
+    );
     const n = planWindows(Math.round(seconds(long) * 16000), 16000).length;
     expect(r.stdout).toContain(`  timeline: ${n} windows`);
-    expect(r.stdout).toMatch(/\n {2}timeline: \d+ windows of 4 s every 2 s: mean 0\.\d{4}, min 0\.\d{4}, \d+\.\d % of windows below 0\.5\n/);
+    expect(r.stdout).toMatch(
+      /\n {2}timeline: \d+ windows of 4 s every 2 s: mean 0\.\d{4}, min 0\.\d{4}, \d+\.\d % of windows below 0\.5\n/,
+    );
     expect(r.stdout.match(/timeline:/g)).toHaveLength(1);
   });
 
@@ -80,7 +100,14 @@ describe('score CLI on long files', () => {
     expect(o.p_source).toBe('window_mean');
     expect(o.logits).toBeNull();
     expect(o.p_bonafide).toBe(o.timeline.mean_p);
-    expect(o.timeline.windows).toHaveLength(planWindows(Math.round(o.seconds * 16000), 16000, { limitSeconds: 5, windowSeconds: 3, hopSeconds: 1.5, singlePassMaxSeconds: 0 }).length);
+    expect(o.timeline.windows).toHaveLength(
+      planWindows(Math.round(o.seconds * 16000), 16000, {
+        limitSeconds: 5,
+        windowSeconds: 3,
+        hopSeconds: 1.5,
+        singlePassMaxSeconds: 0,
+      }).length,
+    );
     expect(o.timeline.windows[1].start).toBe(1.5);
     const text = score('--single-pass-max', '0', long);
     expect(text.stdout).toMatch(/P\(bona fide\) = 0\.\d{4} mean of \d+ windows \(longer than --single-pass-max 0 s\)/);
@@ -89,18 +116,29 @@ describe('score CLI on long files', () => {
   // a value that is not a number is commander's usage error (status 1, like --backend); a number that cannot be used is 2
   it.each([
     [['--hop', 'abc'], 1, /option '--hop <seconds>' argument 'abc' is invalid\. "abc" is not a number of seconds/],
-    [['--hop', '5'], 2, /^score: the hop \(5 s\) must not exceed the window \(4 s\), or audio between windows goes unscored\.$/m],
-    [['--window', '-1', '--hop', '0.5'], 2, /^score: the window length must be a positive number of seconds \(got -1\)/m],
+    [
+      ['--hop', '5'],
+      2,
+      /^score: the hop \(5 s\) must not exceed the window \(4 s\), or audio between windows goes unscored\.$/m,
+    ],
+    [
+      ['--window', '-1', '--hop', '0.5'],
+      2,
+      /^score: the window length must be a positive number of seconds \(got -1\)/m,
+    ],
     [['--window-limit', '0'], 2, /the windowing limit must be a positive number of seconds \(got 0\)/],
     [['--single-pass-max', '-2'], 2, /the single-pass maximum must be 0 or more seconds \(got -2\)/],
     [['--hop', '0.001'], 2, /the hop must be at least 0\.1 s \(got 0\.001\)/],
-  ] as const)('refuses %j with a clear message and exit status %i, before loading anything', (flags, status, message) => {
-    const r = score(...flags, long);
-    expect(r.status).toBe(status);
-    expect(r.stderr).toMatch(message);
-    expect(r.stderr).not.toMatch(/\n\s+at /);
-    expect(r.stdout).toBe('');
-  });
+  ] as const)(
+    'refuses %j with a clear message and exit status %i, before loading anything',
+    (flags, status, message) => {
+      const r = score(...flags, long);
+      expect(r.status).toBe(status);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(r.stdout).toBe('');
+    },
+  );
 
   it('a 10-minute file on the demo weights: ~300 windows, no whole-file pass, peak memory as for one minute', () => {
     const one = score('--json', oneMin);
@@ -112,7 +150,9 @@ describe('score CLI on long files', () => {
     expect(o.timeline.windows).toHaveLength(planWindows(Math.round(o.seconds * 16000), 16000).length);
     expect(o.timeline.windows.length).toBeGreaterThan(290);
     expect(o.p_source).toBe('window_mean');
-    console.log(`peak RSS: ${one.rssMb.toFixed(0)} MB for ${JSON.parse(one.lines[0]).seconds.toFixed(0)} s, ${ten.rssMb.toFixed(0)} MB for ${o.seconds.toFixed(0)} s (${o.timeline.windows.length} windows, ${(o.elapsed_ms / 1000).toFixed(1)} s)`);
+    console.log(
+      `peak RSS: ${one.rssMb.toFixed(0)} MB for ${JSON.parse(one.lines[0]).seconds.toFixed(0)} s, ${ten.rssMb.toFixed(0)} MB for ${o.seconds.toFixed(0)} s (${o.timeline.windows.length} windows, ${(o.elapsed_ms / 1000).toFixed(1)} s)`,
+    );
     // ten times the audio: only the decoded samples themselves (~38 MB at 16 kHz float32, plus the file bytes) may add up
     expect(ten.rssMb - one.rssMb).toBeLessThan(120);
   }, 600_000);

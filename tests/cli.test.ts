@@ -10,7 +10,10 @@ const SPEECH = '/usr/share/sounds/alsa/Front_Center.wav';
 const REF = '/usr/share/sounds/alsa/Front_Left.wav';
 
 function score(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/score.ts'), ...args], { cwd: ROOT, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/score.ts'), ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, lines: r.stdout.trim().split('\n').filter(Boolean) };
 }
 
@@ -56,7 +59,13 @@ describe('score CLI', () => {
   });
 
   it('names each bad file and its reason, scores the others, exits 1, prints no stack trace', () => {
-    const r = score('--json', path.join(dir, 'empty.wav'), SPEECH, path.join(dir, 'notes.wav'), path.join(dir, 'missing.wav'));
+    const r = score(
+      '--json',
+      path.join(dir, 'empty.wav'),
+      SPEECH,
+      path.join(dir, 'notes.wav'),
+      path.join(dir, 'missing.wav'),
+    );
     expect(r.status).toBe(1);
     const out = r.lines.map((l) => JSON.parse(l));
     expect(out).toHaveLength(4);
@@ -82,7 +91,7 @@ describe('score CLI', () => {
   });
 });
 
-describe('the README\'s redirected commands', () => {
+describe("the README's redirected commands", () => {
   it('npm run -s score -- --csv writes nothing but the CSV on stdout, and --json nothing but JSON lines', () => {
     const csv = spawnSync('npm', ['run', '-s', 'score', '--', '--csv', SPEECH], { cwd: ROOT, encoding: 'utf8' });
     expect(csv.status).toBe(0);
@@ -108,7 +117,12 @@ describe('score CLI on WebGPU (Dawn; SwiftShader here)', () => {
 
   it('says why when no adapter can be had, and falls back only when asked', () => {
     const env = { ...process.env, VK_ICD_FILENAMES: '/nonexistent/icd.json' };
-    const run = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/score.ts'), ...args], { cwd: ROOT, encoding: 'utf8', env });
+    const run = (...args: string[]) =>
+      spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/score.ts'), ...args], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env,
+      });
     const r = run('--backend', 'webgpu', SPEECH);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/WebGPU is not available here: Dawn found no adapter.*VK_ICD_FILENAMES.*--backend wasm/s);
@@ -121,10 +135,19 @@ describe('score CLI on WebGPU (Dawn; SwiftShader here)', () => {
 
   it('recovers from a lost GPU device like a trapped WASM engine: restarted, weights reloaded, the file scored again', () => {
     const env = { ...process.env, RAT_FAULT_LOSE_DEVICE: REF };
-    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/score.ts'), '--json', '--backend', 'webgpu', SPEECH, REF], { cwd: ROOT, encoding: 'utf8', env });
+    const r = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', path.join(ROOT, 'src/cli/score.ts'), '--json', '--backend', 'webgpu', SPEECH, REF],
+      { cwd: ROOT, encoding: 'utf8', env },
+    );
     expect(r.status).toBe(0);
-    expect(r.stderr).toMatch(/Front_Left\.wav: the GPU device was lost \(.*\); the engine was restarted and the file is scored again/);
-    const [a, b] = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(r.stderr).toMatch(
+      /Front_Left\.wav: the GPU device was lost \(.*\); the engine was restarted and the file is scored again/,
+    );
+    const [a, b] = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(a.p_bonafide).toBeGreaterThan(0);
     const wasm = JSON.parse(score('--json', REF).lines[0]);
     expect(Math.abs(b.p_bonafide - wasm.p_bonafide)).toBeLessThan(1e-4);

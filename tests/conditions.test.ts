@@ -5,7 +5,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convertFile } from '../scripts/convert-weights/convert-file';
 import {
-  CONDITIONS, DEFAULT_SEED, addNoiseAtSnr, conditionReferences, energyMatchedNoise, gaussianNoise, meanSquare, truncateTo,
+  CONDITIONS,
+  DEFAULT_SEED,
+  addNoiseAtSnr,
+  conditionReferences,
+  energyMatchedNoise,
+  gaussianNoise,
+  meanSquare,
+  truncateTo,
 } from '../src/analysis/conditions';
 import { type ConditionResult, runConditions } from '../src/analysis/run-conditions';
 import { loadModelFromDir } from '../src/cli/node-weights';
@@ -17,7 +24,10 @@ const ROOT = path.resolve(__dirname, '..');
 
 /** A deterministic, speech-like test signal: two tones under a slow envelope. */
 function signal(n: number): Float32Array {
-  return Float32Array.from({ length: n }, (_, i) => 0.3 * Math.sin(i / 7) * (0.5 + 0.5 * Math.sin(i / 3000)) + 0.05 * Math.cos(i / 2.3));
+  return Float32Array.from(
+    { length: n },
+    (_, i) => 0.3 * Math.sin(i / 7) * (0.5 + 0.5 * Math.sin(i / 3000)) + 0.05 * Math.cos(i / 2.3),
+  );
 }
 const snrDb = (clean: Float32Array, noisy: Float32Array) => {
   const noise = noisy.map((v, i) => v - clean[i]);
@@ -85,15 +95,32 @@ describe('condition waveforms', () => {
     const none = conditionReferences({ matched: null, mismatched: null });
     expect(none.map((c) => c.spec.id)).toEqual(CONDITIONS.map((c) => c.id));
     expect(none[0].unavailable).toBeUndefined();
-    expect(none.filter((c) => c.unavailable).map((c) => c.spec.id)).toEqual(['matched', 'mismatched', 'silence', 'noise', 'snr20', 'snr10', 'trunc1', 'trunc3']);
+    expect(none.filter((c) => c.unavailable).map((c) => c.spec.id)).toEqual([
+      'matched',
+      'mismatched',
+      'silence',
+      'noise',
+      'snr20',
+      'snr10',
+      'trunc1',
+      'trunc3',
+    ]);
     expect(none[1].unavailable).toMatch(/Choose a reference clip first/);
     expect(none[2].unavailable).toMatch(/Choose a second clip as the mismatched reference/);
-    const short = Object.fromEntries(conditionReferences({ matched: signal(2.5 * R), mismatched: null }).map((c) => [c.spec.id, c]));
+    const short = Object.fromEntries(
+      conditionReferences({ matched: signal(2.5 * R), mismatched: null }).map((c) => [c.spec.id, c]),
+    );
     expect(short.trunc1.unavailable).toBeUndefined();
-    expect(short.trunc3.unavailable).toBe('The matched reference is 2.50 s long, shorter than 3 s: it cannot be cut to 3 s.');
-    const tiny = Object.fromEntries(conditionReferences({ matched: signal(0.8 * R), mismatched: null }).map((c) => [c.spec.id, c]));
+    expect(short.trunc3.unavailable).toBe(
+      'The matched reference is 2.50 s long, shorter than 3 s: it cannot be cut to 3 s.',
+    );
+    const tiny = Object.fromEntries(
+      conditionReferences({ matched: signal(0.8 * R), mismatched: null }).map((c) => [c.spec.id, c]),
+    );
     expect(tiny.trunc1.unavailable).toMatch(/0\.80 s long, shorter than 1 s/);
-    const silent = Object.fromEntries(conditionReferences({ matched: new Float32Array(R), mismatched: null }).map((c) => [c.spec.id, c]));
+    const silent = Object.fromEntries(
+      conditionReferences({ matched: new Float32Array(R), mismatched: null }).map((c) => [c.spec.id, c]),
+    );
     expect(silent.noise.unavailable).toMatch(/silent/);
     expect(silent.snr10.unavailable).toMatch(/silent/);
     expect(silent.silence.unavailable).toBeUndefined();
@@ -118,17 +145,39 @@ describe('condition scores against PyTorch on the tiny fixture model', () => {
 
   /** The TS-generated references, scored by scripts/reference/score_conditions.py. */
   function pytorch(test: Float32Array, plan: ReturnType<typeof conditionReferences>) {
-    const f32 = (name: string, x: Float32Array) => { writeFileSync(path.join(dir, name), Buffer.from(x.buffer, x.byteOffset, x.byteLength)); return name; };
+    const f32 = (name: string, x: Float32Array) => {
+      writeFileSync(path.join(dir, name), Buffer.from(x.buffer, x.byteOffset, x.byteLength));
+      return name;
+    };
     const runnable = plan.filter((c) => !c.unavailable);
-    const manifest = { test: f32('test.f32', test), conditions: runnable.map((c) => ({ id: c.spec.id, ref: c.reference ? f32(`${c.spec.id}.f32`, c.reference) : null })) };
+    const manifest = {
+      test: f32('test.f32', test),
+      conditions: runnable.map((c) => ({
+        id: c.spec.id,
+        ref: c.reference ? f32(`${c.spec.id}.f32`, c.reference) : null,
+      })),
+    };
     writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
-    const out = execFileSync('/usr/bin/python3', [path.join(ROOT, 'scripts/reference/score_conditions.py'), path.join(FIXTURES, 'tiny/checkpoint.pt'), path.join(FIXTURES, 'tiny/golden.json'), path.join(dir, 'manifest.json')], { encoding: 'utf8' });
+    const out = execFileSync(
+      '/usr/bin/python3',
+      [
+        path.join(ROOT, 'scripts/reference/score_conditions.py'),
+        path.join(FIXTURES, 'tiny/checkpoint.pt'),
+        path.join(FIXTURES, 'tiny/golden.json'),
+        path.join(dir, 'manifest.json'),
+      ],
+      { encoding: 'utf8' },
+    );
     return JSON.parse(out) as { id: string; p_bonafide: number; attn_rms: number[]; mlp_rms: number[] }[];
   }
 
   it('all nine conditions: P(bona fide) within 1e-4 and branch RMS within 1e-4 of PyTorch; a rerun is identical', async () => {
     const test = clips.get('speech_front_center')!.data;
-    const inputs = { matched: clips.get('espeak_6s')!.data, mismatched: clips.get('ref_front_left')!.data, seed: DEFAULT_SEED };
+    const inputs = {
+      matched: clips.get('espeak_6s')!.data,
+      mismatched: clips.get('ref_front_left')!.data,
+      seed: DEFAULT_SEED,
+    };
     const before = tf.memory().numTensors;
     const progress: number[] = [];
     const ts = await runConditions(model, test, inputs, { onProgress: (p) => progress.push(p.done) });
@@ -164,15 +213,29 @@ describe('condition scores against PyTorch on the tiny fixture model', () => {
 
   it('clips too long for one pass: the test clip is refused with the limit, a long reference is named and skipped', async () => {
     const speech = clips.get('speech_front_center')!.data;
-    await expect(runConditions(model, speech, { matched: null, mismatched: null }, { maxSeconds: 1 })).rejects.toThrow(/The test clip is 1\.4 s long; the conditions score whole clips, up to 1 s/);
-    const ts = await runConditions(model, speech, { matched: clips.get('espeak_6s')!.data, mismatched: null }, { maxSeconds: 5 });
-    expect(ts.find((c) => c.id === 'matched')!.unavailable).toMatch(/This reference is 6\.0 s long, over the 5 s limit/);
+    await expect(runConditions(model, speech, { matched: null, mismatched: null }, { maxSeconds: 1 })).rejects.toThrow(
+      /The test clip is 1\.4 s long; the conditions score whole clips, up to 1 s/,
+    );
+    const ts = await runConditions(
+      model,
+      speech,
+      { matched: clips.get('espeak_6s')!.data, mismatched: null },
+      { maxSeconds: 5 },
+    );
+    expect(ts.find((c) => c.id === 'matched')!.unavailable).toMatch(
+      /This reference is 6\.0 s long, over the 5 s limit/,
+    );
     expect(ts.find((c) => c.id === 'trunc3')!.pBonafide).toBeGreaterThan(0);
   });
 
   it('a mismatched clip too short for the model is named, not fatal', async () => {
-    const ts = await runConditions(model, clips.get('speech_front_center')!.data, { matched: null, mismatched: new Float32Array(100) });
-    expect(ts.find((c) => c.id === 'mismatched')!.unavailable).toMatch(/The reference cannot be used: The clip has 100 samples/);
+    const ts = await runConditions(model, clips.get('speech_front_center')!.data, {
+      matched: null,
+      mismatched: new Float32Array(100),
+    });
+    expect(ts.find((c) => c.id === 'mismatched')!.unavailable).toMatch(
+      /The reference cannot be used: The clip has 100 samples/,
+    );
     expect(ts.find((c) => c.id === 'zero')!.pBonafide).toBeGreaterThan(0);
   });
 });

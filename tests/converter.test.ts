@@ -23,11 +23,15 @@ const shardDigests = (m: RatManifest) => m.weightsManifest.map((g) => g.sha256[0
 async function entries(): Promise<{ name: string; data: Uint8Array }[]> {
   const reader = new ZipReader(new BlobReader(new Blob([readFileSync(TINY_PT)])));
   const out = [];
-  for (const e of (await reader.getEntries()) as FileEntry[]) out.push({ name: e.filename, data: await e.getData(new Uint8ArrayWriter()) });
+  for (const e of (await reader.getEntries()) as FileEntry[])
+    out.push({ name: e.filename, data: await e.getData(new Uint8ArrayWriter()) });
   return out;
 }
 
-async function zip(files: { name: string; data: Uint8Array }[], opts: { zip64?: boolean; level?: number } = {}): Promise<string> {
+async function zip(
+  files: { name: string; data: Uint8Array }[],
+  opts: { zip64?: boolean; level?: number } = {},
+): Promise<string> {
   const writer = new ZipWriter(new Uint8ArrayWriter(), { level: opts.level ?? 0, zip64: opts.zip64 ?? false });
   for (const f of files) await writer.add(f.name, new Uint8ArrayReader(f.data));
   const file = path.join(dir, `variant-${Math.random().toString(36).slice(2)}.pt`);
@@ -36,13 +40,30 @@ async function zip(files: { name: string; data: Uint8Array }[], opts: { zip64?: 
 }
 
 let outputs = 0;
-const convert = (file: string, overrides?: object) => convertFile(file, { out: path.join(dir, `out-${++outputs}`), overrides });
+const convert = (file: string, overrides?: object) =>
+  convertFile(file, { out: path.join(dir, `out-${++outputs}`), overrides });
 
 /** A protocol-2 pickle that calls module.name(arg) when loaded by Python's pickle. */
 function maliciousPickle(module: string, name: string, arg = 'echo pwned'): Uint8Array {
   const enc = new TextEncoder();
   const a = enc.encode(arg);
-  return new Uint8Array([0x80, 0x02, 0x63, ...enc.encode(`${module}\n${name}\n`), 0x71, 0x00, 0x58, a.length, 0, 0, 0, ...a, 0x85, 0x52, 0x2e]);
+  return new Uint8Array([
+    0x80,
+    0x02,
+    0x63,
+    ...enc.encode(`${module}\n${name}\n`),
+    0x71,
+    0x00,
+    0x58,
+    a.length,
+    0,
+    0,
+    0,
+    ...a,
+    0x85,
+    0x52,
+    0x2e,
+  ]);
 }
 
 describe('converter: accepted layouts', () => {
@@ -74,12 +95,17 @@ describe('converter: accepted layouts', () => {
     expect(keys.some((k) => k.endsWith('parametrizations.weight.original1'))).toBe(true);
     const m = await convert(path.join(FIXTURES, 'odd/checkpoint.pt'), readGolden('odd').convert_config!);
     expect(m.config.convLayers).toEqual(readGolden('odd').convert_config!.extractor_conv_layer_config);
-    expect([m.config.numHeads, m.config.ribHeads, m.config.posConvKernel, m.config.posConvGroups]).toEqual([6, 3, 7, 4]);
+    expect([m.config.numHeads, m.config.ribHeads, m.config.posConvKernel, m.config.posConvGroups]).toEqual([
+      6, 3, 7, 4,
+    ]);
   });
 
   it('float16 halves the shard bytes', async () => {
     const m = await convertFile(TINY_PT, { out: path.join(dir, 'f16'), dtype: 'float16' });
-    const bytes = (x: RatManifest) => x.weightsManifest.flatMap((g) => g.weights).reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1) * (w.quantization ? 2 : 4), 0);
+    const bytes = (x: RatManifest) =>
+      x.weightsManifest
+        .flatMap((g) => g.weights)
+        .reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1) * (w.quantization ? 2 : 4), 0);
     expect(bytes(m) * 2).toBe(bytes(reference));
     expect(m.weightsManifest[0].weights[0].quantization).toEqual({ dtype: 'float16' });
   });
@@ -87,9 +113,16 @@ describe('converter: accepted layouts', () => {
 
 describe('converter: refused input, with a message naming the problem', () => {
   it.each([
-    ['os', 'system'], ['builtins', 'eval'], ['subprocess', 'Popen'], ['posix', 'system'], ['my_module', 'anything'], ['torch', 'load'],
+    ['os', 'system'],
+    ['builtins', 'eval'],
+    ['subprocess', 'Popen'],
+    ['posix', 'system'],
+    ['my_module', 'anything'],
+    ['torch', 'load'],
   ])('refuses a pickle that calls %s.%s', async (module, name) => {
-    const files = (await entries()).map((f) => (f.name.endsWith('data.pkl') ? { ...f, data: maliciousPickle(module, name) } : f));
+    const files = (await entries()).map((f) =>
+      f.name.endsWith('data.pkl') ? { ...f, data: maliciousPickle(module, name) } : f,
+    );
     await expect(convert(await zip(files))).rejects.toThrow(`"${module}.${name}"`);
   });
 
@@ -111,20 +144,29 @@ describe('converter: refused input, with a message naming the problem', () => {
     const files = await entries();
     const data0 = files.find((f) => f.name.endsWith('/data/0'))!;
     // a same-length name, renamed to data/0 in the bytes (zip writers refuse duplicates themselves)
-    const twin = { name: data0.name.replace(/0$/, 'Z'), data: new Uint8Array(new Float32Array(data0.data.byteLength / 4).fill(1000).buffer) };
+    const twin = {
+      name: data0.name.replace(/0$/, 'Z'),
+      data: new Uint8Array(new Float32Array(data0.data.byteLength / 4).fill(1000).buffer),
+    };
     const file = await zip([...files, twin]);
     const bytes = readFileSync(file);
     const from = Buffer.from(twin.name);
     const to = Buffer.from(data0.name);
     let renamed = 0;
-    for (let i = bytes.indexOf(from); i >= 0; i = bytes.indexOf(from, i + 1)) { to.copy(bytes, i); renamed++; }
+    for (let i = bytes.indexOf(from); i >= 0; i = bytes.indexOf(from, i + 1)) {
+      to.copy(bytes, i);
+      renamed++;
+    }
     expect(renamed).toBe(2); // local header and central directory
     writeFileSync(file, bytes);
     await expect(convert(file)).rejects.toThrow(/two entries named .*data\/0/);
   });
 
   it('refuses a safetensors file whose tensors overlap', async () => {
-    const header = JSON.stringify({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } });
+    const header = JSON.stringify({
+      a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
+      b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] },
+    });
     const len = Buffer.alloc(8);
     len.writeBigUInt64LE(BigInt(header.length));
     const file = path.join(dir, 'overlap.safetensors');
@@ -155,11 +197,17 @@ describe('converter: refused input, with a message naming the problem', () => {
     const json = new TextEncoder().encode(JSON.stringify(header));
     const len = new Uint8Array(8);
     new DataView(len.buffer).setBigUint64(0, BigInt(json.length), true);
-    const blob = new Blob([len, json, ...parts.map((p) => new Uint8Array(p.buffer as ArrayBuffer, p.byteOffset, p.byteLength))]);
+    const blob = new Blob([
+      len,
+      json,
+      ...parts.map((p) => new Uint8Array(p.buffer as ArrayBuffer, p.byteOffset, p.byteLength)),
+    ]);
     const err = await planConversion(blob).catch((e: Error) => e);
     expect(err).toBeInstanceOf(Error);
     const msg = (err as Error).message;
-    expect(msg).toMatch(/missing extractor\.model\.model\.encoder\.transformer\.layers\.1\.feed_forward\.output_dense\.bias/);
+    expect(msg).toMatch(
+      /missing extractor\.model\.model\.encoder\.transformer\.layers\.1\.feed_forward\.output_dense\.bias/,
+    );
     expect(msg).toMatch(/attn_mlp\.2\.weight has shape \[256,64\], expected \[64,256\]/);
     expect(msg).toMatch(/unexpected extra\.head\.weight/);
   });
@@ -175,7 +223,9 @@ describe('converter: refused input, with a message naming the problem', () => {
   });
 
   it('leaves no output folder behind on failure', async () => {
-    const files = (await entries()).map((f) => (f.name.endsWith('data.pkl') ? { ...f, data: maliciousPickle('os', 'system') } : f));
+    const files = (await entries()).map((f) =>
+      f.name.endsWith('data.pkl') ? { ...f, data: maliciousPickle('os', 'system') } : f,
+    );
     const out = path.join(dir, 'never-written');
     await expect(convertFile(await zip(files), { out })).rejects.toThrow();
     expect(readdirSync(dir).filter((f) => f.startsWith('never-written'))).toEqual([]);

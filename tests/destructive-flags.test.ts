@@ -10,10 +10,16 @@ import { FIXTURES, tempDir } from './helpers';
 const ROOT = path.resolve(__dirname, '..');
 const SPEECH = '/usr/share/sounds/alsa/Front_Center.wav';
 const TINY = path.join(FIXTURES, 'tiny/checkpoint.pt');
-const score = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/score.ts'), ...args], { cwd: ROOT, encoding: 'utf8' });
+const score = (...args: string[]) =>
+  spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/score.ts'), ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
 
 let dir: string;
-beforeAll(() => { dir = tempDir('flags'); });
+beforeAll(() => {
+  dir = tempDir('flags');
+});
 
 describe('convert-weights --force', () => {
   it('replaces a converted weights folder', async () => {

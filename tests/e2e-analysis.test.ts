@@ -18,7 +18,16 @@ const ROOT = path.resolve(__dirname, '..');
 const SHOTS = path.join(ROOT, 'test-results/screenshots');
 const DEMO = path.join(ROOT, 'public/weights/demo');
 const ALSA = '/usr/share/sounds/alsa';
-const SPEECH = ['Front_Center', 'Front_Left', 'Rear_Right', 'Side_Left', 'Rear_Center', 'Front_Right', 'Side_Right', 'Rear_Left'].map((n) => `${ALSA}/${n}.wav`);
+const SPEECH = [
+  'Front_Center',
+  'Front_Left',
+  'Rear_Right',
+  'Side_Left',
+  'Rear_Center',
+  'Front_Right',
+  'Side_Right',
+  'Rear_Left',
+].map((n) => `${ALSA}/${n}.wav`);
 
 let browser: Browser;
 let preview: Awaited<ReturnType<typeof startPreview>>;
@@ -29,7 +38,10 @@ let refLong: string;
 const foreign: string[] = [];
 
 function cliJson(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/score.ts'), '--json', ...args], { cwd: ROOT, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/score.ts'), '--json', ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
   return JSON.parse(r.stdout);
 }
 
@@ -59,7 +71,15 @@ beforeAll(async () => {
   tenMin = path.join(dir, 'ten-minutes.wav');
   execFileSync('sox', [base, tenMin, 'repeat', String(Math.ceil(600 / baseSeconds) - 1)]); // n + 1 plays
   refLong = path.join(dir, 'claimed-speaker.wav'); // > 3 s, so every truncation can run
-  execFileSync('espeak-ng', ['-v', 'en-gb', '-s', '140', '-w', refLong, 'This is my normal speaking voice, recorded for the comparison of reference conditions.']);
+  execFileSync('espeak-ng', [
+    '-v',
+    'en-gb',
+    '-s',
+    '140',
+    '-w',
+    refLong,
+    'This is my normal speaking voice, recorded for the comparison of reference conditions.',
+  ]);
   preview = await startPreview();
   browser = await launchBrowser();
 });
@@ -69,7 +89,7 @@ afterAll(async () => {
 });
 
 describe('analysis tools in Chromium', () => {
-  it('a long clip: one region per planned window with the CLI\'s scores, the summary, and a click seeks there', async () => {
+  it("a long clip: one region per planned window with the CLI's scores, the summary, and a click seeks there", async () => {
     const cli = cliJson(long);
     const page = await openApp();
     await page.getByTestId('test-file-input').setInputFiles(long);
@@ -77,14 +97,18 @@ describe('analysis tools in Chromium', () => {
     await expect.poll(() => regions.count(), { timeout: 240_000 }).toBe(cli.timeline.windows.length);
     expect(cli.timeline.windows.length).toBe(planWindows(Math.round(cli.seconds * 16000), 16000).length);
     for (let i = 0; i < cli.timeline.windows.length; i++) {
-      expect(Math.abs(Number(await regions.nth(i).getAttribute('data-p')) - cli.timeline.windows[i].p_bonafide)).toBeLessThan(1e-3);
+      expect(
+        Math.abs(Number(await regions.nth(i).getAttribute('data-p')) - cli.timeline.windows[i].p_bonafide),
+      ).toBeLessThan(1e-3);
     }
     expect(Math.abs((await value(page.getByTestId('timeline-headline'))) - cli.p_bonafide)).toBeLessThan(1e-3);
     expect(Math.abs((await value(page.getByTestId('timeline-mean'))) - cli.timeline.mean_p)).toBeLessThan(1e-3);
     expect(Math.abs((await value(page.getByTestId('timeline-min'))) - cli.timeline.min_p)).toBeLessThan(1e-3);
     expect(await page.getByTestId('timeline').textContent()).toMatch(/Whole file, one pass/);
     // the results table says what the number is
-    expect(await page.locator('[data-testid=result-row]').filter({ hasText: 'long.wav' }).textContent()).toMatch(new RegExp(`whole file; ${cli.timeline.windows.length} windows, min`));
+    expect(await page.locator('[data-testid=result-row]').filter({ hasText: 'long.wav' }).textContent()).toMatch(
+      new RegExp(`whole file; ${cli.timeline.windows.length} windows, min`),
+    );
     await page.getByTestId('timeline-chart').waitFor();
 
     // clicking a region seeks playback to that window's start
@@ -115,7 +139,10 @@ describe('analysis tools in Chromium', () => {
     await page.getByRole('button', { name: 'Apply and rescore long files' }).click();
     const cli3 = cliJson('--hop', '3', '--single-pass-max', '0', long);
     await expect.poll(() => regions.count(), { timeout: 240_000 }).toBe(cli3.timeline.windows.length);
-    await page.getByTestId('timeline').filter({ hasText: 'Whole file (mean of the windows)' }).waitFor({ timeout: 120_000 });
+    await page
+      .getByTestId('timeline')
+      .filter({ hasText: 'Whole file (mean of the windows)' })
+      .waitFor({ timeout: 120_000 });
     expect(Math.abs((await value(page.getByTestId('timeline-headline'))) - cli3.p_bonafide)).toBeLessThan(1e-3);
     await page.close();
   }, 600_000);
@@ -125,7 +152,11 @@ describe('analysis tools in Chromium', () => {
     await page.getByTestId('test-file-input').setInputFiles(tenMin);
     const status = page.getByRole('status').filter({ hasText: 'Scoring ten-minutes.wav' });
     await status.filter({ hasText: /window \d+ of \d+/ }).waitFor({ timeout: 240_000 });
-    const at = async () => /window (\d+) of (\d+)/.exec((await status.textContent())!)!.slice(1).map(Number);
+    const at = async () =>
+      /window (\d+) of (\d+)/
+        .exec((await status.textContent())!)!
+        .slice(1)
+        .map(Number);
     const [i0, n] = await at();
     expect(n).toBeGreaterThan(290);
     await expect.poll(async () => (await at())[0], { timeout: 60_000 }).toBeGreaterThan(i0); // it moves on
@@ -147,14 +178,19 @@ describe('analysis tools in Chromium', () => {
       expect(spans.length).toBe(n);
       for (const i of [0, Math.floor(n / 2), n - 1]) {
         const p = (await model.score(wave.slice(spans[i].start, spans[i].end))).pBonafide;
-        expect(Math.abs(Number(await page.getByTestId('timeline-region').nth(i).getAttribute('data-p')) - p)).toBeLessThan(1e-3);
+        expect(
+          Math.abs(Number(await page.getByTestId('timeline-region').nth(i).getAttribute('data-p')) - p),
+        ).toBeLessThan(1e-3);
       }
     } finally {
       model.dispose();
     }
     // the condition comparison scores whole clips: a 10-minute one is refused with the reason
     await page.getByTestId('conditions').getByRole('button', { name: 'Run all conditions' }).click();
-    await page.getByTestId('error').filter({ hasText: /The test clip is 600\.\d s long; the conditions score whole clips, up to 30 s/ }).waitFor({ timeout: 60_000 });
+    await page
+      .getByTestId('error')
+      .filter({ hasText: /The test clip is 600\.\d s long; the conditions score whole clips, up to 30 s/ })
+      .waitFor({ timeout: 60_000 });
     await page.close();
   }, 900_000);
 
@@ -173,7 +209,9 @@ describe('analysis tools in Chromium', () => {
     const rows = panel.getByTestId('condition-row');
     await expect.poll(() => panel.getAttribute('data-runs'), { timeout: 240_000 }).toBe('1');
     expect(await rows.count()).toBe(9);
-    expect(await panel.locator('[data-testid=condition-row][data-id=mismatched]').textContent()).toMatch(/Not run: Choose a second clip as the mismatched reference/);
+    expect(await panel.locator('[data-testid=condition-row][data-id=mismatched]').textContent()).toMatch(
+      /Not run: Choose a second clip as the mismatched reference/,
+    );
     expect(await panel.getByTestId('condition-p').count()).toBe(8);
 
     await panel.getByTestId('mismatched-select').selectOption({ label: 'Rear_Center.wav' });
@@ -181,12 +219,23 @@ describe('analysis tools in Chromium', () => {
       await expect.poll(() => panel.getAttribute('data-runs'), { timeout: 240_000 }).toBe(String(runs));
       expect(await panel.getByTestId('conditions-inputs').textContent()).toMatch(/mismatched Rear_Center\.wav/);
       const out: Record<string, number> = {};
-      for (const r of await rows.all()) out[(await r.getAttribute('data-id'))!] = await value(r.getByTestId('condition-p'));
+      for (const r of await rows.all())
+        out[(await r.getAttribute('data-id'))!] = await value(r.getByTestId('condition-p'));
       return out;
     };
     await run.click();
     const first = await readAll(2);
-    expect(Object.keys(first)).toEqual(['zero', 'matched', 'mismatched', 'silence', 'noise', 'snr20', 'snr10', 'trunc1', 'trunc3']);
+    expect(Object.keys(first)).toEqual([
+      'zero',
+      'matched',
+      'mismatched',
+      'silence',
+      'noise',
+      'snr20',
+      'snr10',
+      'trunc1',
+      'trunc3',
+    ]);
     for (const r of await rows.all()) expect((await r.textContent())!.length).toBeGreaterThan(60); // caption shown
     await panel.getByTestId('conditions-p-chart').waitFor();
     await panel.getByTestId('conditions-ratio-chart').waitFor();
@@ -201,11 +250,19 @@ describe('analysis tools in Chromium', () => {
     const model = await loadModelFromDir(DEMO, 'wasm');
     try {
       const dec = async (f: string) => (await decodeClip(new Uint8Array(readFileSync(f)), f)).wave;
-      const node = await runConditions(model, await dec(SPEECH[0]), { matched: await dec(refLong), mismatched: await dec(SPEECH[4]), seed: 2026 });
+      const node = await runConditions(model, await dec(SPEECH[0]), {
+        matched: await dec(refLong),
+        mismatched: await dec(SPEECH[4]),
+        seed: 2026,
+      });
       for (const c of node) expect(Math.abs(first[c.id] - c.pBonafide!), c.id).toBeLessThan(1e-3);
-      const ratio = await value(panel.locator('[data-testid=condition-row][data-id=noise]').getByTestId('condition-ratio'));
+      const ratio = await value(
+        panel.locator('[data-testid=condition-row][data-id=noise]').getByTestId('condition-ratio'),
+      );
       const n = node.find((c) => c.id === 'noise')!;
-      expect(Math.abs(ratio - n.attnRms!.reduce((a, v, l) => a + v / n.mlpRms![l], 0) / n.attnRms!.length)).toBeLessThan(1e-3);
+      expect(
+        Math.abs(ratio - n.attnRms!.reduce((a, v, l) => a + v / n.mlpRms![l], 0) / n.attnRms!.length),
+      ).toBeLessThan(1e-3);
     } finally {
       model.dispose();
     }

@@ -25,7 +25,9 @@ let dir: string;
 const foreign: string[] = [];
 
 function cli(...args: string[]): number {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/score.ts'), '--json', ...args], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/score.ts'), '--json', ...args], {
+    encoding: 'utf8',
+  });
   return JSON.parse(r.stdout).p_bonafide;
 }
 
@@ -44,7 +46,10 @@ async function openApp(b: Browser, query = '', viewport = { width: 1280, height:
 
 /** Value of the result row for a file, reference mode and (optionally) weights label. */
 async function scoreOf(page: Page, file: string, ref: 'zero' | 'audio', weights = ''): Promise<number> {
-  const row = page.locator(`[data-testid=result-row][data-ref=${ref}]`).filter({ hasText: file }).filter({ hasText: weights });
+  const row = page
+    .locator(`[data-testid=result-row][data-ref=${ref}]`)
+    .filter({ hasText: file })
+    .filter({ hasText: weights });
   await row.getByTestId('score').waitFor({ timeout: 180_000 });
   return Number(await row.getByTestId('score').getAttribute('data-value'));
 }
@@ -59,8 +64,14 @@ beforeAll(async () => {
   dir = tempDir('e2e');
   writeFileSync(path.join(dir, 'empty.wav'), '');
   execFileSync('sox', [SPEECH, SPEECH, SPEECH, path.join(dir, 'long.wav')]);
-  writeFileSync(path.join(dir, 'corrupt.wav'), Buffer.concat([Buffer.from('RIFF\x24\x00\x00\x00WAVEfmt '), Buffer.alloc(64, 0x7f)]));
-  await convertFile(path.join(FIXTURES, 'tiny/checkpoint.pt'), { out: path.join(dir, 'tiny-folder'), label: 'tiny folder' });
+  writeFileSync(
+    path.join(dir, 'corrupt.wav'),
+    Buffer.concat([Buffer.from('RIFF\x24\x00\x00\x00WAVEfmt '), Buffer.alloc(64, 0x7f)]),
+  );
+  await convertFile(path.join(FIXTURES, 'tiny/checkpoint.pt'), {
+    out: path.join(dir, 'tiny-folder'),
+    label: 'tiny folder',
+  });
   preview = await startPreview('dist-faults');
   browser = await launchBrowser();
 });
@@ -73,7 +84,9 @@ describe('the app in Chromium', () => {
   it('picks WASM by itself where WebGPU is a software emulation, says why, and remembers the engine switch', async () => {
     const page = await openApp(browser);
     expect(await page.getByTestId('backend').textContent()).toBe('wasm');
-    expect(await page.getByTestId('backend-reason').textContent()).toMatch(/WebGPU here is a software emulation of a GPU .*slower than WASM on this CPU; \?backend=webgpu forces it; using WASM, [2-8] threads/);
+    expect(await page.getByTestId('backend-reason').textContent()).toMatch(
+      /WebGPU here is a software emulation of a GPU .*slower than WASM on this CPU; \?backend=webgpu forces it; using WASM, [2-8] threads/,
+    );
     await page.getByTestId('engine-choice').selectOption('webgpu');
     await page.waitForURL(/\?backend=webgpu/);
     await expect.poll(() => page.getByTestId('backend').textContent(), { timeout: 120_000 }).toBe('webgpu');
@@ -91,7 +104,9 @@ describe('the app in Chromium', () => {
     const page = await openApp(browser, '?backend=webgpu');
     await shot(page, '01-ready');
     expect(await page.getByTestId('backend').textContent()).toBe('webgpu');
-    await expect.poll(() => page.getByRole('alert').first().textContent()).toMatch(/Demo weights: untrained, scores carry no meaning/);
+    await expect
+      .poll(() => page.getByRole('alert').first().textContent())
+      .toMatch(/Demo weights: untrained, scores carry no meaning/);
     await dropFiles(page, [SPEECH]);
     const zero = await scoreOf(page, 'Front_Center.wav', 'zero');
     expect(Math.abs(zero - cli(SPEECH))).toBeLessThan(1e-3);
@@ -122,15 +137,23 @@ describe('the app in Chromium', () => {
   it('WASM fallback forced: the same score, and bad files are named while the app keeps working', async () => {
     const page = await openApp(browser, '?backend=wasm');
     expect(await page.getByTestId('backend').textContent()).toBe('wasm');
-    await page.getByTestId('test-file-input').setInputFiles([path.join(dir, 'empty.wav'), path.join(dir, 'corrupt.wav'), SPEECH]);
+    await page
+      .getByTestId('test-file-input')
+      .setInputFiles([path.join(dir, 'empty.wav'), path.join(dir, 'corrupt.wav'), SPEECH]);
     const score = await scoreOf(page, 'Front_Center.wav', 'zero');
     expect(Math.abs(score - cli(SPEECH))).toBeLessThan(1e-3);
     const errors = page.getByTestId('error');
-    await expect.poll(() => errors.allTextContents()).toEqual(expect.arrayContaining([
-      'empty.wav: the file is empty (0 bytes)',
-      // its fmt chunk declares 0x7f7f7f7f Hz: named before any decoder runs
-      expect.stringMatching(/^corrupt\.wav: the file's sample rate of 2139062143 Hz is above the 4096000 Hz the resampler converts/),
-    ]));
+    await expect
+      .poll(() => errors.allTextContents())
+      .toEqual(
+        expect.arrayContaining([
+          'empty.wav: the file is empty (0 bytes)',
+          // its fmt chunk declares 0x7f7f7f7f Hz: named before any decoder runs
+          expect.stringMatching(
+            /^corrupt\.wav: the file's sample rate of 2139062143 Hz is above the 4096000 Hz the resampler converts/,
+          ),
+        ]),
+      );
     await shot(page, '04-wasm-with-bad-files');
     // the weight cache is shown with its size, and can be cleared
     await expect.poll(() => page.getByText(/Weight cache: 2\.5 MB in 1 shards/).count()).toBe(1);
@@ -145,7 +168,11 @@ describe('the app in Chromium', () => {
   });
 
   it('records from the (fake) microphone and scores the recording', async () => {
-    const micBrowser = await launchBrowser(['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-audio-capture=${MIC}`]);
+    const micBrowser = await launchBrowser([
+      '--use-fake-ui-for-media-stream',
+      '--use-fake-device-for-media-stream',
+      `--use-file-for-fake-audio-capture=${MIC}`,
+    ]);
     try {
       const page = await openApp(micBrowser, '?backend=wasm');
       await page.getByRole('button', { name: 'Record suspect audio' }).click();
@@ -171,7 +198,9 @@ describe('the app in Chromium', () => {
     await scoreOf(page, 'Front_Center.wav', 'zero', 'Demo weights');
     const expected = cli('--weights', path.join(dir, 'tiny-folder'), SPEECH);
 
-    await page.locator('input[accept=".pt,.pth,.bin,.safetensors"]').setInputFiles(path.join(FIXTURES, 'tiny/checkpoint.pt'));
+    await page
+      .locator('input[accept=".pt,.pth,.bin,.safetensors"]')
+      .setInputFiles(path.join(FIXTURES, 'tiny/checkpoint.pt'));
     await page.getByTestId('weights-label').filter({ hasText: 'checkpoint.pt' }).waitFor({ timeout: 120_000 });
     expect(await page.getByRole('alert').filter({ hasText: 'Demo weights' }).count()).toBe(0);
     expect(Math.abs((await scoreOf(page, 'Front_Center.wav', 'zero', 'checkpoint.pt')) - expected)).toBeLessThan(1e-3);
@@ -191,7 +220,9 @@ describe('the app in Chromium', () => {
     await page.getByTestId('weights-label').filter({ hasText: 'checkpoint.pt' }).waitFor({ timeout: 120_000 });
     await expect.poll(() => page.locator('[data-testid=result-row]').count(), { timeout: 60_000 }).toBe(4);
     await convertFile(path.join(FIXTURES, 'odd/checkpoint.pt'), { out: path.join(dir, 'odd-folder'), overrides: odd });
-    const oddScore = Number(await page.locator('[data-testid=result-row]').nth(3).getByTestId('score').getAttribute('data-value'));
+    const oddScore = Number(
+      await page.locator('[data-testid=result-row]').nth(3).getByTestId('score').getAttribute('data-value'),
+    );
     expect(Math.abs(oddScore - cli('--weights', path.join(dir, 'odd-folder'), SPEECH))).toBeLessThan(1e-3);
 
     // the demo result is still on screen, from the demo weights
@@ -199,12 +230,22 @@ describe('the app in Chromium', () => {
     await page.close();
   });
 
-  it.each([['device-lost', '?backend=webgpu&', /GPU device was lost/], ['crash', '?backend=wasm&', /inference engine crashed/]] as const)(
-    'recovers from %s: restarts the engine, reloads the weights, keeps clips and results', async (fault, query, message) => {
+  it.each([
+    ['device-lost', '?backend=webgpu&', /GPU device was lost/],
+    ['crash', '?backend=wasm&', /inference engine crashed/],
+  ] as const)(
+    'recovers from %s: restarts the engine, reloads the weights, keeps clips and results',
+    async (fault, query, message) => {
       const page = await openApp(browser, `${query ? query : '?'}faults=1`);
       await page.getByTestId('test-file-input').setInputFiles(SPEECH);
       const before = await scoreOf(page, 'Front_Center.wav', 'zero');
-      await page.evaluate((f) => (window as unknown as { ratFaults: { inject(f: string): Promise<unknown> } }).ratFaults.inject(f).catch(() => null), fault);
+      await page.evaluate(
+        (f) =>
+          (window as unknown as { ratFaults: { inject(f: string): Promise<unknown> } }).ratFaults
+            .inject(f)
+            .catch(() => null),
+        fault,
+      );
       await page.getByRole('status').filter({ hasText: message }).waitFor({ timeout: 60_000 });
       await page.getByRole('status').filter({ hasText: 'engine was restarted' }).waitFor({ timeout: 180_000 });
       expect(await scoreOf(page, 'Front_Center.wav', 'zero')).toBe(before);
@@ -212,15 +253,31 @@ describe('the app in Chromium', () => {
       await page.getByTestId('test-file-input').setInputFiles(REF);
       expect(await scoreOf(page, 'Front_Left.wav', 'zero')).toBeGreaterThan(0);
       await page.close();
-    }, 400_000); // SwiftShader compiles every WebGPU kernel twice here (first load and after the restart)
+    },
+    400_000,
+  ); // SwiftShader compiles every WebGPU kernel twice here (first load and after the restart)
 
   it('becomes cross-origin isolated on a static host that sends no COOP/COEP (service worker), so WASM runs threaded', async () => {
     const dist = path.join(ROOT, 'dist');
-    const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.json': 'application/json', '.wasm': 'application/wasm', '.css': 'text/css' };
+    const types: Record<string, string> = {
+      '.html': 'text/html',
+      '.js': 'text/javascript',
+      '.json': 'application/json',
+      '.wasm': 'application/wasm',
+      '.css': 'text/css',
+    };
     const server = http.createServer((req, res) => {
-      const file = path.join(dist, decodeURIComponent(new URL(req.url!, 'http://x').pathname).replace(/\/$/, '/index.html'));
-      if (!file.startsWith(dist) || !existsSync(file)) { res.writeHead(404).end(); return; }
-      res.writeHead(200, { 'content-type': types[path.extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
+      const file = path.join(
+        dist,
+        decodeURIComponent(new URL(req.url!, 'http://x').pathname).replace(/\/$/, '/index.html'),
+      );
+      if (!file.startsWith(dist) || !existsSync(file)) {
+        res.writeHead(404).end();
+        return;
+      }
+      res
+        .writeHead(200, { 'content-type': types[path.extname(file)] ?? 'application/octet-stream' })
+        .end(readFileSync(file));
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const page = await browser.newPage();

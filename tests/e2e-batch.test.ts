@@ -15,7 +15,8 @@ import { computeMetrics } from '../src/analysis/metrics';
 const ROOT = path.resolve(__dirname, '..');
 const SHOTS = path.join(ROOT, 'test-results/screenshots');
 const ALSA = '/usr/share/sounds/alsa';
-const DEMO_SHA = JSON.parse(readFileSync(path.join(ROOT, 'public/weights/demo/model.json'), 'utf8')).source.sha256 as string;
+const DEMO_SHA = JSON.parse(readFileSync(path.join(ROOT, 'public/weights/demo/model.json'), 'utf8')).source
+  .sha256 as string;
 
 let browser: Browser;
 let preview: Awaited<ReturnType<typeof startPreview>>;
@@ -35,14 +36,25 @@ beforeAll(async () => {
   });
   ['en-us', 'en-gb', 'en-gb-scotland', 'en-us+f3', 'en-gb+m3', 'en-us+f5'].forEach((v, i) => {
     const raw = path.join(dir, `raw-${i}.wav`);
-    execFileSync('espeak-ng', ['-v', v, '-s', String(150 + 10 * i), '-w', raw, ['front centre', 'rear left', 'side right', 'hello there', 'one two three', 'good morning'][i]]);
+    execFileSync('espeak-ng', [
+      '-v',
+      v,
+      '-s',
+      String(150 + 10 * i),
+      '-w',
+      raw,
+      ['front centre', 'rear left', 'side right', 'hello there', 'one two three', 'good morning'][i],
+    ]);
     const f = path.join(dir, `tts-${i + 1}.wav`);
     execFileSync('sox', [raw, '-r', '16000', '-c', '1', f]);
     files.push(f);
     truth.set(`tts-${i + 1}`, 'spoof');
   });
   // one extra label with no file: reported as unmatched
-  writeFileSync(path.join(dir, 'labels.csv'), ['file,label', ...[...truth].map(([k, v]) => `${k}.wav,${v}`), 'missing-file.wav,spoof'].join('\n') + '\n');
+  writeFileSync(
+    path.join(dir, 'labels.csv'),
+    ['file,label', ...[...truth].map(([k, v]) => `${k}.wav,${v}`), 'missing-file.wav,spoof'].join('\n') + '\n',
+  );
   preview = await startPreview();
   browser = await launchBrowser();
 });
@@ -60,9 +72,17 @@ async function openApp(b: Browser): Promise<Page> {
 
 /** [file, P(bona fide)] of the table's rows in screen order. */
 async function tableScores(page: Page): Promise<[string, number][]> {
-  return page.locator('[data-testid=result-row]').evaluateAll((rows) => rows.map((r) => [
-    (r as HTMLElement).dataset.file!, Number(r.querySelector('[data-testid=score]')?.getAttribute('data-value')),
-  ] as [string, number]));
+  return page
+    .locator('[data-testid=result-row]')
+    .evaluateAll((rows) =>
+      rows.map(
+        (r) =>
+          [
+            (r as HTMLElement).dataset.file!,
+            Number(r.querySelector('[data-testid=score]')?.getAttribute('data-value')),
+          ] as [string, number],
+      ),
+    );
 }
 
 async function downloadText(page: Page, testId: string): Promise<string> {
@@ -74,7 +94,10 @@ describe('batch, export and labelled evaluation in the app', () => {
   it('scores twelve dropped files with a labels CSV: progress, sort, filter, EER/minDCF as the CLI, exports', async () => {
     const page = await openApp(browser);
     await dropFiles(page, [...files, path.join(dir, 'labels.csv')]);
-    await page.getByTestId('labels-name').filter({ hasText: 'labels.csv: 13 labels (CSV)' }).waitFor({ timeout: 30_000 });
+    await page
+      .getByTestId('labels-name')
+      .filter({ hasText: 'labels.csv: 13 labels (CSV)' })
+      .waitFor({ timeout: 30_000 });
     expect(await page.getByTestId('batch-total').textContent()).toBe('12');
     await page.getByTestId('batch-done').filter({ hasText: /^12$/ }).waitFor({ timeout: 300_000 });
     await expect.poll(() => page.locator('[data-testid=result-row] [data-testid=score]').count()).toBe(12);
@@ -86,7 +109,9 @@ describe('batch, export and labelled evaluation in the app', () => {
     const rows = await tableScores(page);
     expect(rows.map(([f]) => f)).toEqual(files.map((f) => path.basename(f)));
     expect(shas).toEqual(files.map(expectedSha));
-    expect(await page.getByTestId('label').allTextContents()).toEqual(files.map((f) => truth.get(path.basename(f, '.wav'))));
+    expect(await page.getByTestId('label').allTextContents()).toEqual(
+      files.map((f) => truth.get(path.basename(f, '.wav'))),
+    );
 
     // sorting by P(bona fide), both ways; back to the order added
     await page.getByTestId('sort-p').click();
@@ -96,7 +121,9 @@ describe('batch, export and labelled evaluation in the app', () => {
     const desc = (await tableScores(page)).map(([, p]) => p);
     expect(desc).toEqual([...asc].reverse());
     await page.getByTestId('sort-file').click();
-    expect((await tableScores(page)).map(([f]) => f)).toEqual(rows.map(([f]) => f).sort((a, b) => a.localeCompare(b, 'en', { numeric: true })));
+    expect((await tableScores(page)).map(([f]) => f)).toEqual(
+      rows.map(([f]) => f).sort((a, b) => a.localeCompare(b, 'en', { numeric: true })),
+    );
 
     // filters: text, then verdict
     await page.getByTestId('filter-text').fill('tts-');
@@ -111,10 +138,25 @@ describe('batch, export and labelled evaluation in the app', () => {
     // EER and minDCF: the unit-tested function on the table's scores, and the CLI's last JSON line
     const eer = Number(await page.getByTestId('eer').getAttribute('data-value'));
     const minDcf = Number(await page.getByTestId('min-dcf').getAttribute('data-value'));
-    const m = computeMetrics(rows.filter(([f]) => f.startsWith('human')).map(([, p]) => p), rows.filter(([f]) => f.startsWith('tts')).map(([, p]) => p));
+    const m = computeMetrics(
+      rows.filter(([f]) => f.startsWith('human')).map(([, p]) => p),
+      rows.filter(([f]) => f.startsWith('tts')).map(([, p]) => p),
+    );
     expect(eer).toBe(m.eer);
     expect(minDcf).toBe(m.minDcf);
-    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/score.ts'), '--json', '--labels', path.join(dir, 'labels.csv'), ...files], { encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        path.join(ROOT, 'src/cli/score.ts'),
+        '--json',
+        '--labels',
+        path.join(dir, 'labels.csv'),
+        ...files,
+      ],
+      { encoding: 'utf8' },
+    );
     expect(r.status).toBe(0);
     const last = JSON.parse(r.stdout.trim().split('\n').pop()!);
     expect(last.eer).toBe(eer);
@@ -152,7 +194,8 @@ describe('batch, export and labelled evaluation in the app', () => {
     execFileSync('cp', [files[7], path.join(folder, 'inner', 'b.wav')]);
     writeFileSync(path.join(folder, 'inner', 'notes.md'), '# not audio\n');
     // four longer files keep the batch busy long enough to stop it; the last (14 s) is windowed
-    for (let i = 1; i <= 4; i++) execFileSync('sox', [...Array(i === 4 ? 10 : 6).fill(files[i]), path.join(folder, `long-${i}.wav`)]);
+    for (let i = 1; i <= 4; i++)
+      execFileSync('sox', [...Array(i === 4 ? 10 : 6).fill(files[i]), path.join(folder, `long-${i}.wav`)]);
     const page = await openApp(browser);
     await page.getByTestId('test-folder-input').setInputFiles(folder);
     expect(await page.getByTestId('batch-total').textContent()).toBe('6');
@@ -166,20 +209,37 @@ describe('batch, export and labelled evaluation in the app', () => {
     expect(Number(await page.getByTestId('batch-done').textContent())).toBe(stoppedAt);
     await page.getByRole('button', { name: 'Resume' }).click();
     await page.getByTestId('batch-done').filter({ hasText: /^6$/ }).waitFor({ timeout: 300_000 });
-    await expect.poll(() => page.locator('[data-testid=result-row] [data-testid=score]').count(), { timeout: 120_000 }).toBe(6);
+    await expect
+      .poll(() => page.locator('[data-testid=result-row] [data-testid=score]').count(), { timeout: 120_000 })
+      .toBe(6);
     expect(await page.locator('[data-testid=result-row]').filter({ hasText: 'Cancelled' }).count()).toBe(0);
-    expect((await tableScores(page)).map(([f]) => f)).toEqual(['picked/a.wav', 'picked/inner/b.wav', 'picked/long-1.wav', 'picked/long-2.wav', 'picked/long-3.wav', 'picked/long-4.wav']);
+    expect((await tableScores(page)).map(([f]) => f)).toEqual([
+      'picked/a.wav',
+      'picked/inner/b.wav',
+      'picked/long-1.wav',
+      'picked/long-2.wav',
+      'picked/long-3.wav',
+      'picked/long-4.wav',
+    ]);
     // the windowed file's timeline is in the exports
-    const csv = Papa.parse<Record<string, string>>(await downloadText(page, 'export-csv'), { header: true, skipEmptyLines: true }).data;
+    const csv = Papa.parse<Record<string, string>>(await downloadText(page, 'export-csv'), {
+      header: true,
+      skipEmptyLines: true,
+    }).data;
     expect(csv.map((r) => Number(r.timeline_windows || 0) > 0)).toEqual([false, false, false, false, false, true]);
     const html = await downloadText(page, 'export-html');
-    expect(html).toMatch(/picked\/long-4\.wav: mean window P\(bona fide\) 0\.\d{4}, minimum 0\.\d{4}, \d+ % of \d+ windows below 0\.5<\/figcaption><svg[^>]*aria-label="P\(bona fide\) per window"/);
+    expect(html).toMatch(
+      /picked\/long-4\.wav: mean window P\(bona fide\) 0\.\d{4}, minimum 0\.\d{4}, \d+ % of \d+ windows below 0\.5<\/figcaption><svg[^>]*aria-label="P\(bona fide\) per window"/,
+    );
     expect(html).toContain('files over 12 s as 4 s windows every 2 s');
     expect(await page.getByTestId('skipped').textContent()).toMatch(/Skipped 1 file .*picked\/inner\/notes\.md/);
     const bad = path.join(dir, 'bad-protocol.txt');
     writeFileSync(bad, 'T_1 a F - - - AC3 A05 spoof -\nT_1 b F - - - AC3 A05 maybe -\n');
     await page.getByTestId('labels-input').setInputFiles(bad);
-    await page.getByTestId('error').filter({ hasText: 'bad-protocol.txt line 2: the key column says "maybe"' }).waitFor();
+    await page
+      .getByTestId('error')
+      .filter({ hasText: 'bad-protocol.txt line 2: the key column says "maybe"' })
+      .waitFor();
     await page.close();
   }, 400_000);
 });

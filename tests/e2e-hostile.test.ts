@@ -23,10 +23,18 @@ let preview: Awaited<ReturnType<typeof startPreview>>;
 let dir: string;
 let table: AudioCase[];
 
-interface Watch { csp: string[]; foreign: string[]; errors: string[] }
+interface Watch {
+  csp: string[];
+  foreign: string[];
+  errors: string[];
+}
 
 /** Opens the app with CSP-violation, foreign-request and page-error listeners; `setup` runs before navigation (routes). */
-async function openApp(query = '', setup?: (p: Page) => Promise<void>, waitForWeights = true): Promise<{ page: Page; watch: Watch }> {
+async function openApp(
+  query = '',
+  setup?: (p: Page) => Promise<void>,
+  waitForWeights = true,
+): Promise<{ page: Page; watch: Watch }> {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const watch: Watch = { csp: [], foreign: [], errors: [] };
   const origin = new URL(preview.url).origin;
@@ -36,7 +44,9 @@ async function openApp(query = '', setup?: (p: Page) => Promise<void>, waitForWe
       (window as unknown as { __csp: string[] }).__csp.push(`${e.violatedDirective} ${e.blockedURI}`);
     });
   });
-  page.on('console', (m) => { if (/Content.Security.Policy|Refused to/i.test(m.text())) watch.csp.push(m.text()); });
+  page.on('console', (m) => {
+    if (/Content.Security.Policy|Refused to/i.test(m.text())) watch.csp.push(m.text());
+  });
   page.on('request', (r) => {
     const u = r.url();
     if (!u.startsWith(origin) && !u.startsWith('blob:') && !u.startsWith('data:')) watch.foreign.push(u);
@@ -44,7 +54,8 @@ async function openApp(query = '', setup?: (p: Page) => Promise<void>, waitForWe
   page.on('pageerror', (e) => watch.errors.push(e.message));
   await setup?.(page);
   await page.goto(preview.url + query);
-  if (waitForWeights) await page.getByTestId('weights-label').filter({ hasText: 'Demo weights' }).waitFor({ timeout: 180_000 });
+  if (waitForWeights)
+    await page.getByTestId('weights-label').filter({ hasText: 'Demo weights' }).waitFor({ timeout: 180_000 });
   return { page, watch };
 }
 
@@ -61,15 +72,41 @@ async function scoreOf(page: Page, file: string): Promise<number> {
 
 /** The CLI's P(bona fide) on the demo weights, per file name. */
 function cliScores(files: string[]): Map<string, number> {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/score.ts'), '--json', ...files], { cwd: ROOT, encoding: 'utf8' });
-  return new Map(r.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((o) => 'p_bonafide' in o).map((o) => [path.basename(o.file), o.p_bonafide]));
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/score.ts'), '--json', ...files], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
+  return new Map(
+    r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((o) => 'p_bonafide' in o)
+      .map((o) => [path.basename(o.file), o.p_bonafide]),
+  );
 }
 
 beforeAll(async () => {
   dir = tempDir('e2e-hostile');
   table = makeAudioTable(dir, false);
-  execFileSync('sox', [SPEECH, SPEECH, SPEECH, SPEECH, SPEECH, SPEECH, SPEECH, SPEECH, SPEECH, SPEECH, path.join(dir, 'long-14s.wav')]);
-  await convertFile(path.join(FIXTURES, 'tiny/checkpoint.pt'), { out: path.join(dir, 'tiny'), label: 'tiny folder', shardBytes: 64 * 1024 });
+  execFileSync('sox', [
+    SPEECH,
+    SPEECH,
+    SPEECH,
+    SPEECH,
+    SPEECH,
+    SPEECH,
+    SPEECH,
+    SPEECH,
+    SPEECH,
+    SPEECH,
+    path.join(dir, 'long-14s.wav'),
+  ]);
+  await convertFile(path.join(FIXTURES, 'tiny/checkpoint.pt'), {
+    out: path.join(dir, 'tiny'),
+    label: 'tiny folder',
+    shardBytes: 64 * 1024,
+  });
   preview = await startPreview();
   browser = await launchBrowser();
 }, 300_000);
@@ -81,7 +118,9 @@ afterAll(async () => {
 describe('hostile input in the app', () => {
   it('CSP: the built page and the preview server carry a strict policy, and a whole session (WebGPU, threaded WASM, reference, waveform) violates none of it', async () => {
     const html = readFileSync(path.join(ROOT, 'dist/index.html'), 'utf8');
-    expect(html).toMatch(/<meta http-equiv="Content-Security-Policy" content="default-src &#39;self&#39;; script-src &#39;self&#39; &#39;wasm-unsafe-eval&#39; blob:;/);
+    expect(html).toMatch(
+      /<meta http-equiv="Content-Security-Policy" content="default-src &#39;self&#39;; script-src &#39;self&#39; &#39;wasm-unsafe-eval&#39; blob:;/,
+    );
     expect(html.match(/<script\b[^>]*>/g)!.every((t) => /\bsrc="\/assets\//.test(t))).toBe(true); // no inline script
     expect(html).not.toMatch(/https?:\/\/(?!www\.w3\.org)/);
     const res = await fetch(preview.url);
@@ -91,15 +130,24 @@ describe('hostile input in the app', () => {
       const { page, watch } = await openApp(query);
       const backend = await page.getByTestId('backend').textContent();
       expect(backend).toBe(wasm ? 'wasm' : 'webgpu');
-      if (wasm) expect(await page.locator('.muted', { hasText: /using WASM, [2-8] threads/ }).count()).toBeGreaterThan(0);
+      if (wasm)
+        expect(await page.locator('.muted', { hasText: /using WASM, [2-8] threads/ }).count()).toBeGreaterThan(0);
       await page.getByTestId('test-file-input').setInputFiles(SPEECH);
       expect(await scoreOf(page, 'Front_Center.wav')).toBeGreaterThan(0);
       await page.getByTestId('ref-file-input').setInputFiles(REF);
-      await page.locator('[data-testid=result-row][data-ref=audio]').getByTestId('score').first().waitFor({ timeout: 180_000 });
+      await page
+        .locator('[data-testid=result-row][data-ref=audio]')
+        .getByTestId('score')
+        .first()
+        .waitFor({ timeout: 180_000 });
       if (wasm) {
         // a clip long enough for windows (on WASM: SwiftShader's WebGPU takes minutes): the timeline's regions and chart render under the policy too
         await page.getByTestId('test-file-input').setInputFiles(path.join(dir, 'long-14s.wav'));
-        await page.locator('[data-testid=result-row][data-file="long-14s.wav"]').getByTestId('score').first().waitFor({ timeout: 300_000 });
+        await page
+          .locator('[data-testid=result-row][data-file="long-14s.wav"]')
+          .getByTestId('score')
+          .first()
+          .waitFor({ timeout: 300_000 });
         await page.getByText('long-14s.wav').first().click();
         await page.waitForTimeout(2000);
       }
@@ -121,8 +169,11 @@ describe('hostile input in the app', () => {
     for (const c of rows) {
       if (c.error) {
         // decoding errors are named in the file list; scoring errors (too short) in the file's result row
-        const shown = page.getByTestId('error').filter({ hasText: `${c.file}: ` })
-          .or(page.locator(`[data-testid=result-row][data-file="${c.file}"] [data-testid=error]`)).first();
+        const shown = page
+          .getByTestId('error')
+          .filter({ hasText: `${c.file}: ` })
+          .or(page.locator(`[data-testid=result-row][data-file="${c.file}"] [data-testid=error]`))
+          .first();
         await shown.waitFor({ timeout: 120_000 });
         const text = (await shown.textContent())!.replace(/ Rescore$/, '');
         const reason = text.startsWith(`${c.file}: `) ? text.slice(c.file.length + 2) : text;
@@ -136,14 +187,23 @@ describe('hostile input in the app', () => {
     }
     console.log(`hostile audio in the app (WebGPU, demo weights):\n  ${report.join('\n  ')}`);
     // silence and a constant get "no speech signal" beside their score, speech does not
-    for (const [file, warned] of [['silence.wav', true], ['dc-offset.wav', false], ['speech-16k.wav', false]] as const) {
-      expect(await page.locator(`[data-testid=result-row][data-file="${file}"] [data-testid=no-signal-score]`).count(), file).toBe(warned ? 1 : 0);
+    for (const [file, warned] of [
+      ['silence.wav', true],
+      ['dc-offset.wav', false],
+      ['speech-16k.wav', false],
+    ] as const) {
+      expect(
+        await page.locator(`[data-testid=result-row][data-file="${file}"] [data-testid=no-signal-score]`).count(),
+        file,
+      ).toBe(warned ? 1 : 0);
     }
     // the worker is alive and every earlier result stays
     expect(await page.getByText(/crashed|device was lost/).count()).toBe(0);
     await page.getByTestId('test-file-input').setInputFiles(REF);
     expect(await scoreOf(page, 'Front_Left.wav')).toBeGreaterThan(0);
-    expect(await page.locator('[data-testid=result-row] [data-testid=score]').count()).toBeGreaterThanOrEqual(good.length + 1);
+    expect(await page.locator('[data-testid=result-row] [data-testid=score]').count()).toBeGreaterThanOrEqual(
+      good.length + 1,
+    );
     expect(watch.errors).toEqual([]);
     await page.screenshot({ path: path.join(ROOT, 'test-results/screenshots/hostile-audio.png'), fullPage: true });
     await page.close();
@@ -156,7 +216,9 @@ describe('hostile input in the app', () => {
     await page.getByTestId('test-file-input').setInputFiles(big);
     const shown = page.getByTestId('error').filter({ hasText: 'big-600m.wav: ' }).first();
     await shown.waitFor({ timeout: 60_000 });
-    expect(await shown.textContent()).toMatch(/^big-600m\.wav: the file is 600 MiB, over the 512 MiB limit for one audio file; split it into shorter files/);
+    expect(await shown.textContent()).toMatch(
+      /^big-600m\.wav: the file is 600 MiB, over the 512 MiB limit for one audio file; split it into shorter files/,
+    );
     expect(watch.errors).toEqual([]);
     rmSync(big);
     await page.close();
@@ -164,18 +226,51 @@ describe('hostile input in the app', () => {
 
   it('damaged weights folders are refused by name in the folder picker; the loaded weights keep scoring', async () => {
     const variants: [string, RegExp, (f: string, m: RatManifest) => RatManifest | void][] = [
-      ['missing shard', /Weight shard shard-0003\.bin listed in model\.json is missing from the chosen folder/, (f, m) => { rmShard(f, m, 2); }],
-      ['short shard', /Weight shard shard-0002\.bin has 100 bytes, the manifest expects \d+: the file is truncated/, (f, m) => { const p = path.join(f, m.weightsManifest[1].paths[0]); writeFileSync(p, readFileSync(p).subarray(0, 100)); }],
-      ['corrupted shard', /Weight shard shard-0004\.bin is corrupted: its SHA-256 is/, (f, m) => { const p = path.join(f, m.weightsManifest[3].paths[0]); const b = readFileSync(p); b[7] ^= 4; writeFileSync(p, b); }],
-      ['NaN weight', /Weight shard shard-0002\.bin holds a non-finite value in .*\(NaN at element 3\)/, (f, m) => {
-        const p = path.join(f, m.weightsManifest[1].paths[0]);
-        const b = readFileSync(p);
-        b.writeFloatLE(NaN, 12);
-        writeFileSync(p, b);
-        m.weightsManifest[1].sha256 = [createHash('sha256').update(b).digest('hex')];
-        return m;
-      }],
-      ['shapes that do not fit the config', /model\.json is not a usable RAT weights manifest:[\s\S]*the config needs/, (_, m) => { m.config.ffnDim += 8; return m; }],
+      [
+        'missing shard',
+        /Weight shard shard-0003\.bin listed in model\.json is missing from the chosen folder/,
+        (f, m) => {
+          rmShard(f, m, 2);
+        },
+      ],
+      [
+        'short shard',
+        /Weight shard shard-0002\.bin has 100 bytes, the manifest expects \d+: the file is truncated/,
+        (f, m) => {
+          const p = path.join(f, m.weightsManifest[1].paths[0]);
+          writeFileSync(p, readFileSync(p).subarray(0, 100));
+        },
+      ],
+      [
+        'corrupted shard',
+        /Weight shard shard-0004\.bin is corrupted: its SHA-256 is/,
+        (f, m) => {
+          const p = path.join(f, m.weightsManifest[3].paths[0]);
+          const b = readFileSync(p);
+          b[7] ^= 4;
+          writeFileSync(p, b);
+        },
+      ],
+      [
+        'NaN weight',
+        /Weight shard shard-0002\.bin holds a non-finite value in .*\(NaN at element 3\)/,
+        (f, m) => {
+          const p = path.join(f, m.weightsManifest[1].paths[0]);
+          const b = readFileSync(p);
+          b.writeFloatLE(NaN, 12);
+          writeFileSync(p, b);
+          m.weightsManifest[1].sha256 = [createHash('sha256').update(b).digest('hex')];
+          return m;
+        },
+      ],
+      [
+        'shapes that do not fit the config',
+        /model\.json is not a usable RAT weights manifest:[\s\S]*the config needs/,
+        (_, m) => {
+          m.config.ffnDim += 8;
+          return m;
+        },
+      ],
     ];
     const { page } = await openApp();
     await page.getByTestId('test-file-input').setInputFiles(SPEECH);
@@ -193,7 +288,10 @@ describe('hostile input in the app', () => {
       // the refused folder did not become the chosen set: the menu still names the weights in use
       expect(await page.getByTestId('weight-set').inputValue(), what).toBe('demo');
     }
-    await page.screenshot({ path: path.join(ROOT, 'test-results/screenshots/hostile-weights-folder.png'), fullPage: true });
+    await page.screenshot({
+      path: path.join(ROOT, 'test-results/screenshots/hostile-weights-folder.png'),
+      fullPage: true,
+    });
     // the demo weights still score, the same as before
     await page.getByTestId('test-file-input').setInputFiles(REF);
     expect(await scoreOf(page, 'Front_Left.wav')).toBeGreaterThan(0);
@@ -212,7 +310,11 @@ describe('hostile input in the app', () => {
         if (n <= 2) return route.abort('connectionreset');
         if (n === 3) {
           const full = await route.fetch();
-          return route.fulfill({ status: 200, body: (await full.body()).subarray(0, 1_000_000), headers: { 'content-type': 'application/octet-stream' } });
+          return route.fulfill({
+            status: 200,
+            body: (await full.body()).subarray(0, 1_000_000),
+            headers: { 'content-type': 'application/octet-stream' },
+          });
         }
         return route.fallback();
       });
@@ -227,12 +329,21 @@ describe('hostile input in the app', () => {
 
   it('a shard that never arrives ends in a clear error after the retries', async () => {
     let tries = 0;
-    const { page } = await openApp('?backend=wasm', async (p) => {
-      await p.route('**/weights/demo/shard-0001.bin', (route) => { tries++; return route.abort('internetdisconnected'); });
-    }, false);
+    const { page } = await openApp(
+      '?backend=wasm',
+      async (p) => {
+        await p.route('**/weights/demo/shard-0001.bin', (route) => {
+          tries++;
+          return route.abort('internetdisconnected');
+        });
+      },
+      false,
+    );
     const shown = page.getByTestId('error').filter({ hasText: 'Could not load' });
     await shown.waitFor({ timeout: 120_000 });
-    expect(await shown.textContent()).toMatch(/Could not download \/weights\/demo\/shard-0001\.bin \(.*\) after 5 attempts without progress; 0 of 2635844 bytes arrived\. Check the connection/);
+    expect(await shown.textContent()).toMatch(
+      /Could not download \/weights\/demo\/shard-0001\.bin \(.*\) after 5 attempts without progress; 0 of 2635844 bytes arrived\. Check the connection/,
+    );
     expect(tries).toBe(5);
     await page.close();
   }, 300_000);
@@ -251,14 +362,19 @@ describe('results across a reload', () => {
     const row = page.locator('[data-testid=result-row][data-file="Front_Center.wav"]');
     expect(Number(await row.getByTestId('score').getAttribute('data-value'))).toBe(p);
     expect(await row.getAttribute('class')).toBe('older');
-    expect(await page.locator('[data-testid=result-row][data-file="empty.wav"]').textContent()).toMatch(/the file is empty/);
+    expect(await page.locator('[data-testid=result-row][data-file="empty.wav"]').textContent()).toMatch(
+      /the file is empty/,
+    );
     // labels loaded after the reload reach the restored rows and their evaluation
     const labelsCsv = path.join(dir, 'restored-labels.csv');
     writeFileSync(labelsCsv, 'file,label\nFront_Center.wav,bonafide\n');
     await page.getByTestId('labels-input').setInputFiles(labelsCsv);
     await expect.poll(() => row.getByTestId('label').textContent()).toBe('bonafide');
     expect(await page.getByTestId('unmatched').count()).toBe(0);
-    await page.screenshot({ path: path.join(ROOT, 'test-results/screenshots/hostile-restored-after-reload.png'), fullPage: true });
+    await page.screenshot({
+      path: path.join(ROOT, 'test-results/screenshots/hostile-restored-after-reload.png'),
+      fullPage: true,
+    });
     await page.getByRole('button', { name: 'Forget saved results' }).click();
     await expect.poll(() => page.locator('[data-testid=result-row]').count()).toBe(0);
     await page.reload();

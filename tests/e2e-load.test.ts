@@ -24,7 +24,13 @@ beforeAll(async () => {
   const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
   files = Array.from({ length: FILES }, (_, i) => {
     const f = path.join(dir, `clip-${String(i).padStart(3, '0')}.wav`);
-    writeFileSync(f, wav(Float32Array.from({ length: 4000 + (i % 7) * 500 }, () => rand() * 0.3), 16000));
+    writeFileSync(
+      f,
+      wav(
+        Float32Array.from({ length: 4000 + (i % 7) * 500 }, () => rand() * 0.3),
+        16000,
+      ),
+    );
     return f;
   });
   preview = await startPreview('dist-faults');
@@ -52,8 +58,10 @@ describe('load in the app', () => {
     });
     await page.goto(`${preview.url}?backend=wasm&faults=1`);
     await page.getByTestId('weights-label').filter({ hasText: 'Demo weights' }).waitFor({ timeout: 180_000 });
-    const memory = () => page.evaluate(() => (window as unknown as { ratFaults: { memory(): Promise<Mem> } }).ratFaults.memory());
-    const heap = () => page.evaluate(() => (performance as unknown as { memory: { usedJSHeapSize: number } }).memory.usedJSHeapSize);
+    const memory = () =>
+      page.evaluate(() => (window as unknown as { ratFaults: { memory(): Promise<Mem> } }).ratFaults.memory());
+    const heap = () =>
+      page.evaluate(() => (performance as unknown as { memory: { usedJSHeapSize: number } }).memory.usedJSHeapSize);
     const start = { engine: await memory(), heap: await heap() };
 
     const t0 = Date.now();
@@ -67,15 +75,19 @@ describe('load in the app', () => {
       if (Date.now() - t0 > 1_500_000) throw new Error(`batch stuck at ${last} of ${FILES}`);
     }
     const seconds = (Date.now() - t0) / 1000;
-    await expect.poll(() => page.locator('[data-testid=result-row] [data-testid=score]').count(), { timeout: 60_000 }).toBe(FILES);
+    await expect
+      .poll(() => page.locator('[data-testid=result-row] [data-testid=score]').count(), { timeout: 60_000 })
+      .toBe(FILES);
     const lat = (await page.evaluate(() => (window as unknown as { __lat: number[] }).__lat)).sort((a, b) => a - b);
     // the page keeps every clip (for re-scoring); the engine must hold no more tensors than at the start
     const end = { engine: await memory(), heap: await heap() };
     const q = (f: number) => lat[Math.min(lat.length - 1, Math.floor(f * lat.length))].toFixed(0);
-    console.log(`browser batch: ${FILES} files in ${seconds.toFixed(0)} s (${(FILES / seconds).toFixed(1)} files/s); ` +
-      `engine tensors ${start.engine.numTensors} -> ${end.engine.numTensors} (${MB(start.engine.numBytes)} -> ${MB(end.engine.numBytes)} MB), ` +
-      `clips held ${end.engine.clips}; page JS heap ${MB(start.heap)} -> ${MB(end.heap)} MB; ` +
-      `input to next frame over ${lat.length} key presses: median ${q(0.5)} ms, p95 ${q(0.95)} ms, max ${lat[lat.length - 1].toFixed(0)} ms`);
+    console.log(
+      `browser batch: ${FILES} files in ${seconds.toFixed(0)} s (${(FILES / seconds).toFixed(1)} files/s); ` +
+        `engine tensors ${start.engine.numTensors} -> ${end.engine.numTensors} (${MB(start.engine.numBytes)} -> ${MB(end.engine.numBytes)} MB), ` +
+        `clips held ${end.engine.clips}; page JS heap ${MB(start.heap)} -> ${MB(end.heap)} MB; ` +
+        `input to next frame over ${lat.length} key presses: median ${q(0.5)} ms, p95 ${q(0.95)} ms, max ${lat[lat.length - 1].toFixed(0)} ms`,
+    );
     expect(end.engine.numTensors).toBe(start.engine.numTensors);
     expect(end.engine.numBytes).toBe(start.engine.numBytes);
     expect(end.engine.refs).toBe(0);

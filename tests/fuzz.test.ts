@@ -24,7 +24,11 @@ let smallZip: Uint8Array;
 
 /** Every global the unpickler was asked for during the current case. */
 let asked: { name: string; accepted: boolean }[] = [];
-const audit = { onGlobal: (name: string, accepted: boolean) => { asked.push({ name, accepted }); } };
+const audit = {
+  onGlobal: (name: string, accepted: boolean) => {
+    asked.push({ name, accepted });
+  },
+};
 
 /** Runs the unpickler; 'ok' or 'refused', anything else (another error class, a slow case) fails the property. */
 function pickleOutcome(bytes: Uint8Array): 'ok' | 'refused' {
@@ -56,7 +60,8 @@ async function checkpointOutcome(bytes: Uint8Array): Promise<'ok' | 'refused'> {
       expect(data.length).toBe(t.shape.reduce((a, b) => a * b, 1));
     }
   } catch (e) {
-    if (!(e instanceof CheckpointError)) throw new Error(`openCheckpoint threw ${(e as Error)?.name}: ${(e as Error)?.message}`);
+    if (!(e instanceof CheckpointError))
+      throw new Error(`openCheckpoint threw ${(e as Error)?.name}: ${(e as Error)?.message}`);
     result = 'refused';
   }
   expect(performance.now() - t0).toBeLessThan(CASE_MS);
@@ -70,10 +75,13 @@ beforeAll(async () => {
   const reader = new ZipReader(new BlobReader(new Blob([tinyZip as BlobPart])));
   const entries = (await reader.getEntries()) as FileEntry[];
   tinyPickle = await entries.find((e) => e.filename.endsWith('data.pkl'))!.getData(new Uint8ArrayWriter());
-  smallZip = await torchZip(stateDictPickle([
-    { key: 'a.weight', storage: '0', numel: 6, shape: [2, 3] },
-    { key: 'a.bias', storage: '1', numel: 2, shape: [2] },
-  ]), { 0: f32([1, 2, 3, 4, 5, 6]), 1: f32([7, 8]) });
+  smallZip = await torchZip(
+    stateDictPickle([
+      { key: 'a.weight', storage: '0', numel: 6, shape: [2, 3] },
+      { key: 'a.bias', storage: '1', numel: 2, shape: [2] },
+    ]),
+    { 0: f32([1, 2, 3, 4, 5, 6]), 1: f32([7, 8]) },
+  );
 });
 
 describe('restricted unpickler', () => {
@@ -85,15 +93,21 @@ describe('restricted unpickler', () => {
   });
 
   it('random bytes (with and without a protocol header) end in a value or a PickleError', () => {
-    fc.assert(fc.property(fc.boolean(), fc.uint8Array({ maxLength: 512 }), (header, body) => {
-      pickleOutcome(header ? new Uint8Array([0x80, 2, ...body]) : body);
-    }), { numRuns: runs(3000) });
+    fc.assert(
+      fc.property(fc.boolean(), fc.uint8Array({ maxLength: 512 }), (header, body) => {
+        pickleOutcome(header ? new Uint8Array([0x80, 2, ...body]) : body);
+      }),
+      { numRuns: runs(3000) },
+    );
   });
 
   it('the fixture pickle truncated at any length is refused as truncated', () => {
     // every length in the first and last 300 bytes, and a random sample between
     const lengths = new Set<number>();
-    for (let i = 0; i < 300; i++) { lengths.add(i); lengths.add(tinyPickle.length - 1 - i); }
+    for (let i = 0; i < 300; i++) {
+      lengths.add(i);
+      lengths.add(tinyPickle.length - 1 - i);
+    }
     fc.sample(fc.integer({ min: 0, max: tinyPickle.length - 1 }), runs(400)).forEach((n) => lengths.add(n));
     for (const n of lengths) {
       expect(pickleOutcome(tinyPickle.subarray(0, n)), `length ${n}`).toBe('refused');
@@ -104,71 +118,159 @@ describe('restricted unpickler', () => {
     const mutation = fc.oneof(
       fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
       fc.record({ kind: fc.constant('set' as const), at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }),
-      fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 16 }) }),
+      fc.record({
+        kind: fc.constant('insert' as const),
+        at: fc.nat(),
+        bytes: fc.uint8Array({ minLength: 1, maxLength: 16 }),
+      }),
       fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), n: fc.integer({ min: 1, max: 16 }) }),
     );
-    fc.assert(fc.property(fc.array(mutation, { minLength: 1, maxLength: 8 }), (ms) => {
-      let b = tinyPickle.slice();
-      for (const m of ms) {
-        const at = m.at % b.length;
-        if (m.kind === 'flip') b[at] ^= 1 << m.bit;
-        else if (m.kind === 'set') b[at] = m.value;
-        else {
-          const cut = m.kind === 'insert' ? at : Math.min(b.length, at + m.n);
-          const next = new Uint8Array(at + (m.kind === 'insert' ? m.bytes.length : 0) + b.length - cut);
-          next.set(b.subarray(0, at));
-          if (m.kind === 'insert') next.set(m.bytes, at);
-          next.set(b.subarray(cut), next.length - (b.length - cut));
-          b = next;
+    fc.assert(
+      fc.property(fc.array(mutation, { minLength: 1, maxLength: 8 }), (ms) => {
+        let b = tinyPickle.slice();
+        for (const m of ms) {
+          const at = m.at % b.length;
+          if (m.kind === 'flip') b[at] ^= 1 << m.bit;
+          else if (m.kind === 'set') b[at] = m.value;
+          else {
+            const cut = m.kind === 'insert' ? at : Math.min(b.length, at + m.n);
+            const next = new Uint8Array(at + (m.kind === 'insert' ? m.bytes.length : 0) + b.length - cut);
+            next.set(b.subarray(0, at));
+            if (m.kind === 'insert') next.set(m.bytes, at);
+            next.set(b.subarray(cut), next.length - (b.length - cut));
+            b = next;
+          }
         }
-      }
-      pickleOutcome(b);
-    }), { numRuns: runs(2000) });
+        pickleOutcome(b);
+      }),
+      { numRuns: runs(2000) },
+    );
   });
 
   it('random opcode programs (the opcodes a state_dict uses, with random arguments) end cleanly', () => {
     const ident = fc.stringMatching(/^[a-z_][a-z0-9_]{0,8}$/);
     const step = fc.oneof(
-      fc.constantFrom(op.mark(), op.tuple(), op.emptyTuple(), op.emptyDict(), op.emptyList(), op.reduce(), op.binpersid(),
-        op.setitems(), op.append(), op.appends(), op.newfalse(), [0x85], [0x86], [0x87], [0x6c], [0x64], [0x62], [0x94], [0x4e], [0x73]),
+      fc.constantFrom(
+        op.mark(),
+        op.tuple(),
+        op.emptyTuple(),
+        op.emptyDict(),
+        op.emptyList(),
+        op.reduce(),
+        op.binpersid(),
+        op.setitems(),
+        op.append(),
+        op.appends(),
+        op.newfalse(),
+        [0x85],
+        [0x86],
+        [0x87],
+        [0x6c],
+        [0x64],
+        [0x62],
+        [0x94],
+        [0x4e],
+        [0x73],
+      ),
       fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }).map(op.int),
       fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }).map(op.long8),
       fc.string({ maxLength: 12 }).map(op.str),
       fc.integer({ min: 0, max: 255 }).map(op.binput),
       fc.integer({ min: 0, max: 255 }).map(op.binget),
-      fc.constantFrom(...ALLOWED_GLOBALS).map((g) => { const i = g.lastIndexOf('.'); return op.global(g.slice(0, i), g.slice(i + 1)); }),
+      fc.constantFrom(...ALLOWED_GLOBALS).map((g) => {
+        const i = g.lastIndexOf('.');
+        return op.global(g.slice(0, i), g.slice(i + 1));
+      }),
       fc.tuple(ident, ident).map(([m, n]) => op.stackGlobal(m, n)),
     );
-    fc.assert(fc.property(fc.array(step, { maxLength: 60 }), fc.boolean(), (steps, stop) => {
-      pickleOutcome(new Uint8Array([...op.proto(2), ...steps.flat(), ...(stop ? op.stop() : [])]));
-    }), { numRuns: runs(3000) });
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 60 }), fc.boolean(), (steps, stop) => {
+        pickleOutcome(new Uint8Array([...op.proto(2), ...steps.flat(), ...(stop ? op.stop() : [])]));
+      }),
+      { numRuns: runs(3000) },
+    );
   });
 
   it('refuses every global outside the allow list by name, through GLOBAL and STACK_GLOBAL, before resolving it', () => {
-    const known = fc.constantFrom(['os', 'system'], ['builtins', 'eval'], ['builtins', 'exec'], ['builtins', 'getattr'], ['subprocess', 'Popen'],
-      ['posix', 'system'], ['nt', 'system'], ['__builtin__', 'eval'], ['torch', 'load'], ['torch._utils', '_rebuild_qtensor'],
-      ['collections', 'defaultdict'], ['numpy.core.multiarray', '_reconstruct'], ['torch', 'FloatStorage.__init__'], ['webbrowser', 'open']);
-    const any = fc.tuple(fc.string({ minLength: 1, maxLength: 20 }).filter((s) => !s.includes('\n')), fc.string({ minLength: 1, maxLength: 20 }).filter((s) => !s.includes('\n')));
-    fc.assert(fc.property(fc.oneof(known, any), fc.boolean(), ([module, name], stack) => {
-      fc.pre(!ALLOWED_GLOBALS.includes(`${module}.${name}`));
-      const arg = op.str('touch /tmp/pwned');
-      const call = [...(stack ? op.stackGlobal(module, name) : op.global(module, name)), ...arg, 0x85, ...op.reduce(), ...op.stop()];
-      asked = [];
-      let err: unknown;
-      try { unpickle(new Uint8Array([...op.proto(2), ...call]), audit); } catch (e) { err = e; }
-      expect(err).toBeInstanceOf(PickleError);
-      expect((err as Error).message).toContain(`"${module}.${name}"`);
-      expect(asked).toEqual([{ name: `${module}.${name}`, accepted: false }]);
-    }), { numRuns: runs(1000) });
+    const known = fc.constantFrom(
+      ['os', 'system'],
+      ['builtins', 'eval'],
+      ['builtins', 'exec'],
+      ['builtins', 'getattr'],
+      ['subprocess', 'Popen'],
+      ['posix', 'system'],
+      ['nt', 'system'],
+      ['__builtin__', 'eval'],
+      ['torch', 'load'],
+      ['torch._utils', '_rebuild_qtensor'],
+      ['collections', 'defaultdict'],
+      ['numpy.core.multiarray', '_reconstruct'],
+      ['torch', 'FloatStorage.__init__'],
+      ['webbrowser', 'open'],
+    );
+    const any = fc.tuple(
+      fc.string({ minLength: 1, maxLength: 20 }).filter((s) => !s.includes('\n')),
+      fc.string({ minLength: 1, maxLength: 20 }).filter((s) => !s.includes('\n')),
+    );
+    fc.assert(
+      fc.property(fc.oneof(known, any), fc.boolean(), ([module, name], stack) => {
+        fc.pre(!ALLOWED_GLOBALS.includes(`${module}.${name}`));
+        const arg = op.str('touch /tmp/pwned');
+        const call = [
+          ...(stack ? op.stackGlobal(module, name) : op.global(module, name)),
+          ...arg,
+          0x85,
+          ...op.reduce(),
+          ...op.stop(),
+        ];
+        asked = [];
+        let err: unknown;
+        try {
+          unpickle(new Uint8Array([...op.proto(2), ...call]), audit);
+        } catch (e) {
+          err = e;
+        }
+        expect(err).toBeInstanceOf(PickleError);
+        expect((err as Error).message).toContain(`"${module}.${name}"`);
+        expect(asked).toEqual([{ name: `${module}.${name}`, accepted: false }]);
+      }),
+      { numRuns: runs(1000) },
+    );
   });
 
   it('allowed globals cannot be called with hostile arguments', () => {
     const cases: number[][] = [
       [...op.global('collections', 'OrderedDict'), ...op.str('x'), 0x85, ...op.reduce(), ...op.stop()],
       [...op.global('torch', 'FloatStorage'), ...op.emptyTuple(), ...op.reduce(), ...op.stop()],
-      [...op.global('torch._utils', '_rebuild_tensor_v2'), ...op.str('not a storage'), 0x85, ...op.reduce(), ...op.stop()],
-      [...op.mark(), ...op.str('storage'), ...op.str('os.system'), ...op.str('0'), ...op.str('cpu'), ...op.int(1), ...op.tuple(), ...op.binpersid(), ...op.stop()],
-      [...op.mark(), ...op.str('storage'), ...op.global('torch', 'FloatStorage'), ...op.str('../../etc/passwd'), ...op.str('cpu'), ...op.int(1), ...op.tuple(), ...op.binpersid(), ...op.stop()],
+      [
+        ...op.global('torch._utils', '_rebuild_tensor_v2'),
+        ...op.str('not a storage'),
+        0x85,
+        ...op.reduce(),
+        ...op.stop(),
+      ],
+      [
+        ...op.mark(),
+        ...op.str('storage'),
+        ...op.str('os.system'),
+        ...op.str('0'),
+        ...op.str('cpu'),
+        ...op.int(1),
+        ...op.tuple(),
+        ...op.binpersid(),
+        ...op.stop(),
+      ],
+      [
+        ...op.mark(),
+        ...op.str('storage'),
+        ...op.global('torch', 'FloatStorage'),
+        ...op.str('../../etc/passwd'),
+        ...op.str('cpu'),
+        ...op.int(1),
+        ...op.tuple(),
+        ...op.binpersid(),
+        ...op.stop(),
+      ],
       [...op.mark(), ...op.str('module'), ...op.str('x'), ...op.tuple(), ...op.binpersid(), ...op.stop()],
     ];
     for (const c of cases) expect(pickleOutcome(new Uint8Array([...op.proto(2), ...c]))).toBe('refused');
@@ -176,30 +278,65 @@ describe('restricted unpickler', () => {
 
   it('deep nesting is bounded: 200k nested lists (40k parse), 200k MARKs, 1M-item appends of one memoised object', () => {
     const depth = 200_000;
-    const nested = [...op.proto(2), ...Array(depth).fill(op.emptyList()).flat(), ...Array(depth - 1).fill(op.append()).flat(), ...op.stop()];
+    const nested = [
+      ...op.proto(2),
+      ...Array(depth).fill(op.emptyList()).flat(),
+      ...Array(depth - 1)
+        .fill(op.append())
+        .flat(),
+      ...op.stop(),
+    ];
     expect(pickleOutcome(new Uint8Array(nested))).toBe('refused'); // by the entry count: a state_dict nests a few levels
-    const shallower = [...op.proto(2), ...Array(40_000).fill(op.emptyList()).flat(), ...Array(39_999).fill(op.append()).flat(), ...op.stop()];
+    const shallower = [
+      ...op.proto(2),
+      ...Array(40_000).fill(op.emptyList()).flat(),
+      ...Array(39_999).fill(op.append()).flat(),
+      ...op.stop(),
+    ];
     expect(pickleOutcome(new Uint8Array(shallower))).toBe('ok');
     const marks = [...op.proto(2), ...Array(depth).fill(op.mark()).flat(), ...op.stop()];
     expect(pickleOutcome(new Uint8Array(marks))).toBe('refused');
     // memo abuse: one big list referenced a million times, then a million-argument APPENDS
     const many = 1_000_000;
-    const memo = [...op.proto(2), ...op.emptyList(), ...op.binput(0), ...op.mark(), ...Array(many).fill(op.binget(0)).flat(), ...op.appends(), ...op.stop()];
+    const memo = [
+      ...op.proto(2),
+      ...op.emptyList(),
+      ...op.binput(0),
+      ...op.mark(),
+      ...Array(many).fill(op.binget(0)).flat(),
+      ...op.appends(),
+      ...op.stop(),
+    ];
     expect(['ok', 'refused']).toContain(pickleOutcome(new Uint8Array(memo)));
     // a million memo slots with 4-byte indices
-    const slots = [...op.proto(2), ...op.emptyList(), ...Array(1_100_000).fill(0).flatMap((_, i) => op.longBinput(i)), ...op.stop()];
+    const slots = [
+      ...op.proto(2),
+      ...op.emptyList(),
+      ...Array(1_100_000)
+        .fill(0)
+        .flatMap((_, i) => op.longBinput(i)),
+      ...op.stop(),
+    ];
     expect(pickleOutcome(new Uint8Array(slots))).toBe('refused');
     // reading a slot never written, far away
     expect(pickleOutcome(new Uint8Array([...op.proto(2), ...op.longBinget(0xffffffff), ...op.stop()]))).toBe('refused');
   });
 
   it('strings and byte strings claiming more bytes than the pickle has are refused as truncated', () => {
-    fc.assert(fc.property(fc.constantFrom(0x58, 0x42, 0x54, 0x8d), fc.integer({ min: 1, max: 0xffffffff }), fc.uint8Array({ maxLength: 64 }), (code, n, tail) => {
-      fc.pre(n > tail.length);
-      const len = [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff];
-      const b = new Uint8Array([...op.proto(2), code, ...len, ...(code === 0x8d ? [0, 0, 0, 0] : []), ...tail]);
-      expect(pickleOutcome(b)).toBe('refused');
-    }), { numRuns: runs(500) });
+    fc.assert(
+      fc.property(
+        fc.constantFrom(0x58, 0x42, 0x54, 0x8d),
+        fc.integer({ min: 1, max: 0xffffffff }),
+        fc.uint8Array({ maxLength: 64 }),
+        (code, n, tail) => {
+          fc.pre(n > tail.length);
+          const len = [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff];
+          const b = new Uint8Array([...op.proto(2), code, ...len, ...(code === 0x8d ? [0, 0, 0, 0] : []), ...tail]);
+          expect(pickleOutcome(b)).toBe('refused');
+        },
+      ),
+      { numRuns: runs(500) },
+    );
   });
 });
 
@@ -230,81 +367,144 @@ describe('checkpoint archive reader', () => {
   });
 
   it('refuses the archive truncated at every length (small archive: all of them; fixture: a sample)', async () => {
-    for (let n = 0; n < smallZip.length; n++) expect(await checkpointOutcome(smallZip.subarray(0, n)), `length ${n}`).toBe('refused');
+    for (let n = 0; n < smallZip.length; n++)
+      expect(await checkpointOutcome(smallZip.subarray(0, n)), `length ${n}`).toBe('refused');
     const lengths = fc.sample(fc.integer({ min: 0, max: tinyZip.length - 1 }), runs(60));
     for (const n of lengths) expect(await checkpointOutcome(tinyZip.subarray(0, n)), `length ${n}`).toBe('refused');
   });
 
   it('flipped and overwritten bytes anywhere in the archive end in a parse or a CheckpointError', async () => {
-    await fc.assert(fc.asyncProperty(fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }), async (edits) => {
-      const b = smallZip.slice();
-      for (const [at, v] of edits) b[at % b.length] = v;
-      await checkpointOutcome(b);
-    }), { numRuns: runs(1000) });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }),
+        async (edits) => {
+          const b = smallZip.slice();
+          for (const [at, v] of edits) b[at % b.length] = v;
+          await checkpointOutcome(b);
+        },
+      ),
+      { numRuns: runs(1000) },
+    );
   });
 
   it('flipped bytes in the zip headers of the fixture (local headers, central directory) end cleanly', async () => {
     // the last 12 KB hold the central directory and the end records
-    await fc.assert(fc.asyncProperty(fc.integer({ min: 0, max: 12_000 }), fc.integer({ min: 0, max: 7 }), async (back, bit) => {
-      const b = tinyZip.slice();
-      b[b.length - 1 - back] ^= 1 << bit;
-      await checkpointOutcome(b);
-    }), { numRuns: runs(50) });
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 12_000 }), fc.integer({ min: 0, max: 7 }), async (back, bit) => {
+        const b = tinyZip.slice();
+        b[b.length - 1 - back] ^= 1 << bit;
+        await checkpointOutcome(b);
+      }),
+      { numRuns: runs(50) },
+    );
   });
 
   const hostileTensor = fc.record({
     numel: fc.oneof(fc.integer({ min: 0, max: 16 }), fc.constantFrom(2 ** 31 - 1, 2 ** 40, 2 ** 53 - 1)),
     offset: fc.oneof(fc.integer({ min: 0, max: 8 }), fc.constantFrom(2 ** 31 - 1, 2 ** 50)),
-    shape: fc.array(fc.oneof(fc.integer({ min: 0, max: 4 }), fc.constantFrom(2 ** 20, 2 ** 31 - 1, 2 ** 40, 2 ** 52)), { maxLength: 6 }),
+    shape: fc.array(fc.oneof(fc.integer({ min: 0, max: 4 }), fc.constantFrom(2 ** 20, 2 ** 31 - 1, 2 ** 40, 2 ** 52)), {
+      maxLength: 6,
+    }),
     strideKind: fc.constantFrom('contiguous', 'zero', 'random'),
-    strides: fc.array(fc.oneof(fc.integer({ min: 0, max: 8 }), fc.constantFrom(2 ** 31 - 1, 2 ** 50)), { minLength: 6, maxLength: 6 }),
+    strides: fc.array(fc.oneof(fc.integer({ min: 0, max: 8 }), fc.constantFrom(2 ** 31 - 1, 2 ** 50)), {
+      minLength: 6,
+      maxLength: 6,
+    }),
     bytes: fc.integer({ min: 0, max: 64 }),
     storageType: fc.constantFrom('FloatStorage', 'HalfStorage', 'LongStorage', 'BoolStorage', 'DoubleStorage'),
   });
 
   it('storages claiming more bytes than the file, absurd sizes, huge declared shapes and strides: bounded, clean', async () => {
-    await fc.assert(fc.asyncProperty(hostileTensor, async (h) => {
-      const stride = h.strideKind === 'contiguous' ? undefined : h.shape.map((_, i) => (h.strideKind === 'zero' ? 0 : h.strides[i]));
-      const t: FakeTensor = { key: 'w', storage: '0', numel: h.numel, offset: h.offset, shape: h.shape, stride, storageType: h.storageType };
-      const file = await torchZip(stateDictPickle([t]), { 0: new Uint8Array(h.bytes) });
-      const before = process.memoryUsage().arrayBuffers;
-      await checkpointOutcome(file);
-      // nothing the size of a declared shape was allocated
-      expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(64 * 1024 * 1024);
-    }), { numRuns: runs(1000) });
+    await fc.assert(
+      fc.asyncProperty(hostileTensor, async (h) => {
+        const stride =
+          h.strideKind === 'contiguous'
+            ? undefined
+            : h.shape.map((_, i) => (h.strideKind === 'zero' ? 0 : h.strides[i]));
+        const t: FakeTensor = {
+          key: 'w',
+          storage: '0',
+          numel: h.numel,
+          offset: h.offset,
+          shape: h.shape,
+          stride,
+          storageType: h.storageType,
+        };
+        const file = await torchZip(stateDictPickle([t]), { 0: new Uint8Array(h.bytes) });
+        const before = process.memoryUsage().arrayBuffers;
+        await checkpointOutcome(file);
+        // nothing the size of a declared shape was allocated
+        expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(64 * 1024 * 1024);
+      }),
+      { numRuns: runs(1000) },
+    );
   });
 
   it('safetensors: hostile headers (wrong types, absurd offsets and shapes, prototype keys) end cleanly', async () => {
-    const value = fc.oneof(fc.constant(null), fc.boolean(), fc.integer(), fc.constantFrom(2 ** 53, -1, 1e308), fc.string({ maxLength: 6 }),
-      fc.constantFrom('F32', 'F16', 'BF16', 'I64', 'BOOL', 'toString', '__proto__', 'constructor'));
-    const info = fc.record({
-      dtype: value,
-      shape: fc.oneof(value, fc.array(fc.oneof(fc.integer({ min: 0, max: 8 }), value), { maxLength: 4 })),
-      data_offsets: fc.oneof(value, fc.array(fc.oneof(fc.integer({ min: 0, max: 64 }), value), { maxLength: 3 })),
-    }, { requiredKeys: [] });
-    const header = fc.oneof(fc.dictionary(fc.oneof(fc.string({ maxLength: 6 }), fc.constantFrom('__proto__', '__metadata__', 'constructor')), fc.oneof(info, value), { maxKeys: 4 }),
-      value, fc.array(value, { maxLength: 3 }));
-    await fc.assert(fc.asyncProperty(header, fc.integer({ min: 0, max: 64 }), async (h, pad) => {
-      const json = new TextEncoder().encode(JSON.stringify(h) ?? 'null');
-      const len = new Uint8Array(8);
-      new DataView(len.buffer).setBigUint64(0, BigInt(json.length), true);
-      // the reader recognises safetensors by the header's first byte; keep it a brace so the header parser is what runs
-      const body = json[0] === 0x7b ? json : new Uint8Array([0x7b, ...json]);
-      if (body !== json) new DataView(len.buffer).setBigUint64(0, BigInt(body.length), true);
-      await checkpointOutcome(new Uint8Array([...len, ...body, ...new Uint8Array(pad)]));
-    }), { numRuns: runs(1500) });
+    const value = fc.oneof(
+      fc.constant(null),
+      fc.boolean(),
+      fc.integer(),
+      fc.constantFrom(2 ** 53, -1, 1e308),
+      fc.string({ maxLength: 6 }),
+      fc.constantFrom('F32', 'F16', 'BF16', 'I64', 'BOOL', 'toString', '__proto__', 'constructor'),
+    );
+    const info = fc.record(
+      {
+        dtype: value,
+        shape: fc.oneof(value, fc.array(fc.oneof(fc.integer({ min: 0, max: 8 }), value), { maxLength: 4 })),
+        data_offsets: fc.oneof(value, fc.array(fc.oneof(fc.integer({ min: 0, max: 64 }), value), { maxLength: 3 })),
+      },
+      { requiredKeys: [] },
+    );
+    const header = fc.oneof(
+      fc.dictionary(
+        fc.oneof(fc.string({ maxLength: 6 }), fc.constantFrom('__proto__', '__metadata__', 'constructor')),
+        fc.oneof(info, value),
+        { maxKeys: 4 },
+      ),
+      value,
+      fc.array(value, { maxLength: 3 }),
+    );
+    await fc.assert(
+      fc.asyncProperty(header, fc.integer({ min: 0, max: 64 }), async (h, pad) => {
+        const json = new TextEncoder().encode(JSON.stringify(h) ?? 'null');
+        const len = new Uint8Array(8);
+        new DataView(len.buffer).setBigUint64(0, BigInt(json.length), true);
+        // the reader recognises safetensors by the header's first byte; keep it a brace so the header parser is what runs
+        const body = json[0] === 0x7b ? json : new Uint8Array([0x7b, ...json]);
+        if (body !== json) new DataView(len.buffer).setBigUint64(0, BigInt(body.length), true);
+        await checkpointOutcome(new Uint8Array([...len, ...body, ...new Uint8Array(pad)]));
+      }),
+      { numRuns: runs(1500) },
+    );
   });
 
   it('names the problem for the classic hostile layouts', async () => {
     const msg = async (t: FakeTensor, bytes: number) => {
       const file = await torchZip(stateDictPickle([t]), { [t.storage]: new Uint8Array(bytes) });
-      const e = await checkpointOutcome(file).then(() => null, (x) => x);
+      const e = await checkpointOutcome(file).then(
+        () => null,
+        (x) => x,
+      );
       expect(e).toBeNull();
-      return openCheckpoint(new Blob([file as BlobPart])).then(async (c) => { for (const x of c.tensors.values()) await x.read(); return 'ok'; }, (x: Error) => x.message);
+      return openCheckpoint(new Blob([file as BlobPart])).then(
+        async (c) => {
+          for (const x of c.tensors.values()) await x.read();
+          return 'ok';
+        },
+        (x: Error) => x.message,
+      );
     };
-    expect(await msg({ key: 'w', storage: '0', numel: 2 ** 40, shape: [2 ** 40] }, 16)).toMatch(/Storage 0 of tensor w has 16 bytes; 1099511627776 float32 values need/);
-    expect(await msg({ key: 'w', storage: '0', numel: 4, shape: [2 ** 40], stride: [0] }, 16)).toMatch(/Tensor w declares shape \[1099511627776\].*more values than/);
-    expect(await msg({ key: 'w', storage: '0', numel: 4, shape: [4], offset: 2 }, 16)).toMatch(/reads past the end of its storage/);
+    expect(await msg({ key: 'w', storage: '0', numel: 2 ** 40, shape: [2 ** 40] }, 16)).toMatch(
+      /Storage 0 of tensor w has 16 bytes; 1099511627776 float32 values need/,
+    );
+    expect(await msg({ key: 'w', storage: '0', numel: 4, shape: [2 ** 40], stride: [0] }, 16)).toMatch(
+      /Tensor w declares shape \[1099511627776\].*more values than/,
+    );
+    expect(await msg({ key: 'w', storage: '0', numel: 4, shape: [4], offset: 2 }, 16)).toMatch(
+      /reads past the end of its storage/,
+    );
     expect(await msg({ key: 'w', storage: '9', numel: 4, shape: [4] }, 16)).toBe('ok');
   });
 });

@@ -34,26 +34,41 @@ describe('labels', () => {
     const s = parseLabels('file\tlabel\nclips/a.flac\tbonafide\nb.wav   spoof  A07\n', 'labels.tsv');
     expect(s.format).toBe('list');
     expect([...s.labels.values()]).toEqual([
-      { id: 'a', key: 'bonafide', attack: null, attackTag: null }, { id: 'b', key: 'spoof', attack: 'A07', attackTag: null },
+      { id: 'a', key: 'bonafide', attack: null, attackTag: null },
+      { id: 'b', key: 'spoof', attack: 'A07', attackTag: null },
     ]);
   });
 
   it('reads a CSV with or without a header, quoted names with commas, and other spellings of the classes', () => {
     const a = parseLabels('file,label\n"a, b.wav",bonafide\nc.flac,Spoof\nd,bona-fide\n', 'labels.csv');
     expect(a.format).toBe('csv');
-    expect([...a.labels.values()].map((l) => [l.id, l.key])).toEqual([['a, b', 'bonafide'], ['c', 'spoof'], ['d', 'bonafide']]);
+    expect([...a.labels.values()].map((l) => [l.id, l.key])).toEqual([
+      ['a, b', 'bonafide'],
+      ['c', 'spoof'],
+      ['d', 'bonafide'],
+    ]);
     const b = parseLabels('x.wav,spoof,A07\r\ny.wav,genuine\r\n', 'my labels');
     expect(b.labels.get('x')!.attack).toBe('A07');
     expect(b.labels.get('y')!.key).toBe('bonafide');
   });
 
   it('names the line and what is wrong in a malformed file', () => {
-    expect(() => parseLabels('T_1 T_2 F - - - AC3 A05 spoof -\nT_1 T_3 F - spoof\n', 'p.tsv')).toThrow(/p\.tsv line 2: 5 columns, but earlier lines had 10/);
-    expect(() => parseLabels('a b c d\n', 'p.txt')).toThrow(/p\.txt line 1: expected 10 columns \(ASVspoof 5\), 5 \(ASVspoof 2019 LA\) or 2-3 \(file, key, attack\), got 4/);
-    expect(() => parseLabels('a.wav spoof\nT_1 T_2 F - - - AC3 A05 spoof -\n', 'p.txt')).toThrow(/line 2: 10 columns, but earlier lines had 2-3/);
-    expect(() => parseLabels('T_1 T_2 F - - - AC3 A05 maybe -\n', 'p.tsv')).toThrow(/line 1: the key column says "maybe"; it must be bonafide or spoof/);
+    expect(() => parseLabels('T_1 T_2 F - - - AC3 A05 spoof -\nT_1 T_3 F - spoof\n', 'p.tsv')).toThrow(
+      /p\.tsv line 2: 5 columns, but earlier lines had 10/,
+    );
+    expect(() => parseLabels('a b c d\n', 'p.txt')).toThrow(
+      /p\.txt line 1: expected 10 columns \(ASVspoof 5\), 5 \(ASVspoof 2019 LA\) or 2-3 \(file, key, attack\), got 4/,
+    );
+    expect(() => parseLabels('a.wav spoof\nT_1 T_2 F - - - AC3 A05 spoof -\n', 'p.txt')).toThrow(
+      /line 2: 10 columns, but earlier lines had 2-3/,
+    );
+    expect(() => parseLabels('T_1 T_2 F - - - AC3 A05 maybe -\n', 'p.tsv')).toThrow(
+      /line 1: the key column says "maybe"; it must be bonafide or spoof/,
+    );
     expect(() => parseLabels('a.wav,bonafide\nb.wav,unsure\n', 'l.csv')).toThrow(/l\.csv row 2: the label is "unsure"/);
-    expect(() => parseLabels('a.wav,bonafide\na.flac,spoof\n', 'l.csv')).toThrow(/row 2: "a" is labelled spoof here but bonafide earlier/);
+    expect(() => parseLabels('a.wav,bonafide\na.flac,spoof\n', 'l.csv')).toThrow(
+      /row 2: "a" is labelled spoof here but bonafide earlier/,
+    );
     expect(() => parseLabels('only-a-name\n', 'l.csv')).toThrow(/row 1: expected a file name and a label/);
     expect(() => parseLabels('', 'p.tsv')).toThrow(LabelsError);
     expect(() => parseLabels('file,label\n', 'l.csv')).toThrow(/only a header row/);
@@ -63,12 +78,24 @@ describe('labels', () => {
     expect(fileId('dir/sub/T_0000000000.flac')).toBe('T_0000000000');
     expect(fileId('C:\\x\\a.b.wav')).toBe('a.b');
     const s = parseLabels(PROTOCOL5, 'p.tsv');
-    const m = matchLabels([{ file: 'x/T_0000000000.wav', score: 0.2 }, { file: 'extra.wav', score: 0.9 }], s);
+    const m = matchLabels(
+      [
+        { file: 'x/T_0000000000.wav', score: 0.2 },
+        { file: 'extra.wav', score: 0.9 },
+      ],
+      s,
+    );
     expect(m.matched.map((x) => x.label.id)).toEqual(['T_0000000000']);
     expect(m.unlabelledFiles).toEqual(['extra.wav']);
     expect(m.unmatchedLabels).toEqual(['T_0000000001', 'T_0000000002', 'T_0000000003']);
     expect(m.sharedIds).toEqual([]);
-    const twice = matchLabels([{ file: 'a/T_0000000001.wav', score: 0.2 }, { file: 'b/T_0000000001.flac', score: 0.4 }], s);
+    const twice = matchLabels(
+      [
+        { file: 'a/T_0000000001.wav', score: 0.2 },
+        { file: 'b/T_0000000001.flac', score: 0.4 },
+      ],
+      s,
+    );
     expect(twice.matched).toHaveLength(2);
     expect(twice.sharedIds).toEqual(['T_0000000001']);
   });
@@ -76,8 +103,10 @@ describe('labels', () => {
   it('evaluates: overall metrics equal computeMetrics on the matched scores, per-attack counts and EER', () => {
     const s = parseLabels(PROTOCOL5, 'p.tsv');
     const scores = [
-      { file: 'T_0000000000.flac', score: 0.3 }, { file: 'T_0000000001.flac', score: 0.6 },
-      { file: 'T_0000000002.flac', score: 0.7 }, { file: 'T_0000000003.flac', score: 0.1 },
+      { file: 'T_0000000000.flac', score: 0.3 },
+      { file: 'T_0000000001.flac', score: 0.6 },
+      { file: 'T_0000000002.flac', score: 0.7 },
+      { file: 'T_0000000003.flac', score: 0.1 },
     ];
     const e = evaluate(scores, s);
     const ref = computeMetrics([0.6], [0.3, 0.7, 0.1]);
@@ -98,15 +127,60 @@ describe('labels', () => {
 
 const W = { label: 'Demo weights (untrained)', sha256: 'ab'.repeat(32), demo: true, dtype: 'float16' };
 const rows: BatchRow[] = [
-  { file: '=cmd|calc.wav', seconds: 1.5, pBonafide: 0.25, verdict: 'spoof', refMode: 'zero', ref: null, weights: W, audioSha256: 'cd'.repeat(32), label: 'spoof' },
-  { file: 'a "quoted", <b>.wav', seconds: 20, pBonafide: 0.75, pSource: 'window_mean', verdict: 'bonafide', refMode: 'zero', ref: null, weights: W, audioSha256: 'ef'.repeat(32),
-    timeline: summariseWindows([{ start: 0, end: 4, pBonafide: 0.8 }, { start: 2, end: 6, pBonafide: 0.3 }]) },
-  { file: 'bad.wav', seconds: null, pBonafide: null, verdict: null, refMode: 'zero', ref: null, weights: W, audioSha256: '00'.repeat(32), error: 'the file is empty (0 bytes)' },
+  {
+    file: '=cmd|calc.wav',
+    seconds: 1.5,
+    pBonafide: 0.25,
+    verdict: 'spoof',
+    refMode: 'zero',
+    ref: null,
+    weights: W,
+    audioSha256: 'cd'.repeat(32),
+    label: 'spoof',
+  },
+  {
+    file: 'a "quoted", <b>.wav',
+    seconds: 20,
+    pBonafide: 0.75,
+    pSource: 'window_mean',
+    verdict: 'bonafide',
+    refMode: 'zero',
+    ref: null,
+    weights: W,
+    audioSha256: 'ef'.repeat(32),
+    timeline: summariseWindows([
+      { start: 0, end: 4, pBonafide: 0.8 },
+      { start: 2, end: 6, pBonafide: 0.3 },
+    ]),
+  },
+  {
+    file: 'bad.wav',
+    seconds: null,
+    pBonafide: null,
+    verdict: null,
+    refMode: 'zero',
+    ref: null,
+    weights: W,
+    audioSha256: '00'.repeat(32),
+    error: 'the file is empty (0 bytes)',
+  },
 ];
 const ctx: ReportContext = {
-  appVersion: '0.1.0', date: '2026-11-27T06:00:00.000Z', weights: W,
-  settings: { refMode: 'zero', ref: null, windows: { limitSeconds: 12, windowSeconds: 4, hopSeconds: 2, singlePassMaxSeconds: 30 } },
-  evaluation: evaluate([{ file: 'x.wav', score: 0.2 }, { file: 'y.wav', score: 0.9 }], parseLabels('x.wav,spoof\ny.wav,bonafide\n', 'l.csv')),
+  appVersion: '0.1.0',
+  date: '2026-11-27T06:00:00.000Z',
+  weights: W,
+  settings: {
+    refMode: 'zero',
+    ref: null,
+    windows: { limitSeconds: 12, windowSeconds: 4, hopSeconds: 2, singlePassMaxSeconds: 30 },
+  },
+  evaluation: evaluate(
+    [
+      { file: 'x.wav', score: 0.2 },
+      { file: 'y.wav', score: 0.9 },
+    ],
+    parseLabels('x.wav,spoof\ny.wav,bonafide\n', 'l.csv'),
+  ),
 };
 
 describe('exports', () => {
@@ -132,7 +206,11 @@ describe('exports', () => {
     expect(j.files).toHaveLength(3);
     expect(j.files[1].timeline.windows).toHaveLength(2);
     expect(j.files[1].p_source).toBe('window_mean');
-    expect(j.files[2]).toEqual({ file: 'bad.wav', audio_sha256: '00'.repeat(32), error: 'the file is empty (0 bytes)' });
+    expect(j.files[2]).toEqual({
+      file: 'bad.wav',
+      audio_sha256: '00'.repeat(32),
+      error: 'the file is empty (0 bytes)',
+    });
     expect(j.evaluation).toMatchObject({ eer: 0, min_dcf: 0, n_bonafide: 1, n_spoof: 1 });
   });
 

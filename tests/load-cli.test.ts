@@ -37,7 +37,13 @@ beforeAll(() => {
     // 0.25-0.5 s of noise at 16 or 44.1 kHz, so decoding, resampling and scoring all run
     const rate = i % 2 ? 16000 : 44100;
     const n = Math.round(rate * (0.25 + (i % 5) * 0.06));
-    writeFileSync(path.join(folder, `clip-${String(i).padStart(4, '0')}.wav`), wav(Float32Array.from({ length: n }, () => rand() * 0.3), rate));
+    writeFileSync(
+      path.join(folder, `clip-${String(i).padStart(4, '0')}.wav`),
+      wav(
+        Float32Array.from({ length: n }, () => rand() * 0.3),
+        rate,
+      ),
+    );
   }
 });
 
@@ -51,7 +57,9 @@ function rssOf(pid: number): number {
 
 describe('load', () => {
   it(`a ${FILES}-file CLI batch completes with flat memory (RSS sampled while it runs)`, async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/score.ts'), '--json', folder], { cwd: ROOT });
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/score.ts'), '--json', folder], {
+      cwd: ROOT,
+    });
     let done = 0;
     let buf = '';
     const samples: { done: number; rss: number }[] = [];
@@ -60,9 +68,16 @@ describe('load', () => {
       buf += d.toString();
       const lines = buf.split('\n');
       buf = lines.pop()!;
-      for (const l of lines) if (l.trim()) { expect(JSON.parse(l).p_bonafide).toBeGreaterThan(0); done++; }
+      for (const l of lines)
+        if (l.trim()) {
+          expect(JSON.parse(l).p_bonafide).toBeGreaterThan(0);
+          done++;
+        }
     });
-    const timer = setInterval(() => { const rss = rssOf(child.pid!); if (rss) samples.push({ done, rss }); }, 250);
+    const timer = setInterval(() => {
+      const rss = rssOf(child.pid!);
+      if (rss) samples.push({ done, rss });
+    }, 250);
     const status = await new Promise<number | null>((r) => child.on('close', r));
     clearInterval(timer);
     const seconds = (performance.now() - t0) / 1000;
@@ -73,7 +88,9 @@ describe('load', () => {
     const late = samples.filter((s) => s.done >= FILES * 0.9);
     const base = Math.max(...early.map((s) => s.rss));
     const end = Math.max(...late.map((s) => s.rss));
-    console.log(`CLI batch: ${FILES} files in ${seconds.toFixed(0)} s; RSS at 10-20 %: ${MB(base)} MB, at 90-100 %: ${MB(end)} MB, peak ${MB(Math.max(...samples.map((s) => s.rss)))} MB`);
+    console.log(
+      `CLI batch: ${FILES} files in ${seconds.toFixed(0)} s; RSS at 10-20 %: ${MB(base)} MB, at 90-100 %: ${MB(end)} MB, peak ${MB(Math.max(...samples.map((s) => s.rss)))} MB`,
+    );
     expect(early.length).toBeGreaterThan(0);
     expect(late.length).toBeGreaterThan(0);
     expect(end - base).toBeLessThan(48 * 1048576);
@@ -81,7 +98,9 @@ describe('load', () => {
 
   it(`${IN_PROCESS} of the files in-process: no tensor, wasm-heap, JS-heap or ArrayBuffer growth`, async () => {
     const model = await loadModelFromDir(path.join(ROOT, 'public/weights/demo'), 'wasm');
-    const files = Array.from({ length: IN_PROCESS }, (_, i) => path.join(folder, `clip-${String(i).padStart(4, '0')}.wav`));
+    const files = Array.from({ length: IN_PROCESS }, (_, i) =>
+      path.join(folder, `clip-${String(i).padStart(4, '0')}.wav`),
+    );
     const run = async (from: number, to: number) => {
       for (let i = from; i < to; i++) {
         const clip = await decodeClip(readFileSync(files[i]), files[i]);
@@ -96,14 +115,23 @@ describe('load', () => {
       await new Promise((r) => setTimeout(r, 200));
       gc();
       const m = process.memoryUsage();
-      return { tensors: tf.memory().numTensors, bytes: tf.memory().numBytes, wasm: wasmHeap(), heap: m.heapUsed, buffers: m.arrayBuffers, rss: m.rss };
+      return {
+        tensors: tf.memory().numTensors,
+        bytes: tf.memory().numBytes,
+        wasm: wasmHeap(),
+        heap: m.heapUsed,
+        buffers: m.arrayBuffers,
+        rss: m.rss,
+      };
     };
     const start = await snap();
     await run(100, IN_PROCESS);
     const end = await snap();
-    console.log(`in-process, after 100 and after ${IN_PROCESS} files: tensors ${start.tensors} -> ${end.tensors}, tensor bytes ${start.bytes} -> ${end.bytes}, ` +
-      `wasm heap ${MB(start.wasm)} -> ${MB(end.wasm)} MB, JS heap ${MB(start.heap)} -> ${MB(end.heap)} MB, ` +
-      `ArrayBuffers ${MB(start.buffers)} -> ${MB(end.buffers)} MB, RSS ${MB(start.rss)} -> ${MB(end.rss)} MB`);
+    console.log(
+      `in-process, after 100 and after ${IN_PROCESS} files: tensors ${start.tensors} -> ${end.tensors}, tensor bytes ${start.bytes} -> ${end.bytes}, ` +
+        `wasm heap ${MB(start.wasm)} -> ${MB(end.wasm)} MB, JS heap ${MB(start.heap)} -> ${MB(end.heap)} MB, ` +
+        `ArrayBuffers ${MB(start.buffers)} -> ${MB(end.buffers)} MB, RSS ${MB(start.rss)} -> ${MB(end.rss)} MB`,
+    );
     expect(end.tensors).toBe(start.tensors);
     expect(end.bytes).toBe(start.bytes);
     expect(end.wasm).toBe(start.wasm);

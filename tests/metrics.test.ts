@@ -8,7 +8,15 @@ import { FIXTURES } from './helpers';
 // EER and minDCF against scripts/reference/metrics_reference.py (a brute-force count per threshold in
 // Python), on fixed score lists with ties, tiny sets, all-equal scores and perfect separation.
 
-interface Case { name: string; bonafide: number[]; spoof: number[]; eer: number; eer_threshold: number; min_dcf: number; min_dcf_threshold: number }
+interface Case {
+  name: string;
+  bonafide: number[];
+  spoof: number[];
+  eer: number;
+  eer_threshold: number;
+  min_dcf: number;
+  min_dcf_threshold: number;
+}
 const ref: { cases: Case[] } = JSON.parse(readFileSync(path.join(FIXTURES, 'metrics.json'), 'utf8'));
 
 describe('EER and minDCF', () => {
@@ -31,24 +39,29 @@ describe('EER and minDCF', () => {
   });
 
   it('does not depend on the order of the scores, and stays within [0, 1]', () => {
-    fc.assert(fc.property(
-      fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 1, maxLength: 30 }),
-      fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 1, maxLength: 30 }),
-      (b, s) => {
-        const a = computeMetrics(b, s);
-        const r = computeMetrics([...b].reverse(), [...s].reverse());
-        expect(r.eer).toBe(a.eer);
-        expect(r.minDcf).toBe(a.minDcf);
-        expect(a.eer).toBeGreaterThanOrEqual(0);
-        expect(a.eer).toBeLessThanOrEqual(1);
-        expect(a.det.length).toBe(new Set([...b, ...s]).size);
-      },
-    ), { numRuns: 200 });
+    fc.assert(
+      fc.property(
+        fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 1, maxLength: 30 }),
+        fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 1, maxLength: 30 }),
+        (b, s) => {
+          const a = computeMetrics(b, s);
+          const r = computeMetrics([...b].reverse(), [...s].reverse());
+          expect(r.eer).toBe(a.eer);
+          expect(r.minDcf).toBe(a.minDcf);
+          expect(a.eer).toBeGreaterThanOrEqual(0);
+          expect(a.eer).toBeLessThanOrEqual(1);
+          expect(a.det.length).toBe(new Set([...b, ...s]).size);
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 
   it('refuses a missing class or a non-finite score, saying which', () => {
     expect(() => computeMetrics([0.4], [])).toThrow(MetricsError);
-    expect(() => computeMetrics([], [0.4])).toThrow(/at least one bona fide and one spoof score \(got 0 bona fide, 1 spoof\)/);
+    expect(() => computeMetrics([], [0.4])).toThrow(
+      /at least one bona fide and one spoof score \(got 0 bona fide, 1 spoof\)/,
+    );
     expect(() => computeMetrics([NaN], [0.4])).toThrow(/finite number \(got NaN\)/);
   });
 

@@ -12,8 +12,18 @@ import { tempDir } from './helpers';
 const ROOT = path.resolve(__dirname, '..');
 const SPEECH = '/usr/share/sounds/alsa/Front_Center.wav';
 const score = (...args: string[]) => {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/score.ts'), ...args], { cwd: ROOT, encoding: 'utf8' });
-  return { ...r, json: r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)) };
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/score.ts'), ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
+  return {
+    ...r,
+    json: r.stdout
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l)),
+  };
 };
 
 /** SPEECH with its fmt chunk's sample rate (and byte rate) rewritten. */
@@ -28,7 +38,9 @@ function withDeclaredRate(rate: number, file: string): string {
 }
 
 let dir: string;
-beforeAll(() => { dir = tempDir('odd'); });
+beforeAll(() => {
+  dir = tempDir('odd');
+});
 
 describe('sample rates', () => {
   it('reads the declared rate of a WAV before decoding', () => {
@@ -39,7 +51,9 @@ describe('sample rates', () => {
   it.each([8, 63, 100, 3999])('refuses a WAV declaring %i Hz at once, naming the rate', async (rate) => {
     const file = withDeclaredRate(rate, path.join(dir, `rate-${rate}.wav`));
     const t = performance.now();
-    await expect(decodeClip(readFileSync(file), file)).rejects.toThrow(new RegExp(`sample rate of ${rate} Hz, below the 4000 Hz`));
+    await expect(decodeClip(readFileSync(file), file)).rejects.toThrow(
+      new RegExp(`sample rate of ${rate} Hz, below the 4000 Hz`),
+    );
     expect(performance.now() - t).toBeLessThan(1000);
   });
 
@@ -52,12 +66,18 @@ describe('sample rates', () => {
     expect(Math.abs(b.wave.length - a.wave.length)).toBeLessThanOrEqual(1);
     let err = 0;
     let peak = 0;
-    for (let i = 1000; i < a.wave.length - 1000; i++) { err = Math.max(err, Math.abs(a.wave[i] - b.wave[i])); peak = Math.max(peak, Math.abs(a.wave[i])); }
+    for (let i = 1000; i < a.wave.length - 1000; i++) {
+      err = Math.max(err, Math.abs(a.wave[i] - b.wave[i]));
+      peak = Math.max(peak, Math.abs(a.wave[i]));
+    }
     expect(err / peak).toBeLessThan(0.02);
   });
 
   it('hands the resampler whole chunks at every common rate, and the same ratio', () => {
-    for (const r of [8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 88200, 96000, 176400, 192000, 352800, 384000, 768000]) {
+    for (const r of [
+      8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 88200, 96000, 176400, 192000, 352800, 384000,
+      768000,
+    ]) {
       const [i, o] = resamplerRates(r)!;
       expect(i % 10).toBe(0);
       expect(Math.max(i, o)).toBeLessThanOrEqual(192000);
@@ -70,7 +90,7 @@ describe('sample rates', () => {
     execFileSync('sox', [SPEECH, '-r', '11025', long, 'repeat', '70']);
     const c = await decodeClip(readFileSync(long), 'long');
     expect(c.sourceSampleRate).toBe(11025);
-    expect(Math.abs(c.wave.length - Math.round((c.seconds * 16000)))).toBeLessThanOrEqual(1);
+    expect(Math.abs(c.wave.length - Math.round(c.seconds * 16000))).toBeLessThanOrEqual(1);
   });
 
   it('names what the resampler cannot take', () => {
@@ -82,9 +102,11 @@ describe('sample rates', () => {
 });
 
 describe('formats', () => {
-  it('refuses a format outside the README\'s list by name, before any decoder runs', async () => {
+  it("refuses a format outside the README's list by name, before any decoder runs", async () => {
     const amr = Buffer.concat([Buffer.from('#!AMR\n'), Buffer.alloc(2000)]);
-    await expect(decodeClip(amr, 'call.amr')).rejects.toThrow(/AMR audio is not among the formats read here \(WAV, FLAC, MP3, .*\); convert it first/);
+    await expect(decodeClip(amr, 'call.amr')).rejects.toThrow(
+      /AMR audio is not among the formats read here \(WAV, FLAC, MP3, .*\); convert it first/,
+    );
   });
 });
 
@@ -139,13 +161,32 @@ describe('folders', () => {
     execFileSync('chmod', ['000', path.join(root, 'private')]);
     // as root every folder can be read: run as an ordinary user where there is one
     const asUser = process.getuid?.() === 0 ? ['runuser', '-u', 'nobody', '--'] : [];
-    const r = spawnSync(asUser[0] ?? process.execPath, [...asUser.slice(1), ...(asUser.length ? [process.execPath] : []),
-      '--import', path.join(ROOT, 'node_modules/tsx/dist/loader.mjs'), path.join(ROOT, 'src/cli/score.ts'), '--json', root],
-    { cwd: dir, encoding: 'utf8', env: { ...process.env, HOME: dir, TSX_TSCONFIG_PATH: path.join(ROOT, 'tsconfig.json') } });
+    const r = spawnSync(
+      asUser[0] ?? process.execPath,
+      [
+        ...asUser.slice(1),
+        ...(asUser.length ? [process.execPath] : []),
+        '--import',
+        path.join(ROOT, 'node_modules/tsx/dist/loader.mjs'),
+        path.join(ROOT, 'src/cli/score.ts'),
+        '--json',
+        root,
+      ],
+      {
+        cwd: dir,
+        encoding: 'utf8',
+        env: { ...process.env, HOME: dir, TSX_TSCONFIG_PATH: path.join(ROOT, 'tsconfig.json') },
+      },
+    );
     execFileSync('chmod', ['755', path.join(root, 'private')]);
     expect(r.stderr).toMatch(/skipped .*private: the folder cannot be read \(EACCES\)/);
     expect(r.status).toBe(0);
-    expect(r.stdout.trim().split('\n').map((l) => path.basename(JSON.parse(l).file))).toEqual(['ok.wav']);
+    expect(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => path.basename(JSON.parse(l).file)),
+    ).toEqual(['ok.wav']);
   });
 });
 
@@ -161,7 +202,9 @@ describe('labels files', () => {
   });
 
   it('names UTF-16 without a BOM and bytes that are not UTF-8', () => {
-    expect(() => decodeLabelBytes(Buffer.from(text, 'utf16le'), 'l.csv')).toThrow(/l\.csv: .*UTF-16 text without a byte-order mark/);
+    expect(() => decodeLabelBytes(Buffer.from(text, 'utf16le'), 'l.csv')).toThrow(
+      /l\.csv: .*UTF-16 text without a byte-order mark/,
+    );
     expect(() => decodeLabelBytes(Buffer.from([0x66, 0xe9, 0x2c, 0x0a]), 'l.csv')).toThrow(/not UTF-8 text/);
   });
 });

@@ -6,7 +6,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { scoreClip } from '../src/analysis/score-clip';
 import { loadModelFromDir } from '../src/cli/node-weights';
 import { decodeClip } from '../src/audio/decode';
-import { OutOfMemoryError, isOutOfMemory, needsRestart, restartBackend, setMemoryGuard } from '../src/model/out-of-memory';
+import {
+  OutOfMemoryError,
+  isOutOfMemory,
+  needsRestart,
+  restartBackend,
+  setMemoryGuard,
+} from '../src/model/out-of-memory';
 import { wav } from './audio-table';
 import { tempDir } from './helpers';
 
@@ -29,7 +35,10 @@ beforeAll(() => {
   dir = tempDir('oom');
   tenMin = path.join(dir, 'ten-minutes.wav');
   let seed = 7;
-  const noise = Float32Array.from({ length: 600 * 16000 }, () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5) * 0.2);
+  const noise = Float32Array.from(
+    { length: 600 * 16000 },
+    () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5) * 0.2,
+  );
   writeFileSync(tenMin, wav(noise, 16000));
   short = path.join(dir, 'speech.wav');
   execFileSync('sox', [SPEECH, '-r', '16000', short]);
@@ -38,15 +47,30 @@ beforeAll(() => {
 function cli(...args: (string | Record<string, string>)[]) {
   const env = { ...process.env, ...args.find((a) => typeof a === 'object') };
   const argv = args.filter((a): a is string => typeof a === 'string');
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/score.ts'), ...argv], { cwd: ROOT, env, encoding: 'utf8', maxBuffer: 64 << 20 });
-  return { status: r.status, stderr: r.stderr, lines: r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) };
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/score.ts'), ...argv], {
+    cwd: ROOT,
+    env,
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
+  return {
+    status: r.status,
+    stderr: r.stderr,
+    lines: r.stdout
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l)),
+  };
 }
 
 describe('out of memory', () => {
   it('recognises out-of-memory failures and nothing else', () => {
     expect(isOutOfMemory(new WebAssembly.RuntimeError('memory access out of bounds'))).toBe(true);
     expect(isOutOfMemory(new WebAssembly.RuntimeError('table index is out of bounds'))).toBe(true);
-    expect(isOutOfMemory(new WebAssembly.RuntimeError('Aborted(OOM). Build with -sASSERTIONS for more info.'))).toBe(true);
+    expect(isOutOfMemory(new WebAssembly.RuntimeError('Aborted(OOM). Build with -sASSERTIONS for more info.'))).toBe(
+      true,
+    );
     expect(isOutOfMemory(new RangeError('Array buffer allocation failed'))).toBe(true);
     expect(isOutOfMemory(Object.assign(new Error('x'), { name: 'GPUOutOfMemoryError' }))).toBe(true);
     expect(isOutOfMemory(new OutOfMemoryError(600, 'x'))).toBe(true);
@@ -70,11 +94,16 @@ describe('out of memory', () => {
     const wave = (await decodeClip(readFileSync(tenMin), tenMin)).wave;
     const tensors = tf.memory().numTensors;
     const t0 = performance.now();
-    const err = await scoreClip(model, wave, { windows: ONE_PASS }).then(() => null, (e: unknown) => e);
+    const err = await scoreClip(model, wave, { windows: ONE_PASS }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(performance.now() - t0).toBeLessThan(1000);
     expect(err).toBeInstanceOf(OutOfMemoryError);
     expect((err as OutOfMemoryError).refused).toBe(true);
-    expect((err as Error).message).toMatch(/^ran out of memory scoring 600\.0 s of audio in one pass \(it would need about 7\.\d GB of working memory; the wasm engine has about 4\.3 GB beside the weights\)$/);
+    expect((err as Error).message).toMatch(
+      /^ran out of memory scoring 600\.0 s of audio in one pass \(it would need about 7\.\d GB of working memory; the wasm engine has about 4\.3 GB beside the weights\)$/,
+    );
     expect(tf.memory().numTensors).toBe(tensors);
     expect((await model.score(speech)).pBonafide).toBe(before);
     const two = await scoreClip(model, wave.subarray(0, 120 * 16000), { windows: ONE_PASS });
@@ -91,8 +120,13 @@ describe('out of memory', () => {
     setMemoryGuard(false);
     try {
       const t0 = performance.now();
-      const err = await scoreClip(model, wave, { windows: ONE_PASS }).then(() => null, (e: unknown) => e);
-      console.log(`10-minute single pass failed after ${((performance.now() - t0) / 1000).toFixed(1)} s: ${(err as Error)?.message}`);
+      const err = await scoreClip(model, wave, { windows: ONE_PASS }).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      console.log(
+        `10-minute single pass failed after ${((performance.now() - t0) / 1000).toFixed(1)} s: ${(err as Error)?.message}`,
+      );
       expect(err).toBeInstanceOf(OutOfMemoryError);
       expect((err as OutOfMemoryError).refused).toBe(false);
       expect((err as Error).message).toMatch(/^ran out of memory scoring 600\.0 s of audio in one pass \(/);
@@ -122,25 +156,48 @@ describe('out of memory', () => {
     expect(r.lines).toHaveLength(4);
     for (const i of [0, 2]) {
       expect(r.lines[i].file).toBe(tenMin);
-      expect(r.lines[i].error).toMatch(/^ran out of memory scoring 600\.0 s of audio in one pass \(it would need about .* GB .*\)\. Lower --single-pass-max \(now 3600 s\) or --window-limit \(now 3600 s\) so long files are scored in 4 s windows\.$/);
+      expect(r.lines[i].error).toMatch(
+        /^ran out of memory scoring 600\.0 s of audio in one pass \(it would need about .* GB .*\)\. Lower --single-pass-max \(now 3600 s\) or --window-limit \(now 3600 s\) so long files are scored in 4 s windows\.$/,
+      );
     }
     for (const i of [1, 3]) expect(r.lines[i].p_bonafide).toBe(fresh.lines[0].p_bonafide);
   }, 600_000);
 
   it('CLI, estimate off: the file that hit the limit says the engine was restarted; the files after it score as in a fresh run', () => {
     const fresh = cli('--json', short);
-    const r = cli('--json', '--window-limit', '3600', '--single-pass-max', '3600', tenMin, short, { RAT_MEMORY_GUARD: 'off' });
+    const r = cli('--json', '--window-limit', '3600', '--single-pass-max', '3600', tenMin, short, {
+      RAT_MEMORY_GUARD: 'off',
+    });
     expect(r.status).toBe(1);
-    expect(r.lines[0].error).toMatch(/^ran out of memory scoring 600\.0 s of audio in one pass \(.*\); the engine was restarted\. Lower --single-pass-max \(now 3600 s\)/);
+    expect(r.lines[0].error).toMatch(
+      /^ran out of memory scoring 600\.0 s of audio in one pass \(.*\); the engine was restarted\. Lower --single-pass-max \(now 3600 s\)/,
+    );
     expect(r.lines[1].p_bonafide).toBe(fresh.lines[0].p_bonafide);
   }, 600_000);
 
   it('CLI worker pool, estimate off: a worker that hit the limit restarts its engine; every short file still scores as in a fresh run', () => {
     const fresh = cli('--json', short);
     // two long files, one per worker, then short ones that can only go to workers that failed
-    const r = cli('--json', '--workers', '2', '--window-limit', '3600', '--single-pass-max', '3600', tenMin, tenMin, short, short, short, { RAT_MEMORY_GUARD: 'off' });
+    const r = cli(
+      '--json',
+      '--workers',
+      '2',
+      '--window-limit',
+      '3600',
+      '--single-pass-max',
+      '3600',
+      tenMin,
+      tenMin,
+      short,
+      short,
+      short,
+      { RAT_MEMORY_GUARD: 'off' },
+    );
     expect(r.status).toBe(1);
-    expect(r.lines.slice(0, 2).map((l) => l.error)).toEqual([expect.stringMatching(/^ran out of memory scoring 600\.0 s.*memory access out of bounds/), expect.stringMatching(/^ran out of memory scoring 600\.0 s.*memory access out of bounds/)]);
+    expect(r.lines.slice(0, 2).map((l) => l.error)).toEqual([
+      expect.stringMatching(/^ran out of memory scoring 600\.0 s.*memory access out of bounds/),
+      expect.stringMatching(/^ran out of memory scoring 600\.0 s.*memory access out of bounds/),
+    ]);
     for (const l of r.lines.slice(2)) expect(l.p_bonafide).toBe(fresh.lines[0].p_bonafide);
   }, 600_000);
 });

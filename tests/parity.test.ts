@@ -20,56 +20,81 @@ const converted: Record<string, string> = {};
 beforeAll(async () => {
   clips = await readArrays(path.join(FIXTURES, 'clips.safetensors'));
   const out = tempDir('parity');
-  for (const [name, file] of [['tiny', 'tiny/checkpoint.pt'], ['tiny-safetensors', 'tiny/checkpoint.safetensors'], ['odd', 'odd/checkpoint.pt']]) {
+  for (const [name, file] of [
+    ['tiny', 'tiny/checkpoint.pt'],
+    ['tiny-safetensors', 'tiny/checkpoint.safetensors'],
+    ['odd', 'odd/checkpoint.pt'],
+  ]) {
     const golden = readGolden(name.split('-')[0]);
     converted[name] = path.join(out, name);
-    await convertFile(path.join(FIXTURES, file), { out: converted[name], overrides: golden.convert_config ?? undefined });
+    await convertFile(path.join(FIXTURES, file), {
+      out: converted[name],
+      overrides: golden.convert_config ?? undefined,
+    });
   }
 });
 
 // The last element is how a prepared reference is laid out: the fixtures' references are long for
 // these small widths, so 'auto' keeps keys and values per head and 'folded' is asked for explicitly.
 const suites: [NodeBackend, string, string, 'auto' | 'folded'][] = [
-  ['cpu', 'tiny', 'tiny', 'auto'], ['wasm', 'tiny', 'tiny', 'auto'], ['wasm', 'tiny-safetensors', 'tiny', 'auto'],
-  ['cpu', 'odd', 'odd', 'auto'], ['wasm', 'odd', 'odd', 'auto'], ['wasm', 'tiny', 'tiny', 'folded'], ['wasm', 'odd', 'odd', 'folded'],
+  ['cpu', 'tiny', 'tiny', 'auto'],
+  ['wasm', 'tiny', 'tiny', 'auto'],
+  ['wasm', 'tiny-safetensors', 'tiny', 'auto'],
+  ['cpu', 'odd', 'odd', 'auto'],
+  ['wasm', 'odd', 'odd', 'auto'],
+  ['wasm', 'tiny', 'tiny', 'folded'],
+  ['wasm', 'odd', 'odd', 'folded'],
   // Dawn in Node (SwiftShader without a GPU): the GPU pass and its custom kernels
-  ['webgpu', 'tiny', 'tiny', 'auto'], ['webgpu', 'odd', 'odd', 'auto'],
+  ['webgpu', 'tiny', 'tiny', 'auto'],
+  ['webgpu', 'odd', 'odd', 'auto'],
 ];
 
-describe.each(suites)('parity with PyTorch on the %s backend: %s, %s reference layout', (backend, weights, fixture, layout) => {
-  let model: RatModel;
-  let golden: Golden;
-  let features: Arrays;
-  const refs = new Map<string, PreparedReference>();
+describe.each(suites)(
+  'parity with PyTorch on the %s backend: %s, %s reference layout',
+  (backend, weights, fixture, layout) => {
+    let model: RatModel;
+    let golden: Golden;
+    let features: Arrays;
+    const refs = new Map<string, PreparedReference>();
 
-  beforeAll(async () => {
-    golden = readGolden(fixture);
-    features = await readArrays(path.join(FIXTURES, fixture, 'features.safetensors'));
-    model = await loadModelFromDir(converted[weights], backend);
-    expect(tf.getBackend()).toBe(backend);
-    expect(model.pass).toBe(backend === 'webgpu' ? 'gpu' : 'generic');
-    for (const c of golden.cases) {
-      if (c.ref && !refs.has(c.ref)) refs.set(c.ref, await model.prepareReference(clips.get(c.ref)!.data, { referenceLayout: layout }));
-    }
-  });
-  afterAll(() => {
-    refs.forEach((r) => r.dispose());
-    model?.dispose();
-  });
-
-  it.each(readGolden(fixture).cases.map((c) => [`${c.clip} / ${c.ref_mode} reference`, c] as const))('%s', async (_, c) => {
-    const last = golden.config.num_layers - 1;
-    const s = await model.score(clips.get(c.clip)!.data, {
-      reference: c.ref ? refs.get(c.ref) : null, diagnostics: true, embedding: true, probeLayers: [0, last],
+    beforeAll(async () => {
+      golden = readGolden(fixture);
+      features = await readArrays(path.join(FIXTURES, fixture, 'features.safetensors'));
+      model = await loadModelFromDir(converted[weights], backend);
+      expect(tf.getBackend()).toBe(backend);
+      expect(model.pass).toBe(backend === 'webgpu' ? 'gpu' : 'generic');
+      for (const c of golden.cases) {
+        if (c.ref && !refs.has(c.ref))
+          refs.set(c.ref, await model.prepareReference(clips.get(c.ref)!.data, { referenceLayout: layout }));
+      }
     });
-    expect(s.refMode).toBe(c.ref_mode);
-    expect(s.frames).toBe(c.frames);
-    expect(Math.abs(s.pBonafide - c.p_bonafide)).toBeLessThan(P_ABS);
-    s.logits.forEach((l, i) => expect(Math.abs(l - c.logits[i])).toBeLessThanOrEqual(LOGIT_REL * Math.abs(c.logits[i])));
-    expect(relMaxError(s.embedding!, c.embedding)).toBeLessThan(FEATURE_REL);
-    expect(relMaxError(s.probes![0], features.get(`${c.clip}/first`)!.data)).toBeLessThan(FEATURE_REL);
-    expect(relMaxError(s.probes![last], features.get(`${c.clip}/last`)!.data)).toBeLessThan(FEATURE_REL);
-    expect(relMaxError(s.diagnostics!.attnRms, c.attn_rms)).toBeLessThan(FEATURE_REL);
-    expect(relMaxError(s.diagnostics!.mlpRms, c.mlp_rms)).toBeLessThan(FEATURE_REL);
-  });
-});
+    afterAll(() => {
+      refs.forEach((r) => r.dispose());
+      model?.dispose();
+    });
+
+    it.each(readGolden(fixture).cases.map((c) => [`${c.clip} / ${c.ref_mode} reference`, c] as const))(
+      '%s',
+      async (_, c) => {
+        const last = golden.config.num_layers - 1;
+        const s = await model.score(clips.get(c.clip)!.data, {
+          reference: c.ref ? refs.get(c.ref) : null,
+          diagnostics: true,
+          embedding: true,
+          probeLayers: [0, last],
+        });
+        expect(s.refMode).toBe(c.ref_mode);
+        expect(s.frames).toBe(c.frames);
+        expect(Math.abs(s.pBonafide - c.p_bonafide)).toBeLessThan(P_ABS);
+        s.logits.forEach((l, i) =>
+          expect(Math.abs(l - c.logits[i])).toBeLessThanOrEqual(LOGIT_REL * Math.abs(c.logits[i])),
+        );
+        expect(relMaxError(s.embedding!, c.embedding)).toBeLessThan(FEATURE_REL);
+        expect(relMaxError(s.probes![0], features.get(`${c.clip}/first`)!.data)).toBeLessThan(FEATURE_REL);
+        expect(relMaxError(s.probes![last], features.get(`${c.clip}/last`)!.data)).toBeLessThan(FEATURE_REL);
+        expect(relMaxError(s.diagnostics!.attnRms, c.attn_rms)).toBeLessThan(FEATURE_REL);
+        expect(relMaxError(s.diagnostics!.mlpRms, c.mlp_rms)).toBeLessThan(FEATURE_REL);
+      },
+    );
+  },
+);

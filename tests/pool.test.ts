@@ -12,8 +12,19 @@ const DEMO = path.join(ROOT, 'public/weights/demo');
 const ALSA = '/usr/share/sounds/alsa';
 
 function cli(args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/score.ts'), ...args], { cwd: ROOT, encoding: 'utf8' });
-  return { status: r.status, lines: r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)), stderr: r.stderr };
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/score.ts'), ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
+  return {
+    status: r.status,
+    lines: r.stdout
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l)),
+    stderr: r.stderr,
+  };
 }
 
 describe('worker pool', () => {
@@ -22,7 +33,10 @@ describe('worker pool', () => {
   let clips: Awaited<ReturnType<typeof readArrays>>;
   beforeAll(async () => {
     clips = await readArrays(path.join(FIXTURES, 'clips.safetensors'));
-    [pool, model] = await Promise.all([ScoringPool.create({ weights: DEMO, workers: 2 }), loadModelFromDir(DEMO, 'wasm')]);
+    [pool, model] = await Promise.all([
+      ScoringPool.create({ weights: DEMO, workers: 2 }),
+      loadModelFromDir(DEMO, 'wasm'),
+    ]);
   });
   afterAll(async () => {
     await pool?.close();
@@ -42,18 +56,26 @@ describe('worker pool', () => {
     ref.dispose();
     await pool.setReference(refWave.slice());
     const both = await Promise.all([0, 1, 2].map(() => pool.score(clips.get('speech_front_center')!.data.slice())));
-    both.forEach((s) => { expect(s.refMode).toBe('audio'); expect(s.pBonafide).toBe(withRef); });
+    both.forEach((s) => {
+      expect(s.refMode).toBe('audio');
+      expect(s.pBonafide).toBe(withRef);
+    });
     await pool.setReference(null);
     expect((await pool.score(clips.get('speech_front_center')!.data.slice())).pBonafide).toBe(expected[0]);
   });
 
   it('reports a clip it cannot score by name and keeps working', async () => {
-    await expect(pool.score(new Float32Array(100))).rejects.toMatchObject({ name: 'ClipTooShortError', message: expect.stringMatching(/needs at least 400 samples/) });
+    await expect(pool.score(new Float32Array(100))).rejects.toMatchObject({
+      name: 'ClipTooShortError',
+      message: expect.stringMatching(/needs at least 400 samples/),
+    });
     expect((await pool.score(clips.get('odd_chirp')!.data.slice())).frames).toBeGreaterThan(0);
   });
 
   it('fails to start with the reason when the weights folder is missing', async () => {
-    await expect(ScoringPool.create({ weights: '/nonexistent/weights', workers: 1 })).rejects.toThrow(/No model.json in \/nonexistent\/weights/);
+    await expect(ScoringPool.create({ weights: '/nonexistent/weights', workers: 1 })).rejects.toThrow(
+      /No model.json in \/nonexistent\/weights/,
+    );
   });
 });
 
@@ -70,7 +92,10 @@ describe('score CLI --workers', () => {
     expect(two.lines.map((l) => l.file)).toEqual(one.lines.map((l) => l.file));
     two.lines.forEach((l, i) => {
       if (one.lines[i].error) expect(l.error).toBe(one.lines[i].error);
-      else { expect(l.ref_mode).toBe('audio'); expect(l.p_bonafide).toBe(one.lines[i].p_bonafide); }
+      else {
+        expect(l.ref_mode).toBe('audio');
+        expect(l.p_bonafide).toBe(one.lines[i].p_bonafide);
+      }
     });
     expect(two.lines.filter((l) => l.error)).toHaveLength(1);
     expect(cli(['--workers', '0', files[0]]).stderr).toMatch(/--workers.*whole number from 1 to 64/);

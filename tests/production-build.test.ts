@@ -6,11 +6,17 @@ import { startPreview } from './browser';
 // What ships: the production build (dist/, `npm run build`) against the test build (dist-faults/).
 
 const ROOT = path.resolve(__dirname, '..');
-const bundle = (dir: string) => readdirSync(path.join(ROOT, dir, 'assets')).filter((f) => f.endsWith('.js')).map((f) => readFileSync(path.join(ROOT, dir, 'assets', f), 'utf8')).join('\n');
+const bundle = (dir: string) =>
+  readdirSync(path.join(ROOT, dir, 'assets'))
+    .filter((f) => f.endsWith('.js'))
+    .map((f) => readFileSync(path.join(ROOT, dir, 'assets', f), 'utf8'))
+    .join('\n');
 
 describe('the production build', () => {
   let preview: Awaited<ReturnType<typeof startPreview>>;
-  beforeAll(async () => { preview = await startPreview(); });
+  beforeAll(async () => {
+    preview = await startPreview();
+  });
   afterAll(() => preview?.stop());
 
   it('carries no fault injection (the test build does)', () => {
@@ -22,8 +28,10 @@ describe('the production build', () => {
 
   it('bundles only the decoders of the formats it reads', () => {
     const files = readdirSync(path.join(ROOT, 'dist', 'assets'));
-    for (const gone of ['decode-mod', 'decode-wma', 'decode-amr', 'decode-dts', 'decode-eac3']) expect(files.some((f) => f.startsWith(gone))).toBe(false);
-    for (const kept of ['decode-wav', 'decode-flac', 'decode-mp3', 'decode-opus', 'decode-vorbis', 'decode-webm']) expect(files.some((f) => f.startsWith(kept))).toBe(true);
+    for (const gone of ['decode-mod', 'decode-wma', 'decode-amr', 'decode-dts', 'decode-eac3'])
+      expect(files.some((f) => f.startsWith(gone))).toBe(false);
+    for (const kept of ['decode-wav', 'decode-flac', 'decode-mp3', 'decode-opus', 'decode-vorbis', 'decode-webm'])
+      expect(files.some((f) => f.startsWith(kept))).toBe(true);
   });
 
   it('is served with nosniff, no referrer, no framing and the CSP; the page itself asks for no referrer', async () => {

@@ -21,7 +21,13 @@ function server(steps: Step[]) {
     const from = step.from ?? 0;
     const body = new Uint8Array([...DATA.subarray(from, step.upTo ?? DATA.length), ...new Uint8Array(step.extra ?? 0)]);
     // two chunks, so progress is seen mid-body
-    const stream = new ReadableStream<Uint8Array>({ start(c) { c.enqueue(body.subarray(0, body.length >> 1)); c.enqueue(body.subarray(body.length >> 1)); c.close(); } });
+    const stream = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(body.subarray(0, body.length >> 1));
+        c.enqueue(body.subarray(body.length >> 1));
+        c.close();
+      },
+    });
     return new Response(stream, { status: step.status ?? (from ? 206 : 200) });
   }) as unknown as typeof fetch;
   return { fake, ranges };
@@ -32,8 +38,18 @@ async function run(steps: Step[], retries = 4) {
   const sleeps: number[] = [];
   let progress = 0;
   const result = await fetchResumable(URL_, DATA.length, {
-    retries, fetch: s.fake, sleep: async (ms) => { sleeps.push(ms); }, onBytes: (n) => { progress += n; },
-  }).then((b) => new Uint8Array(b), (e: Error) => e);
+    retries,
+    fetch: s.fake,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+    },
+    onBytes: (n) => {
+      progress += n;
+    },
+  }).then(
+    (b) => new Uint8Array(b),
+    (e: Error) => e,
+  );
   return { result, sleeps, ranges: s.ranges, progress };
 }
 
@@ -62,7 +78,9 @@ describe('shard download with retry, backoff and resume', () => {
   it('gives up after the retries with a message saying what arrived, backoff capped at 8 s', async () => {
     const r = await run([{ upTo: 100 }, ...Array(8).fill('fail')], 6);
     expect(r.result).toBeInstanceOf(DownloadError);
-    expect((r.result as Error).message).toMatch(/Could not download \/weights\/demo\/shard-0001\.bin \(Failed to fetch\) after 7 attempts without progress; 100 of 10000 bytes arrived/);
+    expect((r.result as Error).message).toMatch(
+      /Could not download \/weights\/demo\/shard-0001\.bin \(Failed to fetch\) after 7 attempts without progress; 100 of 10000 bytes arrived/,
+    );
     expect(r.sleeps).toEqual([500, 1000, 2000, 4000, 8000, 8000]);
   });
 

@@ -4,7 +4,14 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convertFile } from '../scripts/convert-weights/convert-file';
 import { type ClipProgress, WindowOptionsError, scoreClip } from '../src/analysis/score-clip';
-import { DEFAULT_WINDOWS, type WindowOptions, needsWindows, planWindows, summariseWindows, windowOptionProblems } from '../src/analysis/windows';
+import {
+  DEFAULT_WINDOWS,
+  type WindowOptions,
+  needsWindows,
+  planWindows,
+  summariseWindows,
+  windowOptionProblems,
+} from '../src/analysis/windows';
 import { loadModelFromDir } from '../src/cli/node-weights';
 import type { RatModel } from '../src/model/load';
 import { FIXTURES, readArrays, tempDir } from './helpers';
@@ -36,32 +43,48 @@ describe('window planning', () => {
   });
 
   it('any clip and any usable options: equal-length windows that cover every sample, hop-spaced but for the tail', () => {
-    fc.assert(fc.property(
-      fc.integer({ min: 1, max: 60 * R }), fc.double({ min: 0.1, max: 10, noNaN: true }), fc.double({ min: 0.1, max: 1, noNaN: true }),
-      (n, win, hopFrac) => {
-        const o = opts({ windowSeconds: win, hopSeconds: Math.max(0.1, win * hopFrac) });
-        fc.pre(windowOptionProblems(o).length === 0);
-        const spans = planWindows(n, R, o);
-        const w = Math.round(win * R);
-        const hop = Math.round(o.hopSeconds * R);
-        expect(spans[0].start).toBe(0);
-        expect(spans[spans.length - 1].end).toBe(n);
-        for (let i = 0; i < spans.length; i++) {
-          expect(spans[i].end - spans[i].start).toBe(Math.min(w, n));
-          if (i > 0) expect(spans[i].start).toBeLessThanOrEqual(spans[i - 1].end); // no gap
-          if (i > 0 && i < spans.length - 1) expect(spans[i].start - spans[i - 1].start).toBe(hop);
-        }
-      },
-    ), { numRuns: 300 });
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 60 * R }),
+        fc.double({ min: 0.1, max: 10, noNaN: true }),
+        fc.double({ min: 0.1, max: 1, noNaN: true }),
+        (n, win, hopFrac) => {
+          const o = opts({ windowSeconds: win, hopSeconds: Math.max(0.1, win * hopFrac) });
+          fc.pre(windowOptionProblems(o).length === 0);
+          const spans = planWindows(n, R, o);
+          const w = Math.round(win * R);
+          const hop = Math.round(o.hopSeconds * R);
+          expect(spans[0].start).toBe(0);
+          expect(spans[spans.length - 1].end).toBe(n);
+          for (let i = 0; i < spans.length; i++) {
+            expect(spans[i].end - spans[i].start).toBe(Math.min(w, n));
+            if (i > 0) expect(spans[i].start).toBeLessThanOrEqual(spans[i - 1].end); // no gap
+            if (i > 0 && i < spans.length - 1) expect(spans[i].start - spans[i - 1].start).toBe(hop);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 
   it('names each bad option in words', () => {
     expect(windowOptionProblems(DEFAULT_WINDOWS)).toEqual([]);
-    expect(windowOptionProblems(opts({ windowSeconds: -1 }))).toEqual(['the window length must be a positive number of seconds (got -1)', 'the hop (2 s) must not exceed the window (-1 s), or audio between windows goes unscored']);
-    expect(windowOptionProblems(opts({ hopSeconds: NaN }))).toEqual(['the hop must be a positive number of seconds (got NaN)']);
-    expect(windowOptionProblems(opts({ limitSeconds: 0 }))).toEqual(['the windowing limit must be a positive number of seconds (got 0)']);
-    expect(windowOptionProblems(opts({ singlePassMaxSeconds: -3 }))).toEqual(['the single-pass maximum must be 0 or more seconds (got -3)']);
-    expect(windowOptionProblems(opts({ hopSeconds: 5 }))).toEqual(['the hop (5 s) must not exceed the window (4 s), or audio between windows goes unscored']);
+    expect(windowOptionProblems(opts({ windowSeconds: -1 }))).toEqual([
+      'the window length must be a positive number of seconds (got -1)',
+      'the hop (2 s) must not exceed the window (-1 s), or audio between windows goes unscored',
+    ]);
+    expect(windowOptionProblems(opts({ hopSeconds: NaN }))).toEqual([
+      'the hop must be a positive number of seconds (got NaN)',
+    ]);
+    expect(windowOptionProblems(opts({ limitSeconds: 0 }))).toEqual([
+      'the windowing limit must be a positive number of seconds (got 0)',
+    ]);
+    expect(windowOptionProblems(opts({ singlePassMaxSeconds: -3 }))).toEqual([
+      'the single-pass maximum must be 0 or more seconds (got -3)',
+    ]);
+    expect(windowOptionProblems(opts({ hopSeconds: 5 }))).toEqual([
+      'the hop (5 s) must not exceed the window (4 s), or audio between windows goes unscored',
+    ]);
     expect(windowOptionProblems(opts({ hopSeconds: 0.01 }))).toEqual(['the hop must be at least 0.1 s (got 0.01)']);
     expect(windowOptionProblems(opts({ windowSeconds: 0.05, hopSeconds: 0.05 }))).toHaveLength(2);
   });
@@ -90,7 +113,10 @@ describe('scoring a long clip on the tiny fixture model (wasm)', () => {
     const n = parts.reduce((a, p) => a + p.length, 0);
     long = new Float32Array(n);
     let at = 0;
-    for (const p of parts) { long.set(p, at); at += p.length; }
+    for (const p of parts) {
+      long.set(p, at);
+      at += p.length;
+    }
   });
   afterAll(() => model?.dispose());
 
@@ -150,7 +176,8 @@ describe('scoring a long clip on the tiny fixture model (wasm)', () => {
     const before = tf.memory().numTensors;
     const ac = new AbortController();
     const run = scoreClip(model, long, {
-      windows: { ...small, singlePassMaxSeconds: 0 }, signal: ac.signal,
+      windows: { ...small, singlePassMaxSeconds: 0 },
+      signal: ac.signal,
       onProgress: (p) => {
         seen.push(p);
         if (p.layer === 1) counts.push(tf.memory().numTensors);
@@ -167,6 +194,8 @@ describe('scoring a long clip on the tiny fixture model (wasm)', () => {
 
   it('refuses unusable window settings before scoring anything', async () => {
     await expect(scoreClip(model, long, { windows: { ...small, hopSeconds: 3 } })).rejects.toThrow(WindowOptionsError);
-    await expect(scoreClip(model, long, { windows: { ...small, hopSeconds: 3 } })).rejects.toThrow(/hop \(3 s\) must not exceed the window \(2 s\)/);
+    await expect(scoreClip(model, long, { windows: { ...small, hopSeconds: 3 } })).rejects.toThrow(
+      /hop \(3 s\) must not exceed the window \(2 s\)/,
+    );
   });
 });

@@ -12,14 +12,19 @@ import { weightSpecs } from '../src/model/weights';
 
 /** XLS-R 300M's depth, heads and conv stack with narrow widths and a shorter positional kernel: the full model's dispatches at a fraction of its arithmetic. */
 const DEEP_NARROW: RatConfig = {
-  ...XLSR_300M_RAT, convLayers: XLSR_300M_RAT.convLayers.map(([, k, s]) => [16, k, s]), embedDim: 64, ffnDim: 128, ribMlpDim: 128,
-  posConvKernel: 32, classifierDims: [32, 16],
+  ...XLSR_300M_RAT,
+  convLayers: XLSR_300M_RAT.convLayers.map(([, k, s]) => [16, k, s]),
+  embedDim: 64,
+  ffnDim: 128,
+  ribMlpDim: 128,
+  posConvKernel: 32,
+  classifierDims: [32, 16],
 };
 
 /** A seeded random model of `config` (untrained: for counting and comparing, not for scores that mean anything). */
 async function randomModel(config: RatConfig, gpuKernels: boolean): Promise<RatModel> {
   let seed = 20261128;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32 - 0.5);
+  const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32 - 0.5;
   const specs = weightSpecs(config);
   const sizes = specs.map((s) => s.shape.reduce((a, b) => a * b, 1));
   const values = new Float32Array(sizes.reduce((a, b) => a + b, 0));
@@ -29,18 +34,34 @@ async function randomModel(config: RatConfig, gpuKernels: boolean): Promise<RatM
     const gain = /\.(g|variance)$/.test(s.name) ? null : fanIn ? 2 / Math.sqrt(fanIn) : 0.1;
     for (let j = 0; j < sizes[i]; j++) values[o++] = gain === null ? 1 + 0.1 * rand() : gain * rand();
   });
-  const group = { paths: ['w.bin'] as [string], sha256: [''] as [string], weights: specs.map((s) => ({ ...s, dtype: 'float32' as const })) };
-  const manifest: RatManifest = {
-    format: 'rat-tfjs-weights', formatVersion: 1, label: 'random (test)', demo: true, config, dtype: 'float32', source: null,
-    converter: { version: 'test' }, weightsManifest: [group],
+  const group = {
+    paths: ['w.bin'] as [string],
+    sha256: [''] as [string],
+    weights: specs.map((s) => ({ ...s, dtype: 'float32' as const })),
   };
-  async function* shards() { yield { group, bytes: values.buffer, trusted: true }; }
+  const manifest: RatManifest = {
+    format: 'rat-tfjs-weights',
+    formatVersion: 1,
+    label: 'random (test)',
+    demo: true,
+    config,
+    dtype: 'float32',
+    source: null,
+    converter: { version: 'test' },
+    weightsManifest: [group],
+  };
+  async function* shards() {
+    yield { group, bytes: values.buffer, trusted: true };
+  }
   return loadFromShards(manifest, values.byteLength, shards(), { gpuKernels, warmup: false });
 }
 
 function chirp(seconds: number, f0: number): Float32Array {
   const n = Math.round(16000 * seconds);
-  return Float32Array.from({ length: n }, (_, i) => Math.sin(2 * Math.PI * f0 * (i / 16000) * (1 + i / n)) * 0.3 + 0.01 * Math.sin(i));
+  return Float32Array.from(
+    { length: n },
+    (_, i) => Math.sin(2 * Math.PI * f0 * (i / 16000) * (1 + i / n)) * 0.3 + 0.01 * Math.sin(i),
+  );
 }
 
 describe('the GPU pass on Node WebGPU', () => {
@@ -70,26 +91,36 @@ describe('the GPU pass on Node WebGPU', () => {
     const audio = await countDispatches(() => gpu.score(test, { reference: r }));
     const before = await countDispatches(() => generic.score(test));
     r.dispose();
-    console.log(`dispatches per score at depth ${DEEP_NARROW.numLayers}: zero ${zero.dispatches.total}, audio ${audio.dispatches.total}; generic pass ${before.dispatches.total}`);
+    console.log(
+      `dispatches per score at depth ${DEEP_NARROW.numLayers}: zero ${zero.dispatches.total}, audio ${audio.dispatches.total}; generic pass ${before.dispatches.total}`,
+    );
     expect(zero.dispatches.total).toBeLessThanOrEqual(330);
     expect(audio.dispatches.total).toBeLessThanOrEqual(400);
     expect(before.dispatches.total).toBeGreaterThan(2000); // what the budget is measured against
   });
 
-  it('gives the generic pass\'s scores, logits, embedding and diagnostics with both references', async () => {
+  it("gives the generic pass's scores, logits, embedding and diagnostics with both references", async () => {
     const rg = await gpu.prepareReference(ref);
     const rn = await generic.prepareReference(ref);
-    for (const [a, b] of [[null, null], [rg, rn]] as const) {
+    for (const [a, b] of [
+      [null, null],
+      [rg, rn],
+    ] as const) {
       const opts = { diagnostics: true, embedding: true, probeLayers: [0, 23] };
       const s = await gpu.score(test, { ...opts, reference: a });
       const t = await generic.score(test, { ...opts, reference: b });
       expect(s.refMode).toBe(t.refMode);
       expect(Math.abs(s.pBonafide - t.pBonafide)).toBeLessThan(1e-5);
-      s.logits.forEach((l, i) => expect(Math.abs(l - t.logits[i])).toBeLessThan(1e-4 * Math.max(1, Math.abs(t.logits[i]))));
+      s.logits.forEach((l, i) =>
+        expect(Math.abs(l - t.logits[i])).toBeLessThan(1e-4 * Math.max(1, Math.abs(t.logits[i]))),
+      );
       const rel = (x: ArrayLike<number>, y: ArrayLike<number>) => {
         let e = 0;
         let m = 0;
-        for (let i = 0; i < y.length; i++) { e = Math.max(e, Math.abs(x[i] - y[i])); m = Math.max(m, Math.abs(y[i])); }
+        for (let i = 0; i < y.length; i++) {
+          e = Math.max(e, Math.abs(x[i] - y[i]));
+          m = Math.max(m, Math.abs(y[i]));
+        }
         return e / m;
       };
       expect(rel(s.embedding!, t.embedding!)).toBeLessThan(1e-4);
@@ -108,7 +139,12 @@ describe('the GPU pass on Node WebGPU', () => {
     await gpu.score(test, { reference: r });
     r.dispose();
     const ac = new AbortController();
-    const cancelled = gpu.score(test, { signal: ac.signal, onProgress: (p) => { if (p.layer === 3) ac.abort(); } });
+    const cancelled = gpu.score(test, {
+      signal: ac.signal,
+      onProgress: (p) => {
+        if (p.layer === 3) ac.abort();
+      },
+    });
     await expect(cancelled).rejects.toThrow();
     expect(tf.memory().numTensors).toBe(before);
   });

@@ -16,7 +16,11 @@ let dir: string;
 beforeAll(async () => {
   dir = tempDir('weights-hostile');
   await convertFile(path.join(FIXTURES, 'tiny/checkpoint.pt'), { out: path.join(dir, 'f32'), shardBytes: 64 * 1024 });
-  await convertFile(path.join(FIXTURES, 'tiny/checkpoint.pt'), { out: path.join(dir, 'f16'), dtype: 'float16', shardBytes: 64 * 1024 });
+  await convertFile(path.join(FIXTURES, 'tiny/checkpoint.pt'), {
+    out: path.join(dir, 'f16'),
+    dtype: 'float16',
+    shardBytes: 64 * 1024,
+  });
 });
 
 /** A copy of a converted folder, damaged by `edit`; the manifest is rewritten when edit returns one. */
@@ -43,7 +47,13 @@ function poison(folder: string, m: RatManifest, g: number, value: number): RatMa
 
 async function refusal(folder: string): Promise<string> {
   const before = tf.memory().numTensors;
-  const err = await loadModelFromDir(folder, 'cpu', { warmup: false }).then((mdl) => { mdl.dispose(); return null; }, (e: Error) => e);
+  const err = await loadModelFromDir(folder, 'cpu', { warmup: false }).then(
+    (mdl) => {
+      mdl.dispose();
+      return null;
+    },
+    (e: Error) => e,
+  );
   expect(tf.memory().numTensors).toBe(before);
   expect(err, 'the folder was accepted').toBeInstanceOf(Error);
   return err!.message;
@@ -59,31 +69,54 @@ describe('weights folders from strangers (Node)', () => {
   });
 
   it('names a missing shard', async () => {
-    const folder = damaged('f32', (f, m) => { rmSync(path.join(f, m.weightsManifest[2].paths[0])); });
+    const folder = damaged('f32', (f, m) => {
+      rmSync(path.join(f, m.weightsManifest[2].paths[0]));
+    });
     expect(await refusal(folder)).toMatch(/Weight shard shard-0003\.bin listed in .*model\.json is missing/);
   });
 
   it('names a short shard', async () => {
-    const folder = damaged('f32', (f, m) => { const p = path.join(f, m.weightsManifest[1].paths[0]); writeFileSync(p, readFileSync(p).subarray(0, 100)); });
-    expect(await refusal(folder)).toMatch(/Weight shard shard-0002\.bin has 100 bytes, the manifest expects \d+: the file is truncated/);
+    const folder = damaged('f32', (f, m) => {
+      const p = path.join(f, m.weightsManifest[1].paths[0]);
+      writeFileSync(p, readFileSync(p).subarray(0, 100));
+    });
+    expect(await refusal(folder)).toMatch(
+      /Weight shard shard-0002\.bin has 100 bytes, the manifest expects \d+: the file is truncated/,
+    );
   });
 
   it('names a corrupted shard (one flipped bit)', async () => {
-    const folder = damaged('f32', (f, m) => { const p = path.join(f, m.weightsManifest[3].paths[0]); const b = readFileSync(p); b[b.length >> 1] ^= 1; writeFileSync(p, b); });
-    expect(await refusal(folder)).toMatch(/Weight shard shard-0004\.bin is corrupted: its SHA-256 is [0-9a-f]{64}, the manifest lists/);
+    const folder = damaged('f32', (f, m) => {
+      const p = path.join(f, m.weightsManifest[3].paths[0]);
+      const b = readFileSync(p);
+      b[b.length >> 1] ^= 1;
+      writeFileSync(p, b);
+    });
+    expect(await refusal(folder)).toMatch(
+      /Weight shard shard-0004\.bin is corrupted: its SHA-256 is [0-9a-f]{64}, the manifest lists/,
+    );
   });
 
   it.each([
-    ['NaN', 'f32', NaN, /NaN at element 3/], ['+Inf', 'f32', Infinity, /Infinity at element 3/], ['-Inf', 'f32', -Infinity, /-Infinity at element 3/],
-    ['NaN (float16)', 'f16', NaN, /NaN at element 3/], ['Inf (float16)', 'f16', Infinity, /Infinity at element 3/],
-  ] as const)('refuses %s in a weight, naming the shard and the weight, even when its SHA-256 matches', async (_, from, value, where) => {
-    let name = '';
-    const folder = damaged(from, (f, m) => { name = m.weightsManifest[1].weights[0].name; return poison(f, m, 1, value); });
-    const msg = await refusal(folder);
-    expect(msg).toMatch(/Weight shard shard-0002\.bin holds a non-finite value in /);
-    expect(msg).toContain(name);
-    expect(msg).toMatch(where);
-  });
+    ['NaN', 'f32', NaN, /NaN at element 3/],
+    ['+Inf', 'f32', Infinity, /Infinity at element 3/],
+    ['-Inf', 'f32', -Infinity, /-Infinity at element 3/],
+    ['NaN (float16)', 'f16', NaN, /NaN at element 3/],
+    ['Inf (float16)', 'f16', Infinity, /Infinity at element 3/],
+  ] as const)(
+    'refuses %s in a weight, naming the shard and the weight, even when its SHA-256 matches',
+    async (_, from, value, where) => {
+      let name = '';
+      const folder = damaged(from, (f, m) => {
+        name = m.weightsManifest[1].weights[0].name;
+        return poison(f, m, 1, value);
+      });
+      const msg = await refusal(folder);
+      expect(msg).toMatch(/Weight shard shard-0002\.bin holds a non-finite value in /);
+      expect(msg).toContain(name);
+      expect(msg).toMatch(where);
+    },
+  );
 
   it('refuses a manifest whose shapes do not fit its config, listing each problem', async () => {
     const folder = damaged('f32', (_, m) => {
@@ -100,11 +133,34 @@ describe('weights folders from strangers (Node)', () => {
   it.each([
     ['not JSON', () => '{"format": "rat-tfjs-weights",', /is not valid JSON/],
     ['another format', () => '{"format": "keras"}', /"format" must be "rat-tfjs-weights"/],
-    ['a shard path escaping the folder', (m: RatManifest) => { m.weightsManifest[0].paths = ['../../etc/passwd']; return JSON.stringify(m); }, /is not a plain file name/],
-    ['a weight listed twice', (m: RatManifest) => { m.weightsManifest[1].weights.push(m.weightsManifest[0].weights[0]); return JSON.stringify(m); }, /is listed twice/],
-    ['a missing digest', (m: RatManifest) => { (m.weightsManifest[0] as { sha256?: unknown }).sha256 = undefined; return JSON.stringify(m); }, /sha256 must hold the shard's hex digest/],
+    [
+      'a shard path escaping the folder',
+      (m: RatManifest) => {
+        m.weightsManifest[0].paths = ['../../etc/passwd'];
+        return JSON.stringify(m);
+      },
+      /is not a plain file name/,
+    ],
+    [
+      'a weight listed twice',
+      (m: RatManifest) => {
+        m.weightsManifest[1].weights.push(m.weightsManifest[0].weights[0]);
+        return JSON.stringify(m);
+      },
+      /is listed twice/,
+    ],
+    [
+      'a missing digest',
+      (m: RatManifest) => {
+        (m.weightsManifest[0] as { sha256?: unknown }).sha256 = undefined;
+        return JSON.stringify(m);
+      },
+      /sha256 must hold the shard's hex digest/,
+    ],
   ])('refuses a manifest with %s', async (_, edit, message) => {
-    const folder = damaged('f32', (f, m) => { writeFileSync(path.join(f, 'model.json'), edit(m)); });
+    const folder = damaged('f32', (f, m) => {
+      writeFileSync(path.join(f, 'model.json'), edit(m));
+    });
     expect(await refusal(folder)).toMatch(message);
   });
 
@@ -115,14 +171,20 @@ describe('weights folders from strangers (Node)', () => {
     ['numHeads', -16, /config: numHeads must be a positive integer/],
     ['posConvKernel', '128', /config: posConvKernel must be a positive integer \(got "128"\)/],
   ] as const)('refuses a config with %s = %s at once, naming the field and the limit', async (key, value, message) => {
-    const folder = damaged('f32', (_, m) => { (m.config as unknown as Record<string, unknown>)[key] = value; return m; });
+    const folder = damaged('f32', (_, m) => {
+      (m.config as unknown as Record<string, unknown>)[key] = value;
+      return m;
+    });
     const t = performance.now();
     expect(await refusal(folder)).toMatch(message);
     expect(performance.now() - t).toBeLessThan(2000);
   });
 
   it('refuses sizes that each pass but together need more than 4 GB of weights', async () => {
-    const folder = damaged('f32', (_, m) => { Object.assign(m.config, { numLayers: 128, embedDim: 8192, ffnDim: 65536 }); return m; });
+    const folder = damaged('f32', (_, m) => {
+      Object.assign(m.config, { numLayers: 128, embedDim: 8192, ffnDim: 65536 });
+      return m;
+    });
     expect(await refusal(folder)).toMatch(/the sizes imply .* weight values; at most 1e\+9/);
   });
 
@@ -131,7 +193,11 @@ describe('weights folders from strangers (Node)', () => {
       ['/dev/zero', /is not a file of the folder \(it leads to \/dev\/zero\)/],
       ['/etc/passwd', /is not a file of the folder \(it leads to \/etc\/passwd\)/],
     ] as const) {
-      const folder = damaged('f32', (f, m) => { const p = path.join(f, m.weightsManifest[1].paths[0]); rmSync(p); symlinkSync(target, p); });
+      const folder = damaged('f32', (f, m) => {
+        const p = path.join(f, m.weightsManifest[1].paths[0]);
+        rmSync(p);
+        symlinkSync(target, p);
+      });
       const t = performance.now();
       expect(await refusal(folder)).toMatch(message);
       expect(performance.now() - t).toBeLessThan(2000);
@@ -165,9 +231,23 @@ describe('weights folders from strangers (Node)', () => {
       return m;
     });
     const model = await loadModelFromDir(folder, 'cpu', { warmup: false });
-    await expect(model.score(new Float32Array(16000).map((_, i) => Math.sin(i / 7)))).rejects.toThrow(/the weights produce non-finite logits .* so there is no score/);
+    await expect(model.score(new Float32Array(16000).map((_, i) => Math.sin(i / 7)))).rejects.toThrow(
+      /the weights produce non-finite logits .* so there is no score/,
+    );
     model.dispose();
-    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'src/cli/score.ts'), '--json', '--weights', folder, '/usr/share/sounds/alsa/Front_Center.wav'], { encoding: 'utf8', cwd: path.join(__dirname, '..') });
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        path.join(__dirname, '..', 'src/cli/score.ts'),
+        '--json',
+        '--weights',
+        folder,
+        '/usr/share/sounds/alsa/Front_Center.wav',
+      ],
+      { encoding: 'utf8', cwd: path.join(__dirname, '..') },
+    );
     expect(r.status).toBe(1);
     const o = JSON.parse(r.stdout.trim());
     expect(o.p_bonafide).toBeUndefined();

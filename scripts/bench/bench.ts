@@ -28,7 +28,7 @@ const here = path.dirname(new URL(import.meta.url).pathname);
 const ROOT = path.resolve(here, '../..');
 const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
 const ALL_ROWS = ['torch', 'node', 'batch', 'chromium-wasm', 'webgpu', 'node-webgpu'] as const;
-type RowKind = typeof ALL_ROWS[number];
+type RowKind = (typeof ALL_ROWS)[number];
 /** Without --rows: all but the WebGPU rows, which on a machine without a GPU (SwiftShader) take many minutes per pass of the full model. */
 const DEFAULT_ROWS: RowKind[] = ['torch', 'node', 'batch', 'chromium-wasm'];
 
@@ -44,13 +44,19 @@ export function peakRssMb(): number {
   try {
     const m = /VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'));
     if (m) return Number(m[1]) / 1024;
-  } catch { /* not Linux */ }
+  } catch {
+    /* not Linux */
+  }
   return process.resourceUsage().maxRSS / 1024;
 }
 
 /** Resets the peak-RSS mark so a later peak covers only what follows (Linux; no-op elsewhere). */
 export function resetPeakRss(): void {
-  try { writeFileSync('/proc/self/clear_refs', '5'); } catch { /* not Linux */ }
+  try {
+    writeFileSync('/proc/self/clear_refs', '5');
+  } catch {
+    /* not Linux */
+  }
 }
 
 async function readClips(dir: string): Promise<Map<string, Float32Array>> {
@@ -99,7 +105,13 @@ async function nodeChild(weights: string, dir: string, lengths: number[], repeat
       }
     }
     for (const mode of ['zero', 'audio'] as const) {
-      rows[`${s}/${mode}`] = { median_ms: median(times[mode]), times_ms: times[mode], p_bonafide: last[mode]!.pBonafide, logits: last[mode]!.logits, peak_rss_mb: peakRssMb() };
+      rows[`${s}/${mode}`] = {
+        median_ms: median(times[mode]),
+        times_ms: times[mode],
+        p_bonafide: last[mode]!.pBonafide,
+        logits: last[mode]!.logits,
+        peak_rss_mb: peakRssMb(),
+      };
       log(`node ${s} s ${mode}: ${formatMs(median(times[mode]))}`);
     }
   }
@@ -110,11 +122,29 @@ async function nodeChild(weights: string, dir: string, lengths: number[], repeat
     const wave = clips.get(`test_${lengths[0]}`)!;
     const zero = await countDispatches(() => model.score(wave));
     const audio = await countDispatches(() => model.score(wave, { reference: ref }));
-    gpu = { adapter: nodeAdapter(), pass: model.pass, seconds: lengths[0], dispatches_zero: zero.dispatches.total, dispatches_audio: audio.dispatches.total, tf_gpu_mb: (tf.memory() as { numBytesInGPU?: number }).numBytesInGPU! / 2 ** 20 };
+    gpu = {
+      adapter: nodeAdapter(),
+      pass: model.pass,
+      seconds: lengths[0],
+      dispatches_zero: zero.dispatches.total,
+      dispatches_audio: audio.dispatches.total,
+      tf_gpu_mb: (tf.memory() as { numBytesInGPU?: number }).numBytesInGPU! / 2 ** 20,
+    };
   }
   ref.dispose();
   model.dispose();
-  console.log(JSON.stringify({ load_ms: loadMs, warmup_ms: warmupMs, load_peak_rss_mb: loadPeak, prepare_ref_ms: prepareMs, tensor_leak: leak, rows, peak_rss_mb: peakRssMb(), gpu }));
+  console.log(
+    JSON.stringify({
+      load_ms: loadMs,
+      warmup_ms: warmupMs,
+      load_peak_rss_mb: loadPeak,
+      prepare_ref_ms: prepareMs,
+      tensor_leak: leak,
+      rows,
+      peak_rss_mb: peakRssMb(),
+      gpu,
+    }),
+  );
 }
 
 /** Child: the worker pool scoring `count` clips with one reference (prepared once per worker). */
@@ -131,21 +161,44 @@ async function batchChild(weights: string, dir: string, first: number, count: nu
   const scores = await Promise.all(Array.from({ length: count }, (_, i) => pool.score(rolled(base, i * 1000))));
   const elapsed = (performance.now() - t) / 1000;
   await pool.close();
-  console.log(JSON.stringify({ workers, clips: count, load_ms: loadMs, elapsed_s: elapsed, clips_per_s: count / elapsed, p_first: scores[0].pBonafide, peak_rss_mb: peakRssMb() }));
+  console.log(
+    JSON.stringify({
+      workers,
+      clips: count,
+      load_ms: loadMs,
+      elapsed_s: elapsed,
+      clips_per_s: count / elapsed,
+      p_first: scores[0].pBonafide,
+      peak_rss_mb: peakRssMb(),
+    }),
+  );
 }
 
-function runChild(args: string[], extraEnv: Record<string, string | undefined> = {}, command = process.execPath): Promise<Record<string, any>> {
+function runChild(
+  args: string[],
+  extraEnv: Record<string, string | undefined> = {},
+  command = process.execPath,
+): Promise<Record<string, any>> {
   const full = command === process.execPath ? ['--import', 'tsx', path.join(here, 'bench.ts'), ...args] : args;
   return new Promise((resolve, reject) => {
     const env = { ...process.env, ...extraEnv };
     for (const [k, v] of Object.entries(extraEnv)) if (v === undefined) delete env[k];
     const child = spawn(command, full, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
-    child.stdout.on('data', (d) => { out += d; });
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
     child.on('error', reject);
     child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`${path.basename(command)} ${full.slice(0, 4).join(' ')} exited with ${code}\n${out.slice(-2000)}`));
-      try { resolve(JSON.parse(out.trim().split('\n').pop()!)); } catch { reject(new Error(`no JSON from ${full.join(' ')}:\n${out.slice(-2000)}`)); }
+      if (code !== 0)
+        return reject(
+          new Error(`${path.basename(command)} ${full.slice(0, 4).join(' ')} exited with ${code}\n${out.slice(-2000)}`),
+        );
+      try {
+        resolve(JSON.parse(out.trim().split('\n').pop()!));
+      } catch {
+        reject(new Error(`no JSON from ${full.join(' ')}:\n${out.slice(-2000)}`));
+      }
     });
   });
 }
@@ -153,73 +206,134 @@ function runChild(args: string[], extraEnv: Record<string, string | undefined> =
 async function main() {
   const { values } = parseArgs({
     options: {
-      dir: { type: 'string' }, quick: { type: 'boolean' }, rows: { type: 'string' }, repeats: { type: 'string' },
-      batch: { type: 'string' }, workers: { type: 'string' }, seconds: { type: 'string' }, out: { type: 'string' }, 'reuse-torch': { type: 'boolean' },
+      dir: { type: 'string' },
+      quick: { type: 'boolean' },
+      rows: { type: 'string' },
+      repeats: { type: 'string' },
+      batch: { type: 'string' },
+      workers: { type: 'string' },
+      seconds: { type: 'string' },
+      out: { type: 'string' },
+      'reuse-torch': { type: 'boolean' },
     },
   });
   const dir = values.dir ?? path.join(os.tmpdir(), 'rat-full');
   const quick = values.quick ?? false;
   const rows = new Set((values.rows ?? DEFAULT_ROWS.join(',')).split(',').map((s) => s.trim()) as RowKind[]);
-  for (const r of rows) if (!ALL_ROWS.includes(r)) throw new Error(`unknown row "${r}"; choose from ${ALL_ROWS.join(', ')}`);
+  for (const r of rows)
+    if (!ALL_ROWS.includes(r)) throw new Error(`unknown row "${r}"; choose from ${ALL_ROWS.join(', ')}`);
   const repeats = Number(values.repeats ?? (quick ? 1 : 3));
-  if (!Number.isInteger(repeats) || repeats < 1) throw new Error(`--repeats must be a whole number of at least 1 (timed runs after the warm-up), got "${values.repeats}"`);
+  if (!Number.isInteger(repeats) || repeats < 1)
+    throw new Error(
+      `--repeats must be a whole number of at least 1 (timed runs after the warm-up), got "${values.repeats}"`,
+    );
   const batch = Number(values.batch ?? (quick ? 6 : 50));
   const workers = Number(values.workers ?? Math.max(1, Math.min(os.availableParallelism(), 2)));
   const lengths = (values.seconds ?? (quick ? '4' : '4,12')).split(',').map(Number);
   const outFile = values.out ?? path.join(dir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   await mkdir(dir, { recursive: true });
   const started = Date.now();
-  const result: Record<string, any> = { load_average_start: os.loadavg(), started: new Date().toISOString(), machine: `${os.cpus()[0]?.model ?? '?'} x${os.availableParallelism()}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`, lengths, repeats };
+  const result: Record<string, any> = {
+    load_average_start: os.loadavg(),
+    started: new Date().toISOString(),
+    machine: `${os.cpus()[0]?.model ?? '?'} x${os.availableParallelism()}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
+    lengths,
+    repeats,
+  };
 
   // 1. checkpoint (PyTorch reference) and conversion
   if (!existsSync(path.join(dir, 'rat-full.pt')) || !existsSync(path.join(dir, 'rat-full.seed'))) {
     log('generating the full-size checkpoint with PyTorch (about 1.3 GB, a few minutes) ...');
-    execFileSync('/usr/bin/python3', [path.join(ROOT, 'scripts/reference/full_size.py'), '--dir', dir, '--repeats', '1'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync(
+      '/usr/bin/python3',
+      [path.join(ROOT, 'scripts/reference/full_size.py'), '--dir', dir, '--repeats', '1'],
+      { stdio: ['ignore', 'ignore', 'inherit'] },
+    );
   }
   const weights = path.join(dir, 'bench-weights');
   const ckpt = path.join(dir, 'rat-full.pt');
-  const converted = existsSync(path.join(weights, 'model.json')) && (await stat(path.join(weights, 'model.json'))).mtimeMs > (await stat(ckpt)).mtimeMs;
+  const converted =
+    existsSync(path.join(weights, 'model.json')) &&
+    (await stat(path.join(weights, 'model.json'))).mtimeMs > (await stat(ckpt)).mtimeMs;
   if (!converted || !quick) {
     log('converting with the project converter ...');
     const t = performance.now();
     await convertFile(ckpt, { out: weights, force: true, label: 'random-init XLS-R 300M RAT (bench)' });
     result.convert_s = (performance.now() - t) / 1000;
   }
-  const weightBytes = JSON.parse(await readFile(path.join(weights, 'model.json'), 'utf8')).weightsManifest
-    .flatMap((g: any) => g.weights).reduce((n: number, w: any) => n + 4 * w.shape.reduce((a: number, b: number) => a * b, 1), 0);
+  const weightBytes = JSON.parse(await readFile(path.join(weights, 'model.json'), 'utf8'))
+    .weightsManifest.flatMap((g: any) => g.weights)
+    .reduce((n: number, w: any) => n + 4 * w.shape.reduce((a: number, b: number) => a * b, 1), 0);
   result.float32_weights_mb = weightBytes / 2 ** 20;
 
   // 2. PyTorch (always: the clips and the reference row come from it)
   const torchOut = path.join(dir, 'bench-torch.json');
-  const reusable = values['reuse-torch'] && existsSync(torchOut) && existsSync(path.join(dir, 'bench-clips.safetensors')) &&
+  const reusable =
+    values['reuse-torch'] &&
+    existsSync(torchOut) &&
+    existsSync(path.join(dir, 'bench-clips.safetensors')) &&
     lengths.every((s) => JSON.parse(readFileSync(torchOut, 'utf8')).rows[`${s}/zero`]);
   if (reusable) log(`PyTorch: reusing ${torchOut} (--reuse-torch; not measured in this run)`);
   else {
-  log('PyTorch ...');
-  // OpenBLAS picks its kernels from the CPU unless OPENBLAS_CORETYPE forces one; a forced Haswell
-  // (AVX2) on an AVX-512 machine halves PyTorch's matrix speed, so the reference runs without it.
-  await runChild([path.join(here, 'torch_bench.py'), '--dir', dir, '--out', torchOut, '--repeats', String(repeats),
-    '--batch', String(rows.has('batch') ? batch : 0), '--seconds', lengths.join(',')], { OPENBLAS_CORETYPE: undefined }, '/usr/bin/python3');
+    log('PyTorch ...');
+    // OpenBLAS picks its kernels from the CPU unless OPENBLAS_CORETYPE forces one; a forced Haswell
+    // (AVX2) on an AVX-512 machine halves PyTorch's matrix speed, so the reference runs without it.
+    await runChild(
+      [
+        path.join(here, 'torch_bench.py'),
+        '--dir',
+        dir,
+        '--out',
+        torchOut,
+        '--repeats',
+        String(repeats),
+        '--batch',
+        String(rows.has('batch') ? batch : 0),
+        '--seconds',
+        lengths.join(','),
+      ],
+      { OPENBLAS_CORETYPE: undefined },
+      '/usr/bin/python3',
+    );
   }
   const torch = JSON.parse(await readFile(torchOut, 'utf8'));
   result.torch = { ...torch, reused: Boolean(reusable) };
   const TORCH = `PyTorch ${torch.torch} CPU (${torch.threads} threads)`;
   const timed: TimedRow[] = [];
-  for (const s of lengths) for (const mode of ['zero', 'audio'] as const) {
-    const r = torch.rows[`${s}/${mode}`];
-    timed.push({ backend: TORCH, seconds: s, ref: mode, medianMs: r.median_ms, pBonafide: r.p_bonafide, memory: `RSS ${formatMb(torch.peak_rss_mb)}` });
-  }
+  for (const s of lengths)
+    for (const mode of ['zero', 'audio'] as const) {
+      const r = torch.rows[`${s}/${mode}`];
+      timed.push({
+        backend: TORCH,
+        seconds: s,
+        ref: mode,
+        medianMs: r.median_ms,
+        pBonafide: r.p_bonafide,
+        memory: `RSS ${formatMb(torch.peak_rss_mb)}`,
+      });
+    }
 
-  for (const [kind, backend, name] of [['node', 'wasm', NODE_WASM], ['node-webgpu', 'webgpu', NODE_WEBGPU]] as const) {
+  for (const [kind, backend, name] of [
+    ['node', 'wasm', NODE_WASM],
+    ['node-webgpu', 'webgpu', NODE_WEBGPU],
+  ] as const) {
     if (!rows.has(kind)) continue;
     log(`Node, tfjs ${backend} ...`);
     try {
       const node = await runChild(['--node-child', weights, dir, lengths.join(','), String(repeats), backend]);
       result[kind] = node;
-      for (const s of lengths) for (const mode of ['zero', 'audio'] as const) {
-        const r = node.rows[`${s}/${mode}`];
-        timed.push({ backend: name, seconds: s, ref: mode, medianMs: r.median_ms, pBonafide: r.p_bonafide, memory: `RSS ${formatMb(r.peak_rss_mb)}${node.gpu ? `, GPU ${formatMb(node.gpu.tf_gpu_mb)}` : ''}` });
-      }
+      for (const s of lengths)
+        for (const mode of ['zero', 'audio'] as const) {
+          const r = node.rows[`${s}/${mode}`];
+          timed.push({
+            backend: name,
+            seconds: s,
+            ref: mode,
+            medianMs: r.median_ms,
+            pBonafide: r.p_bonafide,
+            memory: `RSS ${formatMb(r.peak_rss_mb)}${node.gpu ? `, GPU ${formatMb(node.gpu.tf_gpu_mb)}` : ''}`,
+          });
+        }
     } catch (e) {
       log(`Node ${backend} failed: ${(e as Error).message}`);
       result[kind] = { error: (e as Error).message };
@@ -233,17 +347,30 @@ async function main() {
       // SwiftShader emulates the GPU on the CPU (minutes per pass of the full model): the first length,
       // one run per reference mode after the page's first score, no second visit; for correctness
       const gpu = kind === 'webgpu';
-      const b = await runBrowserBench({ weights, clipsDir: dir, lengths: gpu ? lengths.slice(0, 1) : lengths, repeats: gpu ? 0 : repeats, warmVisit: !gpu, backend: gpu ? 'webgpu' : 'wasm', log });
+      const b = await runBrowserBench({
+        weights,
+        clipsDir: dir,
+        lengths: gpu ? lengths.slice(0, 1) : lengths,
+        repeats: gpu ? 0 : repeats,
+        warmVisit: !gpu,
+        backend: gpu ? 'webgpu' : 'wasm',
+        log,
+      });
       result[kind] = b;
-      for (const s of lengths) for (const mode of ['zero', 'audio'] as const) {
-        const r = b.rows[`${s}/${mode}`];
-        if (!r) continue;
-        timed.push({
-          backend: browserRowName(kind, b), seconds: s, ref: mode, medianMs: r.median_ms,
-          pBonafide: r.p_bonafide, memory: `tf ${formatMb(r.tf_mb)}${r.gpu_mb != null ? `, GPU ${formatMb(r.gpu_mb)}` : ''}`,
-          note: kind === 'webgpu' ? 'correctness only: CPU-emulated GPU, one run' : undefined,
-        });
-      }
+      for (const s of lengths)
+        for (const mode of ['zero', 'audio'] as const) {
+          const r = b.rows[`${s}/${mode}`];
+          if (!r) continue;
+          timed.push({
+            backend: browserRowName(kind, b),
+            seconds: s,
+            ref: mode,
+            medianMs: r.median_ms,
+            pBonafide: r.p_bonafide,
+            memory: `tf ${formatMb(r.tf_mb)}${r.gpu_mb != null ? `, GPU ${formatMb(r.gpu_mb)}` : ''}`,
+            note: kind === 'webgpu' ? 'correctness only: CPU-emulated GPU, one run' : undefined,
+          });
+        }
     } catch (e) {
       log(`Chromium ${kind} failed: ${(e as Error).message}`);
       result[kind] = { error: (e as Error).message };
@@ -254,23 +381,78 @@ async function main() {
   const table = timedTable(timed, TORCH);
   const extra: string[][] = [];
   const blank = (cells: string[]) => [...cells, ...Array(9 - cells.length).fill('')];
-  if (result.convert_s != null) extra.push(blank(['convert checkpoint -> weights', '', '', `${result.convert_s.toFixed(1)} s`]));
-  extra.push(blank([TORCH, 'load', '', formatMs(torch.load_s * 1000), '', '', '', `RSS ${formatMb(torch.load_peak_rss_mb)}`, 'torch.load + load_state_dict']));
-  for (const [kind, name] of [['node', NODE_WASM], ['node-webgpu', NODE_WEBGPU]] as const) {
+  if (result.convert_s != null)
+    extra.push(blank(['convert checkpoint -> weights', '', '', `${result.convert_s.toFixed(1)} s`]));
+  extra.push(
+    blank([
+      TORCH,
+      'load',
+      '',
+      formatMs(torch.load_s * 1000),
+      '',
+      '',
+      '',
+      `RSS ${formatMb(torch.load_peak_rss_mb)}`,
+      'torch.load + load_state_dict',
+    ]),
+  );
+  for (const [kind, name] of [
+    ['node', NODE_WASM],
+    ['node-webgpu', NODE_WEBGPU],
+  ] as const) {
     const n = result[kind];
     if (!n || n.error) continue;
-    extra.push(blank([name, 'load', '', formatMs(n.load_ms), '', '', '', `RSS ${formatMb(n.load_peak_rss_mb)}`, `cold, from files; + ${formatMs(n.warmup_ms)} warm-up`]));
-    extra.push(blank([name, 'reference', 'prepare', formatMs(n.prepare_ref_ms), '', '', '', '', `once per reference; tensors left after all runs: ${n.tensor_leak}`]));
+    extra.push(
+      blank([
+        name,
+        'load',
+        '',
+        formatMs(n.load_ms),
+        '',
+        '',
+        '',
+        `RSS ${formatMb(n.load_peak_rss_mb)}`,
+        `cold, from files; + ${formatMs(n.warmup_ms)} warm-up`,
+      ]),
+    );
+    extra.push(
+      blank([
+        name,
+        'reference',
+        'prepare',
+        formatMs(n.prepare_ref_ms),
+        '',
+        '',
+        '',
+        '',
+        `once per reference; tensors left after all runs: ${n.tensor_leak}`,
+      ]),
+    );
     if (n.gpu) {
       const g = n.gpu;
-      extra.push(blank([name, `${g.seconds} s`, 'dispatches', `${g.dispatches_zero} zero / ${g.dispatches_audio} audio`, '', '', '', '', `${g.pass} pass on ${g.adapter?.description || g.adapter?.architecture}${g.adapter?.software ? ' (software adapter)' : ''}`]));
+      extra.push(
+        blank([
+          name,
+          `${g.seconds} s`,
+          'dispatches',
+          `${g.dispatches_zero} zero / ${g.dispatches_audio} audio`,
+          '',
+          '',
+          '',
+          '',
+          `${g.pass} pass on ${g.adapter?.description || g.adapter?.architecture}${g.adapter?.software ? ' (software adapter)' : ''}`,
+        ]),
+      );
     }
   }
   for (const kind of ['chromium-wasm', 'webgpu'] as const) {
     const b = result[kind];
     if (!b || b.error) continue;
     const name = browserRowName(kind, b);
-    const warm = b.warm_load_ms != null ? `; warm from Cache Storage ${formatMs(b.warm_load_ms)}; first score ${formatMs(b.first_score_ms)} after opening the page` : `; first score took ${formatMs(b.first_score_ms)}`;
+    const warm =
+      b.warm_load_ms != null
+        ? `; warm from Cache Storage ${formatMs(b.warm_load_ms)}; first score ${formatMs(b.first_score_ms)} after opening the page`
+        : `; first score took ${formatMs(b.first_score_ms)}`;
     extra.push(blank([name, 'load', '', formatMs(b.cold_load_ms), '', '', '', '', `cold (network)${warm}`]));
   }
   if (rows.has('batch')) {
@@ -278,24 +460,75 @@ async function main() {
     const bt = await runChild(['--batch-child', weights, dir, String(lengths[0]), String(batch), String(workers)]);
     result.batch = bt;
     const tb = torch.batch;
-    extra.push(blank([TORCH, `${tb.clips} x ${tb.seconds_each} s`, 'audio', `${tb.clips_per_s.toFixed(2)} clips/s`, '1.00', '', '', '', 'reference features once']));
-    extra.push(blank([`Node pool, ${workers} worker threads`, `${batch} x ${lengths[0]} s`, 'audio', `${bt.clips_per_s.toFixed(2)} clips/s`, `${(bt.clips_per_s / tb.clips_per_s).toFixed(2)} of PyTorch's throughput`, '', '', `RSS ${formatMb(bt.peak_rss_mb)}`, `load ${formatMs(bt.load_ms)}; reference once per worker`]));
+    extra.push(
+      blank([
+        TORCH,
+        `${tb.clips} x ${tb.seconds_each} s`,
+        'audio',
+        `${tb.clips_per_s.toFixed(2)} clips/s`,
+        '1.00',
+        '',
+        '',
+        '',
+        'reference features once',
+      ]),
+    );
+    extra.push(
+      blank([
+        `Node pool, ${workers} worker threads`,
+        `${batch} x ${lengths[0]} s`,
+        'audio',
+        `${bt.clips_per_s.toFixed(2)} clips/s`,
+        `${(bt.clips_per_s / tb.clips_per_s).toFixed(2)} of PyTorch's throughput`,
+        '',
+        '',
+        `RSS ${formatMb(bt.peak_rss_mb)}`,
+        `load ${formatMs(bt.load_ms)}; reference once per worker`,
+      ]),
+    );
   }
   const all = [...table, ...extra];
   result.table = all;
   result.elapsed_s = (Date.now() - started) / 1000;
   result.load_average_end = os.loadavg();
   writeFileSync(outFile, JSON.stringify(result, null, 1));
-  const maxDp = Math.max(...timed.filter((r) => r.backend !== TORCH).map((r) => Math.abs(r.pBonafide - (timed.find((x) => x.backend === TORCH && x.seconds === r.seconds && x.ref === r.ref)?.pBonafide ?? NaN))));
-  console.log(`\nRAT full size (${(result.float32_weights_mb).toFixed(0)} MB float32 weights) on ${result.machine}; median of ${repeats} after a warm-up\n`);
+  const maxDp = Math.max(
+    ...timed
+      .filter((r) => r.backend !== TORCH)
+      .map((r) =>
+        Math.abs(
+          r.pBonafide -
+            (timed.find((x) => x.backend === TORCH && x.seconds === r.seconds && x.ref === r.ref)?.pBonafide ?? NaN),
+        ),
+      ),
+  );
+  console.log(
+    `\nRAT full size (${result.float32_weights_mb.toFixed(0)} MB float32 weights) on ${result.machine}; median of ${repeats} after a warm-up\n`,
+  );
   console.log(renderTable(all));
-  console.log(`\nmax |dP| against PyTorch over the timed rows: ${Number.isFinite(maxDp) ? maxDp.toExponential(1) : '-'}`);
-  console.log(`load average (1 min) at start ${result.load_average_start[0].toFixed(1)}, at end ${result.load_average_end[0].toFixed(1)} on ${os.availableParallelism()} cores${result.torch.reused ? '; PyTorch rows reused from an earlier run' : ''}`);
+  console.log(
+    `\nmax |dP| against PyTorch over the timed rows: ${Number.isFinite(maxDp) ? maxDp.toExponential(1) : '-'}`,
+  );
+  console.log(
+    `load average (1 min) at start ${result.load_average_start[0].toFixed(1)}, at end ${result.load_average_end[0].toFixed(1)} on ${os.availableParallelism()} cores${result.torch.reused ? '; PyTorch rows reused from an earlier run' : ''}`,
+  );
   console.log(`results: ${outFile}`);
   if (process.env.BENCH_MARKDOWN) console.log(`\n${renderMarkdown(all)}`);
 }
 
 const [mode, ...rest] = process.argv.slice(2);
-if (mode === '--node-child') await nodeChild(rest[0], rest[1], rest[2].split(',').map(Number), Number(rest[3]), rest[4] === 'webgpu' ? 'webgpu' : 'wasm');
-else if (mode === '--batch-child') await batchChild(rest[0], rest[1], Number(rest[2]), Number(rest[3]), Number(rest[4]));
-else await main().catch((e) => { console.error(`bench: ${(e as Error).message}`); process.exitCode = 1; });
+if (mode === '--node-child')
+  await nodeChild(
+    rest[0],
+    rest[1],
+    rest[2].split(',').map(Number),
+    Number(rest[3]),
+    rest[4] === 'webgpu' ? 'webgpu' : 'wasm',
+  );
+else if (mode === '--batch-child')
+  await batchChild(rest[0], rest[1], Number(rest[2]), Number(rest[3]), Number(rest[4]));
+else
+  await main().catch((e) => {
+    console.error(`bench: ${(e as Error).message}`);
+    process.exitCode = 1;
+  });

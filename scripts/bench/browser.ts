@@ -12,8 +12,16 @@ const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../.
 
 /** As tests/browser.ts (which is CommonJS-only: __dirname): Debian's Chromium, WebGPU on SwiftShader. */
 const CHROMIUM_ARGS = [
-  '--headless=new', '--no-sandbox', '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-webgpu-adapter=swiftshader',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
+  '--headless=new',
+  '--no-sandbox',
+  '--enable-unsafe-webgpu',
+  '--enable-features=Vulkan',
+  '--use-webgpu-adapter=swiftshader',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
 ];
 
 export interface BrowserBenchOptions {
@@ -28,32 +36,46 @@ export interface BrowserBenchOptions {
   log: (s: string) => void;
 }
 
-type Visit = (args: { score: boolean; lengths: number[]; repeats: number; profile?: boolean }) => Promise<Record<string, any>>;
+type Visit = (args: {
+  score: boolean;
+  lengths: number[];
+  repeats: number;
+  profile?: boolean;
+}) => Promise<Record<string, any>>;
 
 /** Serves the bench page and the files it reads, opens Chromium, and hands `fn` a way to visit the page. */
-async function withBenchPage<T>(o: Pick<BrowserBenchOptions, 'weights' | 'clipsDir' | 'backend' | 'log'>, fn: (visit: Visit) => Promise<T>): Promise<T> {
+async function withBenchPage<T>(
+  o: Pick<BrowserBenchOptions, 'weights' | 'clipsDir' | 'backend' | 'log'>,
+  fn: (visit: Visit) => Promise<T>,
+): Promise<T> {
   // below 5060-5061, which Chromium refuses to load from (ERR_UNSAFE_PORT)
   const port = 4900 + Math.floor(Math.random() * 150);
   const server = await createServer({
     root: ROOT,
     logLevel: 'error',
     server: { port, strictPort: true, host: '127.0.0.1', hmr: false, watch: null },
-    plugins: [{
-      name: 'bench-files',
-      configureServer(s) {
-        s.middlewares.use((req, res, next) => {
-          const url = (req.url ?? '').split('?')[0];
-          let file: string | null = null;
-          if (url === '/bench-clips.safetensors') file = path.join(o.clipsDir, 'bench-clips.safetensors');
-          else if (url.startsWith('/bench-weights/')) file = path.join(o.weights, path.basename(url));
-          if (!file) return next();
-          if (!existsSync(file)) { res.statusCode = 404; res.end(); return; }
-          res.setHeader('Content-Length', String(statSync(file).size));
-          res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
-          createReadStream(file).pipe(res);
-        });
+    plugins: [
+      {
+        name: 'bench-files',
+        configureServer(s) {
+          s.middlewares.use((req, res, next) => {
+            const url = (req.url ?? '').split('?')[0];
+            let file: string | null = null;
+            if (url === '/bench-clips.safetensors') file = path.join(o.clipsDir, 'bench-clips.safetensors');
+            else if (url.startsWith('/bench-weights/')) file = path.join(o.weights, path.basename(url));
+            if (!file) return next();
+            if (!existsSync(file)) {
+              res.statusCode = 404;
+              res.end();
+              return;
+            }
+            res.setHeader('Content-Length', String(statSync(file).size));
+            res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
+            createReadStream(file).pipe(res);
+          });
+        },
       },
-    }],
+    ],
   });
   await server.listen();
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
@@ -65,7 +87,9 @@ async function withBenchPage<T>(o: Pick<BrowserBenchOptions, 'weights' | 'clipsD
       page.on('pageerror', (e) => o.log(`page error: ${e.message}`));
       const t0 = Date.now();
       await page.goto(url);
-      await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready', null, { timeout: 600_000 });
+      await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready', null, {
+        timeout: 600_000,
+      });
       const r = await page.evaluate((a) => (globalThis as any).ratBench(a), { backend: o.backend, ...args });
       r.open_to_done_ms = Date.now() - t0; // for a visit without timing runs: opening the page to the first score
       await page.close();
@@ -85,13 +109,19 @@ export async function runBrowserBench(o: BrowserBenchOptions): Promise<Record<st
     o.log(`${o.backend}: second visit (weights from Cache Storage) ...`);
     const second = await visit({ score: false, lengths: o.lengths.slice(0, 1), repeats: o.repeats });
     return {
-      ...first, cold_load_ms: first.load_ms, warm_load_ms: second.load_ms, warm_cached_bytes: second.cached_bytes,
-      first_score_ms: second.open_to_done_ms, first_score_detail: { load_ms: second.load_ms, score_ms: second.first_score_ms },
+      ...first,
+      cold_load_ms: first.load_ms,
+      warm_load_ms: second.load_ms,
+      warm_cached_bytes: second.cached_bytes,
+      first_score_ms: second.open_to_done_ms,
+      first_score_detail: { load_ms: second.load_ms, score_ms: second.first_score_ms },
     };
   });
 }
 
 /** One visit that profiles a zero- and an audio-reference score of a `seconds` clip (tf.profile in the page). */
-export async function runBrowserProfile(o: Omit<BrowserBenchOptions, 'lengths' | 'repeats' | 'warmVisit'> & { seconds: number }): Promise<Record<string, any>> {
+export async function runBrowserProfile(
+  o: Omit<BrowserBenchOptions, 'lengths' | 'repeats' | 'warmVisit'> & { seconds: number },
+): Promise<Record<string, any>> {
   return withBenchPage(o, (visit) => visit({ score: false, lengths: [o.seconds], repeats: 1, profile: true }));
 }

@@ -12,9 +12,17 @@ import { kernelTotals, median } from './report';
 // with the same model code.
 
 /** repeats: timed runs per row after a warm-up run (0: one run, no warm-up, for emulated GPUs); profile: kernel totals of one score per reference mode at lengths[0]. */
-interface BenchArgs { backend: 'wasm' | 'webgpu'; lengths: number[]; repeats: number; score: boolean; profile?: boolean }
+interface BenchArgs {
+  backend: 'wasm' | 'webgpu';
+  lengths: number[];
+  repeats: number;
+  score: boolean;
+  profile?: boolean;
+}
 
-const status = (s: string) => { document.getElementById('status')!.textContent = s; };
+const status = (s: string) => {
+  document.getElementById('status')!.textContent = s;
+};
 
 /** The bench clips by name; asking for one the file lacks says which lengths it has and how to get others. */
 async function clips(): Promise<(name: string) => Float32Array> {
@@ -25,8 +33,13 @@ async function clips(): Promise<(name: string) => Float32Array> {
   return (name) => {
     const wave = out.get(name);
     if (wave) return wave;
-    const have = [...out.keys()].filter((k) => k.startsWith('test_')).map((k) => `${k.slice(5)} s`).join(', ');
-    const fix = name.startsWith('test_') ? `: run npm run bench -- --seconds ${name.slice(5)} first, which writes it` : '; run npm run bench to write them again';
+    const have = [...out.keys()]
+      .filter((k) => k.startsWith('test_'))
+      .map((k) => `${k.slice(5)} s`)
+      .join(', ');
+    const fix = name.startsWith('test_')
+      ? `: run npm run bench -- --seconds ${name.slice(5)} first, which writes it`
+      : '; run npm run bench to write them again';
     throw new Error(`the bench clips have no ${name} (they hold ${have})${fix}`);
   };
 }
@@ -40,7 +53,8 @@ function gpuMb(): number | null {
 async function run(args: BenchArgs) {
   const t0 = performance.now();
   const backend = await startBackend(args.backend === 'wasm' ? 'wasm' : undefined);
-  if (backend.name !== args.backend) throw new Error(`asked for ${args.backend}, got ${backend.name}: ${backend.reason}`);
+  if (backend.name !== args.backend)
+    throw new Error(`asked for ${args.backend}, got ${backend.name}: ${backend.reason}`);
   const data = await clips();
   const tLoad = performance.now();
   const stream = await urlShards('/bench-weights/', () => {});
@@ -51,9 +65,16 @@ async function run(args: BenchArgs) {
   const first = await model.score(data(`test_${args.lengths[0]}`));
   const firstMs = performance.now() - tFirst;
   const out: Record<string, unknown> = {
-    backend: backend.name, reason: backend.reason, threads: backend.name === 'wasm' ? getThreadsCount() : null,
-    isolated: globalThis.crossOriginIsolated, load_ms: loadMs, cached_bytes: cached, first_score_ms: firstMs,
-    page_to_first_score_ms: performance.now() - t0, first_p: first.pBonafide, rows: {},
+    backend: backend.name,
+    reason: backend.reason,
+    threads: backend.name === 'wasm' ? getThreadsCount() : null,
+    isolated: globalThis.crossOriginIsolated,
+    load_ms: loadMs,
+    cached_bytes: cached,
+    first_score_ms: firstMs,
+    page_to_first_score_ms: performance.now() - t0,
+    first_p: first.pBonafide,
+    rows: {},
   };
   // one prepared reference for the timed rows and the profile: "seen before", as in the app
   const ref = args.score || args.profile ? await model.prepareReference(data('ref')) : null;
@@ -75,7 +96,13 @@ async function run(args: BenchArgs) {
         }
       }
       for (const mode of ['zero', 'audio'] as const) {
-        rows[`${s}/${mode}`] = { median_ms: median(times[mode]), times_ms: times[mode], p_bonafide: p[mode], tf_mb: tfMb, gpu_mb: gpuMb() };
+        rows[`${s}/${mode}`] = {
+          median_ms: median(times[mode]),
+          times_ms: times[mode],
+          p_bonafide: p[mode],
+          tf_mb: tfMb,
+          gpu_mb: gpuMb(),
+        };
       }
     }
     out.rows = rows;
@@ -90,7 +117,10 @@ async function run(args: BenchArgs) {
       const t = performance.now();
       await model.score(wave, { reference });
       const wallMs = performance.now() - t;
-      const p = await tf.profile(async () => { await model.score(wave, { reference }); return tf.scalar(0); });
+      const p = await tf.profile(async () => {
+        await model.score(wave, { reference });
+        return tf.scalar(0);
+      });
       profiles[mode] = { wall_ms: wallMs, kernels: kernelTotals(p.kernels) };
     }
     out.profile = profiles;

@@ -15,7 +15,10 @@ import { loadModelFromDir } from '../../src/cli/node-weights';
 import { kernelTotals, renderKernels } from './report';
 
 async function main() {
-  const { positionals, values } = parseArgs({ allowPositionals: true, options: { browser: { type: 'string' }, dir: { type: 'string' } } });
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: { browser: { type: 'string' }, dir: { type: 'string' } },
+  });
   const [dir, secArg, refArg] = positionals;
   if (!dir) throw new Error('usage: profile.ts <weights dir> [seconds] [zero|audio] | [seconds] --browser wasm|webgpu');
   const secs = Number(secArg ?? 4);
@@ -24,10 +27,17 @@ async function main() {
 
   if (values.browser) {
     const backend = values.browser as 'wasm' | 'webgpu';
-    if (backend !== 'wasm' && backend !== 'webgpu') throw new Error(`--browser takes wasm or webgpu, not "${values.browser}"`);
+    if (backend !== 'wasm' && backend !== 'webgpu')
+      throw new Error(`--browser takes wasm or webgpu, not "${values.browser}"`);
     const { runBrowserProfile } = await import('./browser');
     const clipsDir = values.dir ?? path.join(os.tmpdir(), 'rat-full');
-    const r = await runBrowserProfile({ weights: dir, clipsDir, seconds: secs, backend, log: (s) => process.stderr.write(`[profile] ${s}\n`) });
+    const r = await runBrowserProfile({
+      weights: dir,
+      clipsDir,
+      seconds: secs,
+      backend,
+      log: (s) => process.stderr.write(`[profile] ${s}\n`),
+    });
     console.log(`Chromium ${r.backend} (${r.reason}), ${secs} s clip from ${clipsDir}/bench-clips.safetensors`);
     for (const mode of ['zero', 'audio']) {
       console.log(`\n${mode} reference: ${r.profile[mode].wall_ms.toFixed(0)} ms unprofiled`);
@@ -37,16 +47,26 @@ async function main() {
     const wave = new Float32Array(secs * 16000).map((_, i) => Math.sin(i * 0.01) * 0.3 + Math.sin(i * 0.37) * 0.1);
     const t = performance.now();
     const model = await loadModelFromDir(dir, 'wasm');
-    console.log(`load + warm-up ${((performance.now() - t) / 1000).toFixed(1)} s, RSS ${mb(process.memoryUsage().rss)} MB`);
+    console.log(
+      `load + warm-up ${((performance.now() - t) / 1000).toFixed(1)} s, RSS ${mb(process.memoryUsage().rss)} MB`,
+    );
     const ref = refArg === 'audio' ? await model.prepareReference(wave.slice(0, 3 * 16000)) : null;
     const t0 = performance.now();
     await model.score(wave, { reference: ref });
-    console.log(`${secs} s clip, ${ref ? 'audio' : 'zero'} reference: ${(performance.now() - t0).toFixed(0)} ms unprofiled\n`);
-    const p = await tf.profile(async () => { await model.score(wave, { reference: ref }); return tf.scalar(0); });
+    console.log(
+      `${secs} s clip, ${ref ? 'audio' : 'zero'} reference: ${(performance.now() - t0).toFixed(0)} ms unprofiled\n`,
+    );
+    const p = await tf.profile(async () => {
+      await model.score(wave, { reference: ref });
+      return tf.scalar(0);
+    });
     console.log(renderKernels(kernelTotals(p.kernels)).join('\n'));
     ref?.dispose();
     model.dispose();
   }
 }
 
-await main().catch((e) => { console.error(`profile: ${(e as Error).message}`); process.exitCode = 1; });
+await main().catch((e) => {
+  console.error(`profile: ${(e as Error).message}`);
+  process.exitCode = 1;
+});

@@ -35,18 +35,26 @@ export function timedTable(rows: TimedRow[], reference: string): string[][] {
     const base = ref(r);
     const self = r.backend === reference;
     return [
-      r.backend, `${r.seconds} s`, r.ref, formatMs(r.medianMs),
+      r.backend,
+      `${r.seconds} s`,
+      r.ref,
+      formatMs(r.medianMs),
       self ? '1.00' : base ? (r.medianMs / base.medianMs).toFixed(2) : '-',
       realTimeFactor(r.medianMs, r.seconds).toFixed(2),
       self ? `P ${r.pBonafide.toFixed(6)}` : base ? Math.abs(r.pBonafide - base.pBonafide).toExponential(1) : '-',
-      r.memory, r.note ?? '',
+      r.memory,
+      r.note ?? '',
     ];
   });
   return [head, ...body];
 }
 
 export function formatMs(ms: number): string {
-  return ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`;
+  return ms >= 10_000
+    ? `${(ms / 1000).toFixed(1)} s`
+    : ms >= 1000
+      ? `${(ms / 1000).toFixed(2)} s`
+      : `${ms.toFixed(0)} ms`;
 }
 
 export function formatMb(mb: number | null | undefined): string {
@@ -56,7 +64,11 @@ export function formatMb(mb: number | null | undefined): string {
 /** Plain-text table with padded columns; the first row is the header. */
 export function renderTable(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]) => r.map((c, i) => (c ?? '').padEnd(widths[i])).join(' | ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => (c ?? '').padEnd(widths[i]))
+      .join(' | ')
+      .trimEnd();
   return [line(rows[0]), widths.map((w) => '-'.repeat(w)).join('-+-'), ...rows.slice(1).map(line)].join('\n');
 }
 
@@ -67,9 +79,20 @@ export function renderMarkdown(rows: string[][]): string {
 }
 
 /** One kernel of a tf.profile run, as tfjs reports it. */
-export interface ProfiledKernel { name: string; kernelTimeMs: number | { error: string } | Promise<unknown>; inputShapes: number[][]; outputShapes: number[][] }
+export interface ProfiledKernel {
+  name: string;
+  kernelTimeMs: number | { error: string } | Promise<unknown>;
+  inputShapes: number[][];
+  outputShapes: number[][];
+}
 
-export interface KernelTotal { name: string; ms: number; calls: number; percent: number; gflops: number | null }
+export interface KernelTotal {
+  name: string;
+  ms: number;
+  calls: number;
+  percent: number;
+  gflops: number | null;
+}
 
 /**
  * Per-kernel totals of a tf.profile run, slowest first, with the matrix products' achieved GFLOP/s.
@@ -89,7 +112,14 @@ export function kernelTotals(kernels: ProfiledKernel[]): KernelTotal[] {
     by.set(k.name, e);
   }
   const total = [...by.values()].reduce((s, e) => s + e.ms, 0);
-  return [...by].map(([name, e]) => ({ name, ms: e.ms, calls: e.calls, percent: total ? (100 * e.ms) / total : 0, gflops: e.flops ? e.flops / e.ms / 1e6 : null }))
+  return [...by]
+    .map(([name, e]) => ({
+      name,
+      ms: e.ms,
+      calls: e.calls,
+      percent: total ? (100 * e.ms) / total : 0,
+      gflops: e.flops ? e.flops / e.ms / 1e6 : null,
+    }))
     .sort((a, b) => b.ms - a.ms);
 }
 
@@ -97,7 +127,9 @@ export function kernelTotals(kernels: ProfiledKernel[]): KernelTotal[] {
 export function renderKernels(totals: KernelTotal[], top = 16): string[] {
   const lines = ['kernel                 total ms      %  calls  GFLOP/s'];
   for (const k of totals.slice(0, top)) {
-    lines.push(`${k.name.padEnd(22)} ${k.ms.toFixed(0).padStart(8)} ${k.percent.toFixed(1).padStart(6)} ${String(k.calls).padStart(6)}  ${k.gflops != null ? k.gflops.toFixed(1) : ''}`);
+    lines.push(
+      `${k.name.padEnd(22)} ${k.ms.toFixed(0).padStart(8)} ${k.percent.toFixed(1).padStart(6)} ${String(k.calls).padStart(6)}  ${k.gflops != null ? k.gflops.toFixed(1) : ''}`,
+    );
   }
   lines.push(`all kernels ${totals.reduce((s, k) => s + k.ms, 0).toFixed(0)} ms`);
   return lines;

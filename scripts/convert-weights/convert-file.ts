@@ -30,18 +30,25 @@ async function sha256File(file: string): Promise<string> {
  * only the shards it lists. Anything more (or a file) would be deleted with it, so it is refused.
  */
 async function checkReplaceable(out: string, isDir: boolean): Promise<void> {
-  if (!isDir) throw new Error(`${out} is a file, not a weights folder: --force replaces only a folder written by convert-weights. Choose another --out.`);
+  if (!isDir)
+    throw new Error(
+      `${out} is a file, not a weights folder: --force replaces only a folder written by convert-weights. Choose another --out.`,
+    );
   let listed: Set<string>;
   try {
     const manifest = parseManifest(await readFile(path.join(out, 'model.json'), 'utf8'), path.join(out, 'model.json'));
     listed = new Set(['model.json', ...manifest.weightsManifest.map((g) => g.paths[0])]);
   } catch {
     const names = await readdir(out);
-    throw new Error(`${out} is not a weights folder (no converted model.json${names.length ? `; it holds ${names.slice(0, 5).join(', ')}${names.length > 5 ? ', ...' : ''}` : ''}): --force replaces only a folder written by convert-weights. Choose another --out.`);
+    throw new Error(
+      `${out} is not a weights folder (no converted model.json${names.length ? `; it holds ${names.slice(0, 5).join(', ')}${names.length > 5 ? ', ...' : ''}` : ''}): --force replaces only a folder written by convert-weights. Choose another --out.`,
+    );
   }
   const others = (await readdir(out)).filter((n) => !listed.has(n));
   if (others.length) {
-    throw new Error(`${out} holds files its model.json does not list (${others.slice(0, 5).join(', ')}${others.length > 5 ? ', ...' : ''}): --force would delete them too. Move them or choose another --out.`);
+    throw new Error(
+      `${out} holds files its model.json does not list (${others.slice(0, 5).join(', ')}${others.length > 5 ? ', ...' : ''}): --force would delete them too. Move them or choose another --out.`,
+    );
   }
 }
 
@@ -60,7 +67,9 @@ export async function convertFile(checkpoint: string, opts: ConvertFileOptions):
     const dtype = opts.dtype ?? 'float32';
     const [groups, sha256] = await Promise.all([
       writeShards(plan.tensors(), (file, bytes) => writeFile(path.join(tmp, file), bytes), {
-        dtype, shardBytes: opts.shardBytes, onTensor: (done, name) => opts.onTensor?.(done, plan.count, name),
+        dtype,
+        shardBytes: opts.shardBytes,
+        onTensor: (done, name) => opts.onTensor?.(done, plan.count, name),
       }),
       sha256File(checkpoint),
     ]);

@@ -32,8 +32,13 @@ async function webgpu(o: Record<string, string | boolean | undefined>): Promise<
   const model = await loadModelFromDir(String(o.weights), 'webgpu'); // the product's load: reads, uploads, warms up
   const loadMs = performance.now() - t0;
   const adapter = nodeAdapter();
-  if (adapter?.software && !o['allow-software']) throw new Error(`the adapter is a software one (${adapter.description}): timings would mean nothing (--allow-software to run anyway)`);
-  const cases = String(o.cases ?? '4:zero,4:audio,12:zero').split(',').map((c) => c.split(':') as [string, 'zero' | 'audio']);
+  if (adapter?.software && !o['allow-software'])
+    throw new Error(
+      `the adapter is a software one (${adapter.description}): timings would mean nothing (--allow-software to run anyway)`,
+    );
+  const cases = String(o.cases ?? '4:zero,4:audio,12:zero')
+    .split(',')
+    .map((c) => c.split(':') as [string, 'zero' | 'audio']);
   const repeats = Number(o.repeats ?? 10);
   const warmups = Number(o.warmups ?? 2);
   let t = performance.now();
@@ -56,27 +61,59 @@ async function webgpu(o: Record<string, string | boolean | undefined>): Promise<
       times.push(performance.now() - t1);
     }
     const { dispatches } = await countDispatches(() => model.score(wave, { reference }));
-    rows[`${s}/${mode}`] = { median_ms: median(times), times_ms: times, p_bonafide: p, dispatches: dispatches.total, by_program: dispatches.byProgram };
-    console.error(`[webgpu] ${s} s ${mode}: ${median(times).toFixed(1)} ms, ${dispatches.total} dispatches, P ${p.toFixed(6)}`);
+    rows[`${s}/${mode}`] = {
+      median_ms: median(times),
+      times_ms: times,
+      p_bonafide: p,
+      dispatches: dispatches.total,
+      by_program: dispatches.byProgram,
+    };
+    console.error(
+      `[webgpu] ${s} s ${mode}: ${median(times).toFixed(1)} ms, ${dispatches.total} dispatches, P ${p.toFixed(6)}`,
+    );
   }
   const mem = tf.memory() as tf.MemoryInfo & { numBytesInGPU?: number; numBytesInGPUAllocated?: number };
-  const weightBytes = model.manifest.weightsManifest.flatMap((g) => g.weights).reduce((n, w) => n + 4 * w.shape.reduce((a, b) => a * b, 1), 0);
+  const weightBytes = model.manifest.weightsManifest
+    .flatMap((g) => g.weights)
+    .reduce((n, w) => n + 4 * w.shape.reduce((a, b) => a * b, 1), 0);
   ref.dispose();
-  writeFileSync(String(o.out), JSON.stringify({
-    adapter, pass: model.pass, load_ms: loadMs, first_score_ms: firstMs, first_p: first.pBonafide, prepare_ref_ms: prepareMs, rows,
-    tf_gpu_mb: (mem.numBytesInGPU ?? 0) / 2 ** 20, tf_gpu_allocated_mb: (mem.numBytesInGPUAllocated ?? 0) / 2 ** 20, weights_mb: weightBytes / 2 ** 20,
-    tfjs: tf.version_core,
-  }, null, 1));
+  writeFileSync(
+    String(o.out),
+    JSON.stringify(
+      {
+        adapter,
+        pass: model.pass,
+        load_ms: loadMs,
+        first_score_ms: firstMs,
+        first_p: first.pBonafide,
+        prepare_ref_ms: prepareMs,
+        rows,
+        tf_gpu_mb: (mem.numBytesInGPU ?? 0) / 2 ** 20,
+        tf_gpu_allocated_mb: (mem.numBytesInGPUAllocated ?? 0) / 2 ** 20,
+        weights_mb: weightBytes / 2 ** 20,
+        tfjs: tf.version_core,
+      },
+      null,
+      1,
+    ),
+  );
   model.dispose();
 }
 
 async function main(): Promise<void> {
   const [cmd, ...rest] = process.argv.slice(2);
   const { values, positionals } = parseArgs({
-    args: rest, allowPositionals: true,
+    args: rest,
+    allowPositionals: true,
     options: {
-      dawn: { type: 'string' }, weights: { type: 'string' }, clips: { type: 'string' }, out: { type: 'string' }, repeats: { type: 'string' },
-      warmups: { type: 'string' }, cases: { type: 'string' }, 'allow-software': { type: 'boolean' },
+      dawn: { type: 'string' },
+      weights: { type: 'string' },
+      clips: { type: 'string' },
+      out: { type: 'string' },
+      repeats: { type: 'string' },
+      warmups: { type: 'string' },
+      cases: { type: 'string' },
+      'allow-software': { type: 'boolean' },
     },
   });
   if (cmd === 'probe') {
@@ -91,7 +128,10 @@ async function main(): Promise<void> {
   else throw new Error(`unknown command "${cmd}": probe, convert or webgpu`);
 }
 
-main().then(() => process.exit(0), (e: Error) => {
-  console.error(`kit: ${e.message}`);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (e: Error) => {
+    console.error(`kit: ${e.message}`);
+    process.exit(1);
+  },
+);

@@ -4,7 +4,8 @@ import { SAMPLE_RATE } from '../model/config';
 // generation: the same inputs and seed always give the same reference waveforms, bit for bit, so a
 // rerun gives the same scores. Scoring them lives in run-conditions.ts.
 
-export type ConditionId = 'zero' | 'matched' | 'mismatched' | 'silence' | 'noise' | 'snr20' | 'snr10' | 'trunc1' | 'trunc3';
+export type ConditionId =
+  'zero' | 'matched' | 'mismatched' | 'silence' | 'noise' | 'snr20' | 'snr10' | 'trunc1' | 'trunc3';
 
 export interface ConditionSpec {
   id: ConditionId;
@@ -15,13 +16,43 @@ export interface ConditionSpec {
 }
 
 export const CONDITIONS: readonly ConditionSpec[] = [
-  { id: 'zero', label: 'Zero vector', caption: 'No reference at all: the attention sees only zeros. This is the paper\'s headline, reference-free setting.' },
-  { id: 'matched', label: 'Matched reference', caption: 'The reference you chose: ideally another genuine recording of the claimed speaker.' },
-  { id: 'mismatched', label: 'Mismatched reference', caption: 'A different clip as the reference, as if the claimed speaker were someone else.' },
-  { id: 'silence', label: 'Silence', caption: 'The matched reference replaced by digital silence of the same length; it still runs through the model.' },
-  { id: 'noise', label: 'Noise only', caption: 'Random (Gaussian) noise with the same energy and length as the matched reference: no speech at all.' },
-  { id: 'snr20', label: 'Reference + noise, 20 dB', caption: 'The matched reference with noise added at 20 dB signal-to-noise ratio: noise at 1 % of the speech power.' },
-  { id: 'snr10', label: 'Reference + noise, 10 dB', caption: 'The matched reference with noise added at 10 dB signal-to-noise ratio: noise at 10 % of the speech power.' },
+  {
+    id: 'zero',
+    label: 'Zero vector',
+    caption:
+      "No reference at all: the attention sees only zeros. This is the paper's headline, reference-free setting.",
+  },
+  {
+    id: 'matched',
+    label: 'Matched reference',
+    caption: 'The reference you chose: ideally another genuine recording of the claimed speaker.',
+  },
+  {
+    id: 'mismatched',
+    label: 'Mismatched reference',
+    caption: 'A different clip as the reference, as if the claimed speaker were someone else.',
+  },
+  {
+    id: 'silence',
+    label: 'Silence',
+    caption: 'The matched reference replaced by digital silence of the same length; it still runs through the model.',
+  },
+  {
+    id: 'noise',
+    label: 'Noise only',
+    caption: 'Random (Gaussian) noise with the same energy and length as the matched reference: no speech at all.',
+  },
+  {
+    id: 'snr20',
+    label: 'Reference + noise, 20 dB',
+    caption: 'The matched reference with noise added at 20 dB signal-to-noise ratio: noise at 1 % of the speech power.',
+  },
+  {
+    id: 'snr10',
+    label: 'Reference + noise, 10 dB',
+    caption:
+      'The matched reference with noise added at 10 dB signal-to-noise ratio: noise at 10 % of the speech power.',
+  },
   { id: 'trunc1', label: 'Reference cut to 1 s', caption: 'Only the first second of the matched reference.' },
   { id: 'trunc3', label: 'Reference cut to 3 s', caption: 'Only the first three seconds of the matched reference.' },
 ];
@@ -121,8 +152,14 @@ export function conditionReferences(inputs: ConditionInputs): ConditionReference
     noise: () => (!m ? needRef : silent ? noEnergy : energyMatchedNoise(m, seed)),
     snr20: () => (!m ? needRef : silent ? noEnergy : addNoiseAtSnr(m, 20, seed + 1)),
     snr10: () => (!m ? needRef : silent ? noEnergy : addNoiseAtSnr(m, 10, seed + 2)),
-    trunc1: () => (!m ? needRef : truncateTo(m, 1) ?? `The matched reference is ${secs(m)} long, shorter than 1 s: it cannot be cut to 1 s.`),
-    trunc3: () => (!m ? needRef : truncateTo(m, 3) ?? `The matched reference is ${secs(m)} long, shorter than 3 s: it cannot be cut to 3 s.`),
+    trunc1: () =>
+      !m
+        ? needRef
+        : (truncateTo(m, 1) ?? `The matched reference is ${secs(m)} long, shorter than 1 s: it cannot be cut to 1 s.`),
+    trunc3: () =>
+      !m
+        ? needRef
+        : (truncateTo(m, 3) ?? `The matched reference is ${secs(m)} long, shorter than 3 s: it cannot be cut to 3 s.`),
   };
   return CONDITIONS.map((spec) => {
     const r = make[spec.id]();

@@ -37,11 +37,12 @@ export function evaluate(scores: readonly { file: string; score: number }[], set
   let metrics: Metrics | null = null;
   let problem: string | null = null;
   if (bona.length && spoof.length) metrics = computeMetrics(bona, spoof);
-  else problem = `EER and minDCF need at least one labelled bona fide and one labelled spoof file; matched ${bona.length} bona fide and ${spoof.length} spoof.`;
+  else
+    problem = `EER and minDCF need at least one labelled bona fide and one labelled spoof file; matched ${bona.length} bona fide and ${spoof.length} spoof.`;
   const groups = new Map<string, { scores: number[]; tags: Set<string>; key: string }>();
   if (m.matched.some((x) => x.label.attack)) {
     for (const x of m.matched) {
-      const name = x.label.key === 'bonafide' ? 'bonafide' : x.label.attack ?? '(none)';
+      const name = x.label.key === 'bonafide' ? 'bonafide' : (x.label.attack ?? '(none)');
       const g = groups.get(name) ?? { scores: [], tags: new Set<string>(), key: x.label.key };
       g.scores.push(x.score);
       if (x.label.attackTag) g.tags.add(x.label.attackTag);
@@ -51,12 +52,20 @@ export function evaluate(scores: readonly { file: string; score: number }[], set
   const attacks = [...groups.entries()]
     .sort(([a], [b]) => (a === 'bonafide' ? -1 : b === 'bonafide' ? 1 : a.localeCompare(b, 'en', { numeric: true })))
     .map(([attack, g]) => ({
-      attack, tags: [...g.tags].sort().join(', '), n: g.scores.length,
+      attack,
+      tags: [...g.tags].sort().join(', '),
+      n: g.scores.length,
       eer: g.key === 'spoof' && bona.length ? computeMetrics(bona, g.scores).eer : null,
     }));
   return {
-    metrics, problem, nBonafide: bona.length, nSpoof: spoof.length,
-    unlabelledFiles: m.unlabelledFiles, unmatchedLabels: m.unmatchedLabels, sharedIds: m.sharedIds, attacks,
+    metrics,
+    problem,
+    nBonafide: bona.length,
+    nSpoof: spoof.length,
+    unlabelledFiles: m.unlabelledFiles,
+    unmatchedLabels: m.unmatchedLabels,
+    sharedIds: m.sharedIds,
+    attacks,
     histogram: { bonafide: histogram(bona), spoof: histogram(spoof) },
   };
 }
@@ -64,10 +73,14 @@ export function evaluate(scores: readonly { file: string; score: number }[], set
 /** The CLI's last --json line with --labels: fractions, counts and what did not match. */
 export function evaluationSummary(e: Evaluation) {
   return {
-    eer: e.metrics?.eer ?? null, min_dcf: e.metrics?.minDcf ?? null,
-    eer_threshold: e.metrics?.eerThreshold ?? null, min_dcf_threshold: e.metrics?.minDcfThreshold ?? null,
-    n_bonafide: e.nBonafide, n_spoof: e.nSpoof,
-    unlabelled_files: e.unlabelledFiles, unmatched_labels: e.unmatchedLabels,
+    eer: e.metrics?.eer ?? null,
+    min_dcf: e.metrics?.minDcf ?? null,
+    eer_threshold: e.metrics?.eerThreshold ?? null,
+    min_dcf_threshold: e.metrics?.minDcfThreshold ?? null,
+    n_bonafide: e.nBonafide,
+    n_spoof: e.nSpoof,
+    unlabelled_files: e.unlabelledFiles,
+    unmatched_labels: e.unmatchedLabels,
     ...(e.sharedIds.length ? { shared_ids: e.sharedIds } : {}),
     attacks: e.attacks.map((a) => ({ attack: a.attack, tags: a.tags, n: a.n, eer: a.eer })),
     ...(e.problem ? { problem: e.problem } : {}),

@@ -33,8 +33,14 @@ export function fileId(name: string): string {
 }
 
 const KEY_WORDS: Record<string, Key> = {
-  bonafide: 'bonafide', 'bona-fide': 'bonafide', 'bona fide': 'bonafide', genuine: 'bonafide', real: 'bonafide',
-  spoof: 'spoof', fake: 'spoof', deepfake: 'spoof',
+  bonafide: 'bonafide',
+  'bona-fide': 'bonafide',
+  'bona fide': 'bonafide',
+  genuine: 'bonafide',
+  real: 'bonafide',
+  spoof: 'spoof',
+  fake: 'spoof',
+  deepfake: 'spoof',
 };
 
 function keyOf(word: string): Key | null {
@@ -43,7 +49,10 @@ function keyOf(word: string): Key | null {
 
 function add(labels: Map<string, Label>, l: Label, where: string) {
   const prev = labels.get(l.id);
-  if (prev && prev.key !== l.key) throw new LabelsError(`${where}: "${l.id}" is labelled ${l.key} here but ${prev.key} earlier; each file needs one label.`);
+  if (prev && prev.key !== l.key)
+    throw new LabelsError(
+      `${where}: "${l.id}" is labelled ${l.key} here but ${prev.key} earlier; each file needs one label.`,
+    );
   labels.set(l.id, l);
 }
 
@@ -62,19 +71,37 @@ export function parseProtocol(text: string, source = 'protocol'): LabelSet {
     const cols = line.split(/\s+/);
     // ASVspoof 5: speaker, file, gender, codec, codec_q, codec_seed, attack tag, attack label, key, tmp
     // ASVspoof 2019 LA: speaker, file, -, attack, key; a plain list: file, key and an optional attack
-    const f = cols.length === 10 ? 'asvspoof5' : cols.length === 5 ? 'asvspoof2019' : cols.length === 2 || cols.length === 3 ? 'list' : null;
-    if (!f) throw new LabelsError(`${where}: expected 10 columns (ASVspoof 5), 5 (ASVspoof 2019 LA) or 2-3 (file, key, attack), got ${cols.length}: "${line.slice(0, 80)}".`);
-    if (format && f !== format) throw new LabelsError(`${where}: ${cols.length} columns, but earlier lines had ${COLUMNS[format]}; one format per file.`);
+    const f =
+      cols.length === 10
+        ? 'asvspoof5'
+        : cols.length === 5
+          ? 'asvspoof2019'
+          : cols.length === 2 || cols.length === 3
+            ? 'list'
+            : null;
+    if (!f)
+      throw new LabelsError(
+        `${where}: expected 10 columns (ASVspoof 5), 5 (ASVspoof 2019 LA) or 2-3 (file, key, attack), got ${cols.length}: "${line.slice(0, 80)}".`,
+      );
+    if (format && f !== format)
+      throw new LabelsError(
+        `${where}: ${cols.length} columns, but earlier lines had ${COLUMNS[format]}; one format per file.`,
+      );
     if (!format && f === 'list' && HEADER.test(cols[1])) return;
     format = f;
     const keyWord = f === 'asvspoof5' ? cols[8] : f === 'asvspoof2019' ? cols[4] : cols[1];
     const key = keyOf(keyWord);
     if (!key) throw new LabelsError(`${where}: the key column says "${keyWord}"; it must be bonafide or spoof.`);
-    add(labels, {
-      id: fileId(f === 'list' ? cols[0] : cols[1]), key,
-      attack: f === 'asvspoof5' ? dash(cols[7]) : f === 'asvspoof2019' ? dash(cols[3]) : dash(cols[2]),
-      attackTag: f === 'asvspoof5' ? dash(cols[6]) : null,
-    }, where);
+    add(
+      labels,
+      {
+        id: fileId(f === 'list' ? cols[0] : cols[1]),
+        key,
+        attack: f === 'asvspoof5' ? dash(cols[7]) : f === 'asvspoof2019' ? dash(cols[3]) : dash(cols[2]),
+        attackTag: f === 'asvspoof5' ? dash(cols[6]) : null,
+      },
+      where,
+    );
   });
   if (!format) throw new LabelsError(`${source}: no labels found (the file is empty or only comments).`);
   return { format, labels };
@@ -88,7 +115,10 @@ export function parseLabelCsv(text: string, source = 'labels CSV'): LabelSet {
   const labels = new Map<string, Label>();
   rows.forEach((cols, i) => {
     const where = `${source} row ${i + 1}`;
-    if (cols.length < 2 || !cols[0].trim()) throw new LabelsError(`${where}: expected a file name and a label (bonafide or spoof), got "${cols.join(',').slice(0, 80)}".`);
+    if (cols.length < 2 || !cols[0].trim())
+      throw new LabelsError(
+        `${where}: expected a file name and a label (bonafide or spoof), got "${cols.join(',').slice(0, 80)}".`,
+      );
     const key = keyOf(cols[1]);
     if (!key) {
       // a header row names its columns instead of labelling a file
@@ -113,7 +143,9 @@ export function decodeLabelBytes(bytes: Uint8Array, name = 'labels'): string {
   const head = bytes.subarray(0, 4096);
   const zeros = head.reduce((n, b) => n + (b === 0 ? 1 : 0), 0);
   if (head.length >= 4 && zeros >= head.length / 4) {
-    throw new LabelsError(`${name}: the file looks like UTF-16 text without a byte-order mark; save it as UTF-8 (or UTF-16 with a BOM).`);
+    throw new LabelsError(
+      `${name}: the file looks like UTF-16 text without a byte-order mark; save it as UTF-8 (or UTF-16 with a BOM).`,
+    );
   }
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
@@ -127,7 +159,11 @@ export function parseLabels(text: string, name = 'labels'): LabelSet {
   return /\.csv$/i.test(name) || first.includes(',') ? parseLabelCsv(text, name) : parseProtocol(text, name);
 }
 
-export interface LabelledScore { file: string; score: number; label: Label }
+export interface LabelledScore {
+  file: string;
+  score: number;
+  label: Label;
+}
 
 export interface Matched {
   matched: LabelledScore[];
@@ -147,7 +183,10 @@ export function matchLabels(scores: readonly { file: string; score: number }[], 
   const shared = new Set<string>();
   for (const s of scores) {
     const label = set.labels.get(fileId(s.file));
-    if (!label) { unlabelledFiles.push(s.file); continue; }
+    if (!label) {
+      unlabelledFiles.push(s.file);
+      continue;
+    }
     if (used.has(label.id)) shared.add(label.id);
     matched.push({ ...s, label });
     used.add(label.id);

@@ -3,7 +3,11 @@
 // fide when its score >= the threshold, and thresholds run over every distinct score.
 
 /** ASVspoof 5 detection costs (defaults: Ptar 0.95, Cmiss 1, Cfa 10). */
-export interface DcfCosts { pTarget: number; cMiss: number; cFa: number }
+export interface DcfCosts {
+  pTarget: number;
+  cMiss: number;
+  cFa: number;
+}
 
 export const ASVSPOOF5_COSTS: DcfCosts = { pTarget: 0.95, cMiss: 1, cFa: 10 };
 
@@ -36,7 +40,9 @@ export class MetricsError extends Error {
 /** Operating points at every distinct score, ascending. */
 export function operatingPoints(bonafide: readonly number[], spoof: readonly number[]): DetPoint[] {
   if (!bonafide.length || !spoof.length) {
-    throw new MetricsError(`EER and minDCF need at least one bona fide and one spoof score (got ${bonafide.length} bona fide, ${spoof.length} spoof); check the labels.`);
+    throw new MetricsError(
+      `EER and minDCF need at least one bona fide and one spoof score (got ${bonafide.length} bona fide, ${spoof.length} spoof); check the labels.`,
+    );
   }
   const bad = [...bonafide, ...spoof].find((s) => !Number.isFinite(s));
   if (bad !== undefined) throw new MetricsError(`every score must be a finite number (got ${bad})`);
@@ -56,7 +62,11 @@ export function operatingPoints(bonafide: readonly number[], spoof: readonly num
 }
 
 /** EER and minDCF of P(bona fide) scores split by true class. */
-export function computeMetrics(bonafide: readonly number[], spoof: readonly number[], costs: DcfCosts = ASVSPOOF5_COSTS): Metrics {
+export function computeMetrics(
+  bonafide: readonly number[],
+  spoof: readonly number[],
+  costs: DcfCosts = ASVSPOOF5_COSTS,
+): Metrics {
   const det = operatingPoints(bonafide, spoof);
   const norm = Math.min(costs.cMiss * costs.pTarget, costs.cFa * (1 - costs.pTarget));
   let eerAt = 0;
@@ -66,14 +76,25 @@ export function computeMetrics(bonafide: readonly number[], spoof: readonly numb
   det.forEach((p, i) => {
     // strict < keeps the lowest threshold on a tie
     const gap = Math.abs(p.pMiss - p.pFa);
-    if (gap < bestGap) { bestGap = gap; eerAt = i; }
+    if (gap < bestGap) {
+      bestGap = gap;
+      eerAt = i;
+    }
     const dcf = (costs.cMiss * p.pMiss * costs.pTarget + costs.cFa * p.pFa * (1 - costs.pTarget)) / norm;
-    if (dcf < bestDcf) { bestDcf = dcf; dcfAt = i; }
+    if (dcf < bestDcf) {
+      bestDcf = dcf;
+      dcfAt = i;
+    }
   });
   const e = det[eerAt];
   return {
-    eer: (e.pMiss + e.pFa) / 2, eerThreshold: e.threshold, minDcf: bestDcf, minDcfThreshold: det[dcfAt].threshold,
-    nBonafide: bonafide.length, nSpoof: spoof.length, det,
+    eer: (e.pMiss + e.pFa) / 2,
+    eerThreshold: e.threshold,
+    minDcf: bestDcf,
+    minDcfThreshold: det[dcfAt].threshold,
+    nBonafide: bonafide.length,
+    nSpoof: spoof.length,
+    det,
   };
 }
 
@@ -81,19 +102,33 @@ export function computeMetrics(bonafide: readonly number[], spoof: readonly numb
 export function probit(p: number): number {
   if (p <= 0) return -Infinity;
   if (p >= 1) return Infinity;
-  const a = [-3.969683028665376e1, 2.209460984245205e2, -2.759285104469687e2, 1.38357751867269e2, -3.066479806614716e1, 2.506628277459239];
-  const b = [-5.447609879822406e1, 1.615858368580409e2, -1.556989798598866e2, 6.680131188771972e1, -1.328068155288572e1];
-  const c = [-7.784894002430293e-3, -3.223964580411365e-1, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+  const a = [
+    -3.969683028665376e1, 2.209460984245205e2, -2.759285104469687e2, 1.38357751867269e2, -3.066479806614716e1,
+    2.506628277459239,
+  ];
+  const b = [
+    -5.447609879822406e1, 1.615858368580409e2, -1.556989798598866e2, 6.680131188771972e1, -1.328068155288572e1,
+  ];
+  const c = [
+    -7.784894002430293e-3, -3.223964580411365e-1, -2.400758277161838, -2.549732539343734, 4.374664141464968,
+    2.938163982698783,
+  ];
   const d = [7.784695709041462e-3, 3.224671290700398e-1, 2.445134137142996, 3.754408661907416];
   const lo = 0.02425;
   if (p < lo) {
     const q = Math.sqrt(-2 * Math.log(p));
-    return (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+    return (
+      (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+      ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1)
+    );
   }
   if (p > 1 - lo) return -probit(1 - p);
   const q = p - 0.5;
   const r = q * q;
-  return ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+  return (
+    ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) /
+    (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1)
+  );
 }
 
 /** Counts of scores in `bins` equal-width bins over [0, 1] (a score of exactly 1 falls in the last bin). */

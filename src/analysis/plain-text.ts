@@ -3,6 +3,7 @@
 // leading characters that a spreadsheet runs as a formula.
 
 /** C0 and C1 controls, DEL, and the bidirectional overrides and isolates that reorder what follows. */
+// eslint-disable-next-line no-control-regex -- control characters are what this matches
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 /** `text` with every control and direction-changing character written as \uXXXX, nothing else changed. */

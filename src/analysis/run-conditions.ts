@@ -29,23 +29,35 @@ export interface ConditionsProgress {
 
 /** Runs every condition on `test`; unavailable conditions say why instead of failing the rest. */
 export async function runConditions(
-  model: Pick<RatModel, 'score' | 'prepareReference'>, test: Float32Array, inputs: ConditionInputs,
+  model: Pick<RatModel, 'score' | 'prepareReference'>,
+  test: Float32Array,
+  inputs: ConditionInputs,
   opts: { signal?: AbortSignal; onProgress?: (p: ConditionsProgress) => void; maxSeconds?: number } = {},
 ): Promise<ConditionResult[]> {
   // every condition is a whole-clip pass, whose attention cost grows with the square of the length
   const max = opts.maxSeconds ?? Infinity;
   if (test.length > max * SAMPLE_RATE) {
-    throw new Error(`The test clip is ${(test.length / SAMPLE_RATE).toFixed(1)} s long; the conditions score whole clips, up to ${max} s (see the window settings). Choose a shorter clip.`);
+    throw new Error(
+      `The test clip is ${(test.length / SAMPLE_RATE).toFixed(1)} s long; the conditions score whole clips, up to ${max} s (see the window settings). Choose a shorter clip.`,
+    );
   }
-  const plan = conditionReferences(inputs).map((c) => (c.reference && c.reference.length > max * SAMPLE_RATE
-    ? { spec: c.spec, unavailable: `This reference is ${(c.reference.length / SAMPLE_RATE).toFixed(1)} s long, over the ${max} s limit for one pass (see the window settings); choose a shorter clip.` }
-    : c));
+  const plan = conditionReferences(inputs).map((c) =>
+    c.reference && c.reference.length > max * SAMPLE_RATE
+      ? {
+          spec: c.spec,
+          unavailable: `This reference is ${(c.reference.length / SAMPLE_RATE).toFixed(1)} s long, over the ${max} s limit for one pass (see the window settings); choose a shorter clip.`,
+        }
+      : c,
+  );
   const total = plan.filter((c) => !c.unavailable).length;
   const out: ConditionResult[] = [];
   let done = 0;
   for (const c of plan) {
     const base = { id: c.spec.id, label: c.spec.label, caption: c.spec.caption };
-    if (c.unavailable !== undefined) { out.push({ ...base, unavailable: c.unavailable }); continue; }
+    if (c.unavailable !== undefined) {
+      out.push({ ...base, unavailable: c.unavailable });
+      continue;
+    }
     opts.onProgress?.({ done, total, id: c.spec.id });
     let ref: PreparedReference | null = null;
     try {
@@ -60,7 +72,13 @@ export async function runConditions(
         }
       }
       const s = await model.score(test, { reference: ref, diagnostics: true, signal: opts.signal });
-      out.push({ ...base, refSamples: c.reference?.length ?? 0, pBonafide: s.pBonafide, attnRms: s.diagnostics!.attnRms, mlpRms: s.diagnostics!.mlpRms });
+      out.push({
+        ...base,
+        refSamples: c.reference?.length ?? 0,
+        pBonafide: s.pBonafide,
+        attnRms: s.diagnostics!.attnRms,
+        mlpRms: s.diagnostics!.mlpRms,
+      });
     } finally {
       ref?.dispose();
     }

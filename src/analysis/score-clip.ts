@@ -1,6 +1,15 @@
 import { SAMPLE_RATE } from '../model/config';
 import type { ForwardOptions, RatScore } from '../model/rat';
-import { DEFAULT_WINDOWS, type TimelineSummary, type WindowOptions, type WindowScore, needsWindows, planWindows, summariseWindows, windowOptionProblems } from './windows';
+import {
+  DEFAULT_WINDOWS,
+  type TimelineSummary,
+  type WindowOptions,
+  type WindowScore,
+  needsWindows,
+  planWindows,
+  summariseWindows,
+  windowOptionProblems,
+} from './windows';
 import { OutOfMemoryError, isOutOfMemory } from '../model/out-of-memory';
 
 // One clip, short or long, scored the same way by the CLI and the worker: a short clip in one pass;
@@ -43,7 +52,9 @@ export interface ClipScore {
 }
 
 /** Anything that scores a 16 kHz clip like RatModel.score. */
-export interface ClipScorer { score(wave: Float32Array, opts?: ForwardOptions): Promise<RatScore> }
+export interface ClipScorer {
+  score(wave: Float32Array, opts?: ForwardOptions): Promise<RatScore>;
+}
 
 export class WindowOptionsError extends Error {
   constructor(problems: string[]) {
@@ -53,12 +64,20 @@ export class WindowOptionsError extends Error {
 }
 
 /** Rethrows an engine's out-of-memory failure as OutOfMemoryError (how long the pass was); anything else unchanged. */
-const oom = (seconds: number) => (e: unknown): never => {
-  throw isOutOfMemory(e) && !(e instanceof OutOfMemoryError) ? new OutOfMemoryError(seconds, (e as Error)?.message ?? String(e)) : e;
-};
+const oom =
+  (seconds: number) =>
+  (e: unknown): never => {
+    throw isOutOfMemory(e) && !(e instanceof OutOfMemoryError)
+      ? new OutOfMemoryError(seconds, (e as Error)?.message ?? String(e))
+      : e;
+  };
 
 /** Scores a mono 16 kHz clip, windowing it when it is longer than the limit. */
-export async function scoreClip(model: ClipScorer, wave: Float32Array, opts: ClipScoreOptions = {}): Promise<ClipScore> {
+export async function scoreClip(
+  model: ClipScorer,
+  wave: Float32Array,
+  opts: ClipScoreOptions = {},
+): Promise<ClipScore> {
   const o = opts.windows ?? DEFAULT_WINDOWS;
   const problems = windowOptionProblems(o);
   if (problems.length) throw new WindowOptionsError(problems);
@@ -70,21 +89,34 @@ export async function scoreClip(model: ClipScorer, wave: Float32Array, opts: Cli
     const scores: WindowScore[] = [];
     for (let i = 0; i < spans.length; i++) {
       const { start, end } = spans[i];
-      const s = await model.score(wave.subarray(start, end), {
-        ...base,
-        onProgress: opts.onProgress && ((p) => opts.onProgress!({ phase: 'window', window: i + 1, windows: spans.length, layer: p.layer, layers: p.layers })),
-      }).catch(oom((end - start) / SAMPLE_RATE));
+      const s = await model
+        .score(wave.subarray(start, end), {
+          ...base,
+          onProgress:
+            opts.onProgress &&
+            ((p) =>
+              opts.onProgress!({
+                phase: 'window',
+                window: i + 1,
+                windows: spans.length,
+                layer: p.layer,
+                layers: p.layers,
+              })),
+        })
+        .catch(oom((end - start) / SAMPLE_RATE));
       scores.push({ start: start / SAMPLE_RATE, end: end / SAMPLE_RATE, pBonafide: s.pBonafide });
     }
     timeline = summariseWindows(scores);
   }
   let single: RatScore | null = null;
   if (!windowed || wave.length <= o.singlePassMaxSeconds * SAMPLE_RATE) {
-    single = await model.score(wave, {
-      ...base,
-      diagnostics: opts.diagnostics,
-      onProgress: opts.onProgress && ((p) => opts.onProgress!({ phase: 'single', layer: p.layer, layers: p.layers })),
-    }).catch(oom(wave.length / SAMPLE_RATE));
+    single = await model
+      .score(wave, {
+        ...base,
+        diagnostics: opts.diagnostics,
+        onProgress: opts.onProgress && ((p) => opts.onProgress!({ phase: 'single', layer: p.layer, layers: p.layers })),
+      })
+      .catch(oom(wave.length / SAMPLE_RATE));
   }
   return single
     ? { pBonafide: single.pBonafide, pSource: 'single', single, timeline }

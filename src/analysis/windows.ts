@@ -13,10 +13,18 @@ export interface WindowOptions {
   singlePassMaxSeconds: number;
 }
 
-export const DEFAULT_WINDOWS: WindowOptions = { limitSeconds: 12, windowSeconds: 4, hopSeconds: 2, singlePassMaxSeconds: 30 };
+export const DEFAULT_WINDOWS: WindowOptions = {
+  limitSeconds: 12,
+  windowSeconds: 4,
+  hopSeconds: 2,
+  singlePassMaxSeconds: 30,
+};
 
 /** One window of a clip, in samples: [start, end). */
-export interface WindowSpan { start: number; end: number }
+export interface WindowSpan {
+  start: number;
+  end: number;
+}
 
 export interface WindowScore {
   /** Start and end in seconds. */
@@ -39,14 +47,22 @@ export const MIN_WINDOW_SECONDS = 0.1;
 /** Problems with window options, in words; empty when they are usable. */
 export function windowOptionProblems(o: WindowOptions): string[] {
   const out: string[] = [];
-  const pos = (v: number, name: string) => { if (!(Number.isFinite(v) && v > 0)) out.push(`${name} must be a positive number of seconds (got ${v})`); };
+  const pos = (v: number, name: string) => {
+    if (!(Number.isFinite(v) && v > 0)) out.push(`${name} must be a positive number of seconds (got ${v})`);
+  };
   pos(o.limitSeconds, 'the windowing limit');
   pos(o.windowSeconds, 'the window length');
   pos(o.hopSeconds, 'the hop');
-  if (!(Number.isFinite(o.singlePassMaxSeconds) && o.singlePassMaxSeconds >= 0)) out.push(`the single-pass maximum must be 0 or more seconds (got ${o.singlePassMaxSeconds})`);
-  if (o.windowSeconds > 0 && o.windowSeconds < MIN_WINDOW_SECONDS) out.push(`the window must be at least ${MIN_WINDOW_SECONDS} s (got ${o.windowSeconds})`);
-  if (o.hopSeconds > 0 && o.hopSeconds < MIN_WINDOW_SECONDS) out.push(`the hop must be at least ${MIN_WINDOW_SECONDS} s (got ${o.hopSeconds})`);
-  if (o.hopSeconds > o.windowSeconds) out.push(`the hop (${o.hopSeconds} s) must not exceed the window (${o.windowSeconds} s), or audio between windows goes unscored`);
+  if (!(Number.isFinite(o.singlePassMaxSeconds) && o.singlePassMaxSeconds >= 0))
+    out.push(`the single-pass maximum must be 0 or more seconds (got ${o.singlePassMaxSeconds})`);
+  if (o.windowSeconds > 0 && o.windowSeconds < MIN_WINDOW_SECONDS)
+    out.push(`the window must be at least ${MIN_WINDOW_SECONDS} s (got ${o.windowSeconds})`);
+  if (o.hopSeconds > 0 && o.hopSeconds < MIN_WINDOW_SECONDS)
+    out.push(`the hop must be at least ${MIN_WINDOW_SECONDS} s (got ${o.hopSeconds})`);
+  if (o.hopSeconds > o.windowSeconds)
+    out.push(
+      `the hop (${o.hopSeconds} s) must not exceed the window (${o.windowSeconds} s), or audio between windows goes unscored`,
+    );
   return out;
 }
 

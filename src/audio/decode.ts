@@ -20,16 +20,19 @@ export interface DecodedClip {
   noSignal: boolean;
 }
 
-
 export class AudioDecodeError extends Error {
-  constructor(readonly file: string, readonly reason: string) {
+  constructor(
+    readonly file: string,
+    readonly reason: string,
+  ) {
     super(`${file}: ${reason}`);
     this.name = 'AudioDecodeError';
   }
 }
 
 // CommonJS package: the named exports sit on the default export under some bundlers.
-const lsr = ((libsamplerate as unknown as { default?: typeof libsamplerate }).default ?? libsamplerate) as typeof libsamplerate;
+const lsr = ((libsamplerate as unknown as { default?: typeof libsamplerate }).default ??
+  libsamplerate) as typeof libsamplerate;
 
 /** Mean of the channels. */
 export function downmix(channels: Float32Array[]): Float32Array {
@@ -65,7 +68,8 @@ export function resamplerRates(rate: number): [number, number] | null {
     for (const d of divisors) {
       const i = (rate * m) / d;
       const o = (SAMPLE_RATE * m) / d;
-      if (Number.isInteger(i) && Number.isInteger(o) && i <= WRAPPER_MAX_RATE && o <= WRAPPER_MAX_RATE && i % 10 === 0) return [i, o];
+      if (Number.isInteger(i) && Number.isInteger(o) && i <= WRAPPER_MAX_RATE && o <= WRAPPER_MAX_RATE && i % 10 === 0)
+        return [i, o];
     }
   }
   return null;
@@ -74,10 +78,14 @@ export function resamplerRates(rate: number): [number, number] | null {
 /** Why audio at `rate` Hz cannot be scored, or null. */
 export function sampleRateProblem(rate: number): string | null {
   if (!Number.isFinite(rate) || rate <= 0) return `the file declares a sample rate of ${rate} Hz, which is not a rate`;
-  if (rate < MIN_SAMPLE_RATE) return `the file declares a sample rate of ${rate} Hz, below the ${MIN_SAMPLE_RATE} Hz that speech needs: its header is probably wrong`;
-  if (!Number.isInteger(rate)) return `the file declares a fractional sample rate (${rate} Hz); convert it first, for example: sox in.wav -r 48000 out.wav`;
-  if (rate > MAX_SAMPLE_RATE) return `the file's sample rate of ${rate} Hz is above the ${MAX_SAMPLE_RATE} Hz the resampler converts; convert it first, for example: sox in.wav -r 48000 out.wav`;
-  if (!resamplerRates(rate)) return `the file's sample rate of ${rate} Hz has no ratio to 16 kHz the resampler takes; convert it first, for example: sox in.wav -r 48000 out.wav`;
+  if (rate < MIN_SAMPLE_RATE)
+    return `the file declares a sample rate of ${rate} Hz, below the ${MIN_SAMPLE_RATE} Hz that speech needs: its header is probably wrong`;
+  if (!Number.isInteger(rate))
+    return `the file declares a fractional sample rate (${rate} Hz); convert it first, for example: sox in.wav -r 48000 out.wav`;
+  if (rate > MAX_SAMPLE_RATE)
+    return `the file's sample rate of ${rate} Hz is above the ${MAX_SAMPLE_RATE} Hz the resampler converts; convert it first, for example: sox in.wav -r 48000 out.wav`;
+  if (!resamplerRates(rate))
+    return `the file's sample rate of ${rate} Hz has no ratio to 16 kHz the resampler takes; convert it first, for example: sox in.wav -r 48000 out.wav`;
   return null;
 }
 
@@ -128,14 +136,22 @@ export async function decodeClip(bytes: Uint8Array, file: string): Promise<Decod
   try {
     audio = await decode(bytes);
   } catch (e) {
-    throw new AudioDecodeError(file, `not a decodable audio file (${(e as Error).message || e}); supported: WAV, FLAC, MP3, OGG/Opus and more`);
+    throw new AudioDecodeError(
+      file,
+      `not a decodable audio file (${(e as Error).message || e}); supported: WAV, FLAC, MP3, OGG/Opus and more`,
+    );
   }
   return clipFromChannels(audio?.channelData, audio?.sampleRate, file);
 }
 
 /** Decoded channels (from the shared decoder, or Web Audio for what it lacks) -> checked mono 16 kHz clip. */
-export async function clipFromChannels(channelData: Float32Array[] | undefined, sampleRate: number | undefined, file: string): Promise<DecodedClip> {
-  if (!channelData?.length || !(sampleRate! > 0)) throw new AudioDecodeError(file, 'the file holds no audio samples (the decoder found no channels)');
+export async function clipFromChannels(
+  channelData: Float32Array[] | undefined,
+  sampleRate: number | undefined,
+  file: string,
+): Promise<DecodedClip> {
+  if (!channelData?.length || !(sampleRate! > 0))
+    throw new AudioDecodeError(file, 'the file holds no audio samples (the decoder found no channels)');
   const badRate = sampleRateProblem(sampleRate!);
   if (badRate) throw new AudioDecodeError(file, badRate);
   const length = channelData[0].length;
@@ -144,8 +160,15 @@ export async function clipFromChannels(channelData: Float32Array[] | undefined, 
   if (tooLong) throw new AudioDecodeError(file, tooLong);
   const mono = downmix(channelData);
   for (let i = 0; i < mono.length; i++) {
-    if (!Number.isFinite(mono[i])) throw new AudioDecodeError(file, `sample ${i} is ${mono[i]}: the audio holds NaN or infinite values`);
+    if (!Number.isFinite(mono[i]))
+      throw new AudioDecodeError(file, `sample ${i} is ${mono[i]}: the audio holds NaN or infinite values`);
   }
   const wave = await resampleTo16k(mono, sampleRate!);
-  return { wave, sourceSampleRate: sampleRate!, channels: channelData.length, seconds: length / sampleRate!, noSignal: hasNoSignal(wave) };
+  return {
+    wave,
+    sourceSampleRate: sampleRate!,
+    channels: channelData.length,
+    seconds: length / sampleRate!,
+    noSignal: hasNoSignal(wave),
+  };
 }

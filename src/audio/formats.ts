@@ -7,13 +7,34 @@ import audioType from 'audio-type';
 
 /** audio-type's names of the formats decoded, with the words a user knows them by. */
 export const SUPPORTED_FORMATS: Record<string, string> = {
-  wav: 'WAV', flac: 'FLAC', mp3: 'MP3', oga: 'Ogg Vorbis', opus: 'Opus', m4a: 'M4A/AAC', mp4: 'MP4 (AAC audio)', aac: 'AAC',
-  webm: 'WebM', aiff: 'AIFF', caf: 'CAF',
+  wav: 'WAV',
+  flac: 'FLAC',
+  mp3: 'MP3',
+  oga: 'Ogg Vorbis',
+  opus: 'Opus',
+  m4a: 'M4A/AAC',
+  mp4: 'MP4 (AAC audio)',
+  aac: 'AAC',
+  webm: 'WebM',
+  aiff: 'AIFF',
+  caf: 'CAF',
 };
 
 /** The @audio/decode-* packages of formats not decoded here (aliased away in the page's bundle). */
 export const UNSUPPORTED_DECODERS = [
-  'ac3', 'amr', 'avi', 'dsd', 'dts', 'eac3', 'mod', 'mpc', 'qoa', 'tta', 'wavpack', 'wma', 'ape',
+  'ac3',
+  'amr',
+  'avi',
+  'dsd',
+  'dts',
+  'eac3',
+  'mod',
+  'mpc',
+  'qoa',
+  'tta',
+  'wavpack',
+  'wma',
+  'ape',
 ].map((c) => `@audio/decode-${c}`);
 
 const LIST = [...new Set(Object.values(SUPPORTED_FORMATS))].join(', ');

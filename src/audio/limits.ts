@@ -13,8 +13,10 @@ const MiB = (n: number) => `${(n / 1048576).toFixed(n < 1048576 ? 3 : 0)} MiB`;
 /** Why a file of this many bytes is refused, or null when it is within the limit. */
 export function audioSizeProblem(bytes: number): string | null {
   if (bytes <= MAX_AUDIO_BYTES) return null;
-  return `the file is ${MiB(bytes)}, over the ${MiB(MAX_AUDIO_BYTES)} limit for one audio file; ` +
-    'split it into shorter files (for example: sox in.wav part.wav trim 0 1800 : newfile : restart)';
+  return (
+    `the file is ${MiB(bytes)}, over the ${MiB(MAX_AUDIO_BYTES)} limit for one audio file; ` +
+    'split it into shorter files (for example: sox in.wav part.wav trim 0 1800 : newfile : restart)'
+  );
 }
 
 /** Why a decoded clip of this length is refused, or null when it is within the limit. */
@@ -37,4 +39,5 @@ export function hasNoSignal(wave: Float32Array): boolean {
 }
 
 /** What the CLI and the page say beside the score of such a clip. */
-export const NO_SIGNAL_WARNING = 'no speech signal: the clip is silent, constant or nearly so, and its score means nothing';
+export const NO_SIGNAL_WARNING =
+  'no speech signal: the clip is silent, constant or nearly so, and its score means nothing';

@@ -12,7 +12,10 @@ import { isAudioName } from '../audio/extensions';
 export type Input = { file: string; bytes?: Buffer } | { file: string; error: string };
 
 /** What a folder walk left out, with why. */
-export interface Skipped { file: string; why: string }
+export interface Skipped {
+  file: string;
+  why: string;
+}
 
 const MAX_DEPTH = 32;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -31,7 +34,9 @@ export function nameOf(bytes: Buffer): string {
         try {
           out += utf8.decode(bytes.subarray(i, i + n));
           step = n;
-        } catch { /* shorter */ }
+        } catch {
+          /* shorter */
+        }
       }
       if (!step) {
         out += `\\x${bytes[i].toString(16).padStart(2, '0')}`;
@@ -48,7 +53,10 @@ async function walk(dir: Buffer, root: string, found: Input[], skipped: Skipped[
   try {
     entries = await readdir(dir, { withFileTypes: true, encoding: 'buffer' });
   } catch (e) {
-    skipped.push({ file: nameOf(dir), why: `the folder cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` });
+    skipped.push({
+      file: nameOf(dir),
+      why: `the folder cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    });
     return;
   }
   entries.sort((a, b) => nameOf(a.name).localeCompare(nameOf(b.name), 'en', { numeric: true }));
@@ -61,9 +69,18 @@ async function walk(dir: Buffer, root: string, found: Input[], skipped: Skipped[
       // followed once: to a regular file or folder inside the folder given, never out of it or round in a loop
       const target = await realpath(p).catch(() => null);
       const s = target ? await stat(target).catch(() => null) : null;
-      if (!target || !s) { skipped.push({ file: shown, why: 'a link to nothing' }); continue; }
-      if (target !== root && !target.startsWith(`${root}${path.sep}`)) { skipped.push({ file: shown, why: `a link out of the folder (to ${target})` }); continue; }
-      if (s.isDirectory()) { skipped.push({ file: shown, why: 'a link to a folder inside the folder (walked there already)' }); continue; }
+      if (!target || !s) {
+        skipped.push({ file: shown, why: 'a link to nothing' });
+        continue;
+      }
+      if (target !== root && !target.startsWith(`${root}${path.sep}`)) {
+        skipped.push({ file: shown, why: `a link out of the folder (to ${target})` });
+        continue;
+      }
+      if (s.isDirectory()) {
+        skipped.push({ file: shown, why: 'a link to a folder inside the folder (walked there already)' });
+        continue;
+      }
       isDir = false;
       isFile = s.isFile();
     }
@@ -82,12 +99,19 @@ export async function expandInputs(args: string[]): Promise<{ inputs: Input[]; s
   const skipped: Skipped[] = [];
   for (const a of args) {
     const s = await stat(a).catch(() => null);
-    if (!s?.isDirectory()) { inputs.push({ file: a }); continue; }
+    if (!s?.isDirectory()) {
+      inputs.push({ file: a });
+      continue;
+    }
     const found: Input[] = [];
     const root = await realpath(a);
     await walk(Buffer.from(a), root, found, skipped, 0);
     if (found.length) inputs.push(...found);
-    else inputs.push({ file: a, error: 'no audio files in this folder (by extension: .wav, .flac, .mp3, .ogg, .opus, .m4a, ...)' });
+    else
+      inputs.push({
+        file: a,
+        error: 'no audio files in this folder (by extension: .wav, .flac, .mp3, .ogg, .opus, .m4a, ...)',
+      });
   }
   return { inputs, skipped };
 }

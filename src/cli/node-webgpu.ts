@@ -12,7 +12,7 @@ export class NoAdapterError extends Error {
   constructor(detail: string) {
     super(
       `WebGPU is not available here: ${detail}. Install the GPU's Vulkan driver (for NVIDIA, the driver's Vulkan ICD), ` +
-        'or name a Vulkan driver with VK_ICD_FILENAMES (without a GPU, the software one in Debian\'s chromium package: ' +
+        "or name a Vulkan driver with VK_ICD_FILENAMES (without a GPU, the software one in Debian's chromium package: " +
         'VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json, correct but slow), or score with --backend wasm.',
     );
     this.name = 'NoAdapterError';
@@ -20,7 +20,13 @@ export class NoAdapterError extends Error {
 }
 
 /** What Dawn reported of the adapter the backend runs on. */
-export interface AdapterSummary { vendor: string; architecture: string; device: string; description: string; software: boolean }
+export interface AdapterSummary {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  software: boolean;
+}
 
 let registered = false;
 /** Why the current device was lost (a driver reset, a GPU taken away), or null while it works. */
@@ -44,7 +50,10 @@ export function nodeAdapter(): AdapterSummary | null {
 }
 
 /** What Dawn's Node module exports (the npm package `webgpu`, or its dawn.node loaded directly). */
-export interface DawnModule { create(flags: string[]): GPU; globals: object }
+export interface DawnModule {
+  create(flags: string[]): GPU;
+  globals: object;
+}
 
 /**
  * Makes 'webgpu' a tfjs backend in this Node process (Dawn flags: `DAWN_FLAGS`, comma-separated,
@@ -69,7 +78,10 @@ export async function registerNodeWebGPU(dawnModule?: DawnModule): Promise<void>
   if (!first) throw new NoAdapterError('Dawn found no adapter');
   const info = first.info;
   adapterSummary = {
-    vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description,
+    vendor: info.vendor,
+    architecture: info.architecture,
+    device: info.device,
+    description: info.description,
     software: isSoftwareAdapterInfo(info),
   };
   let spare: GPUAdapter | null = first;
@@ -93,7 +105,9 @@ export async function registerNodeWebGPU(dawnModule?: DawnModule): Promise<void>
     lostReason = null;
     current = device;
     // only the device in use counts: a replaced one reports its loss after the restart
-    device.lost.then((i) => { if (current === device) lostReason = i.message || String(i.reason) || 'the GPU device was lost'; });
+    device.lost.then((i) => {
+      if (current === device) lostReason = i.message || String(i.reason) || 'the GPU device was lost';
+    });
     return new WebGPUBackend(device, adapter.info);
   });
   registered = true;

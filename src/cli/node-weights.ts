@@ -24,7 +24,10 @@ export async function useBackend(name: NodeBackend): Promise<void> {
     if (name !== 'webgpu' || e instanceof NoAdapterError) throw e;
     throw new NoAdapterError((e as Error).message);
   }
-  if (!started) throw name === 'webgpu' ? new NoAdapterError('the device did not start') : new Error(`The tfjs ${name} backend could not start.`);
+  if (!started)
+    throw name === 'webgpu'
+      ? new NoAdapterError('the device did not start')
+      : new Error(`The tfjs ${name} backend could not start.`);
   await tf.ready();
 }
 
@@ -34,7 +37,9 @@ export async function weightsFromDir(dir: string): Promise<WeightSource> {
   try {
     text = await readFile(file, 'utf8');
   } catch {
-    throw new Error(`No model.json in ${dir}. Pass a folder written by "npm run convert-weights" (for example public/weights/demo).`);
+    throw new Error(
+      `No model.json in ${dir}. Pass a folder written by "npm run convert-weights" (for example public/weights/demo).`,
+    );
   }
   const manifest = parseManifest(text, file);
   return {
@@ -47,11 +52,19 @@ export async function weightsFromDir(dir: string): Promise<WeightSource> {
       const real = await realpath(p).catch(() => null);
       if (!real) throw new ShardError(`${where} is missing. Re-copy or re-convert the weights folder.`);
       const root = await realpath(dir);
-      if (path.dirname(real) !== root) throw new ShardError(`${where} is not a file of the folder (it leads to ${real}). A weights folder holds its shards itself.`);
+      if (path.dirname(real) !== root)
+        throw new ShardError(
+          `${where} is not a file of the folder (it leads to ${real}). A weights folder holds its shards itself.`,
+        );
       const info = await stat(real);
-      if (!info.isFile()) throw new ShardError(`${where} is not a regular file (it leads to ${real}). A weights folder holds its shards itself.`);
+      if (!info.isFile())
+        throw new ShardError(
+          `${where} is not a regular file (it leads to ${real}). A weights folder holds its shards itself.`,
+        );
       if (info.size !== expectedBytes) {
-        throw new ShardError(`Weight shard ${name} has ${info.size} bytes, the manifest expects ${expectedBytes}: the file is ${info.size < expectedBytes ? 'truncated' : 'not the one the manifest lists'}. Re-copy or re-convert the weights folder.`);
+        throw new ShardError(
+          `Weight shard ${name} has ${info.size} bytes, the manifest expects ${expectedBytes}: the file is ${info.size < expectedBytes ? 'truncated' : 'not the one the manifest lists'}. Re-copy or re-convert the weights folder.`,
+        );
       }
       const b = await readFile(real);
       return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
@@ -59,13 +72,21 @@ export async function weightsFromDir(dir: string): Promise<WeightSource> {
   };
 }
 
-export async function loadModelFromDir(dir: string, backend: NodeBackend = 'wasm', opts?: LoadOptions): Promise<RatModel> {
+export async function loadModelFromDir(
+  dir: string,
+  backend: NodeBackend = 'wasm',
+  opts?: LoadOptions,
+): Promise<RatModel> {
   await useBackend(backend);
   return loadRatModel(await weightsFromDir(dir), opts);
 }
 
 /** After a trapped pass: a fresh backend, the weights reloaded and the reference (if any) prepared again. */
-export async function reloadAfterTrap(backend: NodeBackend, weights: string, refWave: Float32Array | null): Promise<{ model: RatModel; ref: PreparedReference | null }> {
+export async function reloadAfterTrap(
+  backend: NodeBackend,
+  weights: string,
+  refWave: Float32Array | null,
+): Promise<{ model: RatModel; ref: PreparedReference | null }> {
   await restartBackend(backend);
   const model = await loadModelFromDir(weights, backend);
   return { model, ref: refWave ? await model.prepareReference(refWave) : null };

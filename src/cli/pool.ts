@@ -15,12 +15,15 @@ export type PoolRequest =
   | { id: number; kind: 'close' };
 
 export type PoolReply = {
-  id: number; ready?: true; score?: RatScore;
+  id: number;
+  ready?: true;
+  score?: RatScore;
   error?: { name: string; message: string; oom?: { seconds: number; detail: string; refused: boolean } };
 };
 
 /** The worker's error as the caller would have seen it in-process (OutOfMemoryError keeps its fields). */
-const taskError = (e: NonNullable<PoolReply['error']>): Error => (e.oom ? new OutOfMemoryError(e.oom.seconds, e.oom.detail, e.oom.refused) : new PoolTaskError(e.name, e.message));
+const taskError = (e: NonNullable<PoolReply['error']>): Error =>
+  e.oom ? new OutOfMemoryError(e.oom.seconds, e.oom.detail, e.oom.refused) : new PoolTaskError(e.name, e.message);
 
 export interface PoolOptions {
   /** Weights folder written by convert-weights. */
@@ -31,16 +34,29 @@ export interface PoolOptions {
   backend?: NodeBackend;
 }
 
-interface Slot { worker: Worker; busy: boolean; pending: Map<number, { resolve: (r: PoolReply) => void; reject: (e: Error) => void }>; dead?: Error }
+interface Slot {
+  worker: Worker;
+  busy: boolean;
+  pending: Map<number, { resolve: (r: PoolReply) => void; reject: (e: Error) => void }>;
+  dead?: Error;
+}
 
 /** An error thrown inside a worker, with the worker's name for it (AudioDecodeError, ClipTooShortError, ...). */
 export class PoolTaskError extends Error {
-  constructor(name: string, message: string) { super(message); this.name = name; }
+  constructor(name: string, message: string) {
+    super(message);
+    this.name = name;
+  }
 }
 
 export class ScoringPool {
   private nextId = 1;
-  private queue: { wave: Float32Array; diagnostics?: boolean; resolve: (s: RatScore) => void; reject: (e: Error) => void }[] = [];
+  private queue: {
+    wave: Float32Array;
+    diagnostics?: boolean;
+    resolve: (s: RatScore) => void;
+    reject: (e: Error) => void;
+  }[] = [];
 
   private constructor(private readonly slots: Slot[]) {}
 
@@ -56,29 +72,36 @@ export class ScoringPool {
     const slots: Slot[] = [];
     const ready: Promise<void>[] = [];
     for (let i = 0; i < n; i++) {
-      const worker = new Worker(boot ?? url, { eval: boot !== null, workerData: { weights: opts.weights, backend: opts.backend ?? 'wasm' } });
+      const worker = new Worker(boot ?? url, {
+        eval: boot !== null,
+        workerData: { weights: opts.weights, backend: opts.backend ?? 'wasm' },
+      });
       const slot: Slot = { worker, busy: false, pending: new Map() };
       slots.push(slot);
-      ready.push(new Promise<void>((resolve, reject) => {
-        const fail = (e: Error) => {
-          slot.dead = e;
-          slot.pending.forEach((p) => p.reject(e));
-          slot.pending.clear();
-          reject(e);
-        };
-        worker.on('message', (r: PoolReply) => {
-          if (r.id === 0) {
-            if (r.error) fail(taskError(r.error));
-            else resolve();
-            return;
-          }
-          const p = slot.pending.get(r.id);
-          slot.pending.delete(r.id);
-          p?.resolve(r);
-        });
-        worker.on('error', (e) => fail(new Error(`scoring worker ${i + 1} crashed: ${e.message}`)));
-        worker.on('exit', (code) => { if (slot.pending.size || !slot.dead) fail(new Error(`scoring worker ${i + 1} exited (code ${code})`)); });
-      }));
+      ready.push(
+        new Promise<void>((resolve, reject) => {
+          const fail = (e: Error) => {
+            slot.dead = e;
+            slot.pending.forEach((p) => p.reject(e));
+            slot.pending.clear();
+            reject(e);
+          };
+          worker.on('message', (r: PoolReply) => {
+            if (r.id === 0) {
+              if (r.error) fail(taskError(r.error));
+              else resolve();
+              return;
+            }
+            const p = slot.pending.get(r.id);
+            slot.pending.delete(r.id);
+            p?.resolve(r);
+          });
+          worker.on('error', (e) => fail(new Error(`scoring worker ${i + 1} crashed: ${e.message}`)));
+          worker.on('exit', (code) => {
+            if (slot.pending.size || !slot.dead) fail(new Error(`scoring worker ${i + 1} exited (code ${code})`));
+          });
+        }),
+      );
     }
     const pool = new ScoringPool(slots);
     try {
@@ -90,7 +113,9 @@ export class ScoringPool {
     return pool;
   }
 
-  get size(): number { return this.slots.length; }
+  get size(): number {
+    return this.slots.length;
+  }
 
   private send(slot: Slot, msg: PoolRequest, transfer: ArrayBuffer[] = []): Promise<PoolReply> {
     if (slot.dead) return Promise.reject(slot.dead);
@@ -102,7 +127,9 @@ export class ScoringPool {
 
   /** Sets the reference for later scores in every worker (each prepares it once); null = the zero vector. */
   async setReference(wave: Float32Array | null): Promise<void> {
-    const replies = await Promise.all(this.slots.map((s) => this.send(s, { id: this.nextId++, kind: 'reference', wave })));
+    const replies = await Promise.all(
+      this.slots.map((s) => this.send(s, { id: this.nextId++, kind: 'reference', wave })),
+    );
     const bad = replies.find((r) => r.error);
     if (bad?.error) throw taskError(bad.error);
   }
@@ -121,21 +148,34 @@ export class ScoringPool {
       if (slot.busy || slot.dead) continue;
       const job = this.queue.shift()!;
       slot.busy = true;
-      const wave = job.wave.byteOffset === 0 && job.wave.byteLength === job.wave.buffer.byteLength ? job.wave : job.wave.slice();
-      this.send(slot, { id: this.nextId++, kind: 'score', wave, diagnostics: job.diagnostics }, [wave.buffer as ArrayBuffer])
+      const wave =
+        job.wave.byteOffset === 0 && job.wave.byteLength === job.wave.buffer.byteLength ? job.wave : job.wave.slice();
+      this.send(slot, { id: this.nextId++, kind: 'score', wave, diagnostics: job.diagnostics }, [
+        wave.buffer as ArrayBuffer,
+      ])
         .then((r) => (r.error ? job.reject(taskError(r.error)) : job.resolve(r.score!)), job.reject)
-        .finally(() => { slot.busy = false; this.dispatch(); });
+        .finally(() => {
+          slot.busy = false;
+          this.dispatch();
+        });
     }
-    if (this.queue.length && this.slots.every((s) => s.dead)) this.queue.splice(0).forEach((j) => j.reject(this.slots[0].dead!));
+    if (this.queue.length && this.slots.every((s) => s.dead))
+      this.queue.splice(0).forEach((j) => j.reject(this.slots[0].dead!));
   }
 
   /** Disposes every worker's model and ends the threads. */
   async close(): Promise<void> {
-    await Promise.all(this.slots.map(async (s) => {
-      if (!s.dead) await Promise.race([this.send(s, { id: this.nextId++, kind: 'close' }), new Promise((r) => setTimeout(r, 5000))]).catch(() => {});
-      s.dead ??= new Error('the pool is closed');
-      await s.worker.terminate();
-    }));
+    await Promise.all(
+      this.slots.map(async (s) => {
+        if (!s.dead)
+          await Promise.race([
+            this.send(s, { id: this.nextId++, kind: 'close' }),
+            new Promise((r) => setTimeout(r, 5000)),
+          ]).catch(() => {});
+        s.dead ??= new Error('the pool is closed');
+        await s.worker.terminate();
+      }),
+    );
   }
 }
 
@@ -143,7 +183,10 @@ export class ScoringPool {
  * The pool behind the model interface the CLI uses: prepareReference sets the pool's reference (the
  * returned handle only marks it; each worker keeps its own copy), score ignores progress and cancel.
  */
-export async function pooledModel(pool: ScoringPool, manifest: RatManifest): Promise<Pick<RatModel, 'manifest' | 'score' | 'prepareReference' | 'dispose'>> {
+export async function pooledModel(
+  pool: ScoringPool,
+  manifest: RatManifest,
+): Promise<Pick<RatModel, 'manifest' | 'score' | 'prepareReference' | 'dispose'>> {
   return {
     manifest,
     score: (wave: Float32Array, opts?: ForwardOptions) => pool.score(wave.slice(), { diagnostics: opts?.diagnostics }),
@@ -162,7 +205,8 @@ export async function pooledModel(pool: ScoringPool, manifest: RatManifest): Pro
 export function inOrderAhead<T, R>(items: T[], ahead: number, fn: (item: T) => Promise<R>): (i: number) => Promise<R> {
   const started = new Map<number, Promise<R>>();
   return (i: number) => {
-    for (let j = i; j < Math.min(items.length, i + Math.max(1, ahead)); j++) if (!started.has(j)) started.set(j, fn(items[j]));
+    for (let j = i; j < Math.min(items.length, i + Math.max(1, ahead)); j++)
+      if (!started.has(j)) started.set(j, fn(items[j]));
     const p = started.get(i)!;
     started.delete(i);
     return p;

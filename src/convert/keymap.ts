@@ -20,9 +20,15 @@ const WEIGHT_NORM_SPELLINGS = [
  * final LayerNorm, which torchaudio applies only after the last layer of Wav2Vec2Model.forward, never
  * to the per-layer features that RAT reads (see frontend() in src/model/rat.ts).
  */
-const IGNORED = [/^classifier\.[14]\.num_batches_tracked$/, /^extractor\.model\.model\.encoder\.transformer\.layer_norm\.(weight|bias)$/];
+const IGNORED = [
+  /^classifier\.[14]\.num_batches_tracked$/,
+  /^extractor\.model\.model\.encoder\.transformer\.layer_norm\.(weight|bias)$/,
+];
 
-export interface Source { data: Float32Array; shape: number[] }
+export interface Source {
+  data: Float32Array;
+  shape: number[];
+}
 
 /** How one model weight is built: from which checkpoint keys (with their expected shapes) and by which transform. */
 export interface KeyRule {
@@ -47,7 +53,8 @@ function transposeLinear(w: Float32Array, out: number, inp: number, rowOffset = 
 /** Conv1d weight [out, in, k] -> [k, in, out] (tfjs conv1d filter, NWC). */
 function conv1dToNwc(w: Float32Array, out: number, inp: number, k: number): Float32Array {
   const r = new Float32Array(k * inp * out);
-  for (let o = 0; o < out; o++) for (let i = 0; i < inp; i++) for (let j = 0; j < k; j++) r[(j * inp + i) * out + o] = w[(o * inp + i) * k + j];
+  for (let o = 0; o < out; o++)
+    for (let i = 0; i < inp; i++) for (let j = 0; j < k; j++) r[(j * inp + i) * out + o] = w[(o * inp + i) * k + j];
   return r;
 }
 
@@ -57,16 +64,18 @@ function conv1dToNwc(w: Float32Array, out: number, inp: number, k: number): Floa
  */
 function foldPositionalConv(g: Float32Array, v: Float32Array, d: number, dg: number, k: number): Float32Array {
   const norm = new Float64Array(k);
-  for (let o = 0; o < d; o++) for (let i = 0; i < dg; i++) for (let j = 0; j < k; j++) norm[j] += v[(o * dg + i) * k + j] ** 2;
+  for (let o = 0; o < d; o++)
+    for (let i = 0; i < dg; i++) for (let j = 0; j < k; j++) norm[j] += v[(o * dg + i) * k + j] ** 2;
   const scale = Array.from(norm, (n, j) => g[j] / Math.sqrt(n));
   const groups = d / dg;
   const r = new Float32Array(groups * k * dg * dg);
   for (let o = 0; o < d; o++) {
     const grp = Math.floor(o / dg);
     const oo = o % dg;
-    for (let i = 0; i < dg; i++) for (let j = 0; j < k; j++) {
-      r[((grp * k + j) * dg + i) * dg + oo] = v[(o * dg + i) * k + j] * scale[j];
-    }
+    for (let i = 0; i < dg; i++)
+      for (let j = 0; j < k; j++) {
+        r[((grp * k + j) * dg + i) * dg + oo] = v[(o * dg + i) * k + j] * scale[j];
+      }
   }
   return r;
 }
@@ -80,10 +89,18 @@ export function keyMap(c: RatConfig, weightNorm: 0 | 1 = 0): KeyRule[] {
   const copy = (ours: string, key: string, n: number) =>
     rules.push({ ours, from: [{ key, shape: [n] }], transform: 'copy', build: ([s]) => s.data });
   const linear = (ours: string, key: string, out: number, inp: number) => {
-    rules.push({ ours: `${ours}.w`, from: [{ key: `${key}.weight`, shape: [out, inp] }], transform: 'transpose [out, in] -> [in, out]', build: ([s]) => transposeLinear(s.data, out, inp) });
+    rules.push({
+      ours: `${ours}.w`,
+      from: [{ key: `${key}.weight`, shape: [out, inp] }],
+      transform: 'transpose [out, in] -> [in, out]',
+      build: ([s]) => transposeLinear(s.data, out, inp),
+    });
     copy(`${ours}.b`, `${key}.bias`, out);
   };
-  const norm = (ours: string, key: string, n: number) => { copy(`${ours}.g`, `${key}.weight`, n); copy(`${ours}.b`, `${key}.bias`, n); };
+  const norm = (ours: string, key: string, n: number) => {
+    copy(`${ours}.g`, `${key}.weight`, n);
+    copy(`${ours}.b`, `${key}.bias`, n);
+  };
   const selfAttention = (ours: string, key: string) => {
     for (const p of ['q', 'k', 'v']) linear(`${ours}.${p}`, `${key}.${p}_proj`, d, d);
     linear(`${ours}.o`, `${key}.out_proj`, d, d);
@@ -92,7 +109,12 @@ export function keyMap(c: RatConfig, weightNorm: 0 | 1 = 0): KeyRule[] {
   let inCh = 1;
   c.convLayers.forEach(([ch, k], i) => {
     const cin = inCh;
-    rules.push({ ours: `conv.${i}.w`, from: [{ key: `${FE}.${i}.conv.weight`, shape: [ch, cin, k] }], transform: 'transpose [out, in, k] -> [k, in, out]', build: ([s]) => conv1dToNwc(s.data, ch, cin, k) });
+    rules.push({
+      ours: `conv.${i}.w`,
+      from: [{ key: `${FE}.${i}.conv.weight`, shape: [ch, cin, k] }],
+      transform: 'transpose [out, in, k] -> [k, in, out]',
+      build: ([s]) => conv1dToNwc(s.data, ch, cin, k),
+    });
     copy(`conv.${i}.b`, `${FE}.${i}.conv.bias`, ch);
     norm(`conv.${i}.ln`, `${FE}.${i}.layer_norm`, ch);
     inCh = ch;
@@ -105,7 +127,10 @@ export function keyMap(c: RatConfig, weightNorm: 0 | 1 = 0): KeyRule[] {
   const wn = WEIGHT_NORM_SPELLINGS[weightNorm];
   rules.push({
     ours: 'pos.w',
-    from: [{ key: wn.g, shape: [1, 1, k] }, { key: wn.v, shape: [d, dg, k] }],
+    from: [
+      { key: wn.g, shape: [1, 1, k] },
+      { key: wn.v, shape: [d, dg, k] },
+    ],
     transform: 'fold weight norm (dim 2), regroup [D, Dg, K] -> [G, K, Dg, Dg]',
     build: ([g, v]) => foldPositionalConv(g.data, v.data, d, dg, k),
   });
@@ -123,8 +148,18 @@ export function keyMap(c: RatConfig, weightNorm: 0 | 1 = 0): KeyRule[] {
   norm('rib.lnPre', 'preattn_ln', d);
   ['q', 'k', 'v'].forEach((p, i) => {
     // nn.MultiheadAttention stacks q, k, v projections in one [3D, D] matrix
-    rules.push({ ours: `rib.attn.${p}.w`, from: [{ key: 'attn.in_proj_weight', shape: [3 * d, d] }], transform: `rows ${i}D..${i + 1}D, transpose`, build: ([s]) => transposeLinear(s.data, d, d, i * d) });
-    rules.push({ ours: `rib.attn.${p}.b`, from: [{ key: 'attn.in_proj_bias', shape: [3 * d] }], transform: `elements ${i}D..${i + 1}D`, build: ([s]) => s.data.slice(i * d, (i + 1) * d) });
+    rules.push({
+      ours: `rib.attn.${p}.w`,
+      from: [{ key: 'attn.in_proj_weight', shape: [3 * d, d] }],
+      transform: `rows ${i}D..${i + 1}D, transpose`,
+      build: ([s]) => transposeLinear(s.data, d, d, i * d),
+    });
+    rules.push({
+      ours: `rib.attn.${p}.b`,
+      from: [{ key: 'attn.in_proj_bias', shape: [3 * d] }],
+      transform: `elements ${i}D..${i + 1}D`,
+      build: ([s]) => s.data.slice(i * d, (i + 1) * d),
+    });
   });
   linear('rib.attn.o', 'attn.out_proj', d, d);
   linear('rib.up', 'attn_mlp.0', c.ribMlpDim, d);
@@ -156,7 +191,10 @@ export interface ConfigOverrides {
 }
 
 export class LayoutError extends Error {
-  constructor(message: string) { super(message); this.name = 'LayoutError'; }
+  constructor(message: string) {
+    super(message);
+    this.name = 'LayoutError';
+  }
 }
 
 /** Drops DistributedDataParallel's "module." prefix when every key carries it. */
@@ -169,7 +207,10 @@ export function stripModulePrefix<T>(tensors: Map<string, T>): Map<string, T> {
 /** Which weight-norm spelling the checkpoint uses, or an error if neither. */
 export function weightNormSpelling(shapes: Map<string, number[]>): 0 | 1 {
   const found = WEIGHT_NORM_SPELLINGS.findIndex((s) => shapes.has(s.g) && shapes.has(s.v));
-  if (found < 0) throw new LayoutError(`The checkpoint has no positional convolution weights (neither ${WEIGHT_NORM_SPELLINGS.map((s) => s.v).join(' nor ')}): it is not a RAT / XLS-R checkpoint.`);
+  if (found < 0)
+    throw new LayoutError(
+      `The checkpoint has no positional convolution weights (neither ${WEIGHT_NORM_SPELLINGS.map((s) => s.v).join(' nor ')}): it is not a RAT / XLS-R checkpoint.`,
+    );
   return found as 0 | 1;
 }
 
@@ -177,7 +218,10 @@ export function weightNormSpelling(shapes: Map<string, number[]>): 0 | 1 {
 export function inferConfig(shapes: Map<string, number[]>, overrides: ConfigOverrides = {}): RatConfig {
   const need = (key: string, dims: number): number[] => {
     const s = shapes.get(key);
-    if (!s) throw new LayoutError(`The checkpoint has no ${key}: it is not a RAT checkpoint with the published layout (or it is incomplete).`);
+    if (!s)
+      throw new LayoutError(
+        `The checkpoint has no ${key}: it is not a RAT checkpoint with the published layout (or it is incomplete).`,
+      );
     if (s.length !== dims) throw new LayoutError(`${key} has shape [${s}], expected ${dims} dimensions.`);
     return s;
   };
@@ -191,11 +235,15 @@ export function inferConfig(shapes: Map<string, number[]>, overrides: ConfigOver
   const given = overrides.extractor_conv_layer_config;
   if (given) {
     if (!Array.isArray(given) || given.length !== convKernels.length) {
-      throw new LayoutError(`--config extractor_conv_layer_config lists ${Array.isArray(given) ? given.length : 'no'} layers; the checkpoint has ${convKernels.length}.`);
+      throw new LayoutError(
+        `--config extractor_conv_layer_config lists ${Array.isArray(given) ? given.length : 'no'} layers; the checkpoint has ${convKernels.length}.`,
+      );
     }
     given.forEach((l, i) => {
       if (!Array.isArray(l) || l[0] !== convKernels[i][0] || l[1] !== convKernels[i][1]) {
-        throw new LayoutError(`--config conv layer ${i} is [${l}], but the checkpoint's weights have ${convKernels[i][0]} channels and kernel ${convKernels[i][1]}.`);
+        throw new LayoutError(
+          `--config conv layer ${i} is [${l}], but the checkpoint's weights have ${convKernels[i][0]} channels and kernel ${convKernels[i][1]}.`,
+        );
       }
     });
     convLayers = given.map((l) => [l[0], l[1], l[2]]);
@@ -203,8 +251,10 @@ export function inferConfig(shapes: Map<string, number[]>, overrides: ConfigOver
     const defaults = XLSR_300M_RAT.convLayers;
     const same = convKernels.length === defaults.length && convKernels.every(([, k], i) => k === defaults[i][1]);
     if (!same) {
-      throw new LayoutError(`The conv extractor (${convKernels.length} layers, kernels ${convKernels.map((x) => x[1]).join(', ')}) differs from XLS-R's, so its strides cannot be assumed: ` +
-        'pass them with --config \'{"extractor_conv_layer_config": [[channels, kernel, stride], ...]}\'.');
+      throw new LayoutError(
+        `The conv extractor (${convKernels.length} layers, kernels ${convKernels.map((x) => x[1]).join(', ')}) differs from XLS-R's, so its strides cannot be assumed: ` +
+          'pass them with --config \'{"extractor_conv_layer_config": [[channels, kernel, stride], ...]}\'.',
+      );
     }
     convLayers = convKernels.map(([ch, k], i) => [ch, k, defaults[i][2]]);
   }
@@ -216,7 +266,8 @@ export function inferConfig(shapes: Map<string, number[]>, overrides: ConfigOver
   const [ffnDim] = need(`${TR}.layers.0.feed_forward.intermediate_dense.weight`, 2);
   const wn = WEIGHT_NORM_SPELLINGS[weightNormSpelling(shapes)];
   const [posOut, groupWidth, posConvKernel] = need(wn.v, 3);
-  if (posOut !== embedDim || embedDim % groupWidth) throw new LayoutError(`${wn.v} has shape [${need(wn.v, 3)}], which does not fit width ${embedDim}.`);
+  if (posOut !== embedDim || embedDim % groupWidth)
+    throw new LayoutError(`${wn.v} has shape [${need(wn.v, 3)}], which does not fit width ${embedDim}.`);
   const [ribMlpDim] = need('attn_mlp.0.weight', 2);
   const [c1] = need('classifier.0.weight', 2);
   const [c2] = need('classifier.3.weight', 2);
@@ -234,7 +285,10 @@ export function inferConfig(shapes: Map<string, number[]>, overrides: ConfigOver
     eps: XLSR_300M_RAT.eps,
   };
   const problems = configProblems(config);
-  if (problems.length) throw new LayoutError(`The checkpoint's sizes give an unusable config:\n  ${problems.join('\n  ')}\nSet the head counts with --config '{"encoder_num_heads": H, "rib_num_heads": R}'.`);
+  if (problems.length)
+    throw new LayoutError(
+      `The checkpoint's sizes give an unusable config:\n  ${problems.join('\n  ')}\nSet the head counts with --config '{"encoder_num_heads": H, "rib_num_heads": R}'.`,
+    );
   return config;
 }
 

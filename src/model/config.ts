@@ -24,7 +24,15 @@ export interface RatConfig {
 
 /** The published RAT checkpoint: XLS-R 300M frontend, 4-head reference-informed block. */
 export const XLSR_300M_RAT: RatConfig = {
-  convLayers: [[512, 10, 5], [512, 3, 2], [512, 3, 2], [512, 3, 2], [512, 3, 2], [512, 2, 2], [512, 2, 2]],
+  convLayers: [
+    [512, 10, 5],
+    [512, 3, 2],
+    [512, 3, 2],
+    [512, 3, 2],
+    [512, 3, 2],
+    [512, 2, 2],
+    [512, 2, 2],
+  ],
   embedDim: 1024,
   numLayers: 24,
   numHeads: 16,
@@ -82,8 +90,19 @@ export function framesFor(c: RatConfig, n: number): number {
  * its bigger siblings, small enough that nothing is allocated for a config that lies about them.
  */
 export const CONFIG_LIMITS = {
-  convLayers: 16, convChannels: 8192, convKernel: 1024, convStride: 64, embedDim: 8192, numLayers: 128, numHeads: 1024, ffnDim: 65536,
-  posConvKernel: 1024, posConvGroups: 1024, ribHeads: 1024, ribMlpDim: 65536, classifierDim: 65536,
+  convLayers: 16,
+  convChannels: 8192,
+  convKernel: 1024,
+  convStride: 64,
+  embedDim: 8192,
+  numLayers: 128,
+  numHeads: 1024,
+  ffnDim: 65536,
+  posConvKernel: 1024,
+  posConvGroups: 1024,
+  ribHeads: 1024,
+  ribMlpDim: 65536,
+  classifierDim: 65536,
   /** Weight values in all: 4 GB of float32, what one WASM heap can address. */
   parameters: 1_000_000_000,
 } as const;
@@ -93,7 +112,10 @@ export function parameterCount(c: RatConfig): number {
   const d = c.embedDim;
   let n = 0;
   let inCh = 1;
-  for (const [ch, k] of c.convLayers) { n += k * inCh * ch + 3 * ch; inCh = ch; }
+  for (const [ch, k] of c.convLayers) {
+    n += k * inCh * ch + 3 * ch;
+    inCh = ch;
+  }
   n += 2 * inCh + inCh * d + d; // proj
   n += c.posConvKernel * d * (d / c.posConvGroups) + d; // pos
   n += c.numLayers * (4 * d + 4 * (d * d + d) + 2 * d * c.ffnDim + c.ffnDim + d);
@@ -108,27 +130,46 @@ export function configProblems(c: RatConfig): string[] {
   const p: string[] = [];
   const posInt = (v: unknown) => Number.isInteger(v) && (v as number) > 0;
   const L = CONFIG_LIMITS;
-  if (!Array.isArray(c.convLayers) || c.convLayers.length === 0) p.push('convLayers must list at least one [channels, kernel, stride]');
-  else if (c.convLayers.length > L.convLayers) p.push(`convLayers lists ${c.convLayers.length} layers; at most ${L.convLayers} are accepted`);
-  else c.convLayers.forEach((l, i) => {
-    if (!Array.isArray(l) || l.length !== 3 || !l.every(posInt)) p.push(`convLayers[${i}] must be [channels, kernel, stride] of positive integers`);
-    else if (l[0] > L.convChannels || l[1] > L.convKernel || l[2] > L.convStride) {
-      p.push(`convLayers[${i}] is [${l}]; at most [${L.convChannels}, ${L.convKernel}, ${L.convStride}] is accepted`);
-    }
-  });
-  for (const k of ['embedDim', 'numLayers', 'numHeads', 'ffnDim', 'posConvKernel', 'posConvGroups', 'ribHeads', 'ribMlpDim'] as const) {
+  if (!Array.isArray(c.convLayers) || c.convLayers.length === 0)
+    p.push('convLayers must list at least one [channels, kernel, stride]');
+  else if (c.convLayers.length > L.convLayers)
+    p.push(`convLayers lists ${c.convLayers.length} layers; at most ${L.convLayers} are accepted`);
+  else
+    c.convLayers.forEach((l, i) => {
+      if (!Array.isArray(l) || l.length !== 3 || !l.every(posInt))
+        p.push(`convLayers[${i}] must be [channels, kernel, stride] of positive integers`);
+      else if (l[0] > L.convChannels || l[1] > L.convKernel || l[2] > L.convStride) {
+        p.push(`convLayers[${i}] is [${l}]; at most [${L.convChannels}, ${L.convKernel}, ${L.convStride}] is accepted`);
+      }
+    });
+  for (const k of [
+    'embedDim',
+    'numLayers',
+    'numHeads',
+    'ffnDim',
+    'posConvKernel',
+    'posConvGroups',
+    'ribHeads',
+    'ribMlpDim',
+  ] as const) {
     if (!posInt(c[k])) p.push(`${k} must be a positive integer (got ${JSON.stringify(c[k])})`);
     else if ((c[k] as number) > L[k]) p.push(`${k} is ${c[k]}; at most ${L[k]} is accepted`);
   }
-  if (!Array.isArray(c.classifierDims) || c.classifierDims.length !== 2 || !c.classifierDims.every(posInt)) p.push('classifierDims must be two positive integers');
-  else if (c.classifierDims.some((v) => v > L.classifierDim)) p.push(`classifierDims are [${c.classifierDims}]; at most ${L.classifierDim} each is accepted`);
+  if (!Array.isArray(c.classifierDims) || c.classifierDims.length !== 2 || !c.classifierDims.every(posInt))
+    p.push('classifierDims must be two positive integers');
+  else if (c.classifierDims.some((v) => v > L.classifierDim))
+    p.push(`classifierDims are [${c.classifierDims}]; at most ${L.classifierDim} each is accepted`);
   if (!(c.eps > 0 && c.eps < 1)) p.push(`eps must be in (0, 1) (got ${c.eps})`);
   if (p.length) return p;
   if (c.embedDim % c.numHeads) p.push(`encoder heads (${c.numHeads}) must divide the width ${c.embedDim}`);
   if (c.embedDim % c.ribHeads) p.push(`reference-block heads (${c.ribHeads}) must divide the width ${c.embedDim}`);
-  if (c.embedDim % c.posConvGroups) p.push(`positional conv groups (${c.posConvGroups}) must divide the width ${c.embedDim}`);
+  if (c.embedDim % c.posConvGroups)
+    p.push(`positional conv groups (${c.posConvGroups}) must divide the width ${c.embedDim}`);
   if (p.length) return p;
   const n = parameterCount(c);
-  if (n > L.parameters) p.push(`the sizes imply ${n.toExponential(2)} weight values; at most ${L.parameters.toExponential(0)} (4 GB of float32) are accepted`);
+  if (n > L.parameters)
+    p.push(
+      `the sizes imply ${n.toExponential(2)} weight values; at most ${L.parameters.toExponential(0)} (4 GB of float32) are accepted`,
+    );
   return p;
 }

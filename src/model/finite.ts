@@ -9,7 +9,8 @@ export function firstNonFinite(bytes: ArrayBuffer, group: WeightGroup): string |
       // exponent bits all set: Inf or NaN in IEEE half precision
       const half = new Uint16Array(bytes, at, n);
       for (let i = 0; i < n; i++) {
-        if ((half[i] & 0x7c00) === 0x7c00) return `${w.name} (${half[i] & 0x3ff ? 'NaN' : half[i] & 0x8000 ? '-Infinity' : 'Infinity'} at element ${i})`;
+        if ((half[i] & 0x7c00) === 0x7c00)
+          return `${w.name} (${half[i] & 0x3ff ? 'NaN' : half[i] & 0x8000 ? '-Infinity' : 'Infinity'} at element ${i})`;
       }
       at += 2 * n;
     } else {

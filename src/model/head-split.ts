@@ -13,17 +13,26 @@ import type { Tensor } from '@tensorflow/tfjs-core';
  * originals. Projections already split (in `done`) or of a shape that does not split are left alone
  * (the assembler then reports a misfit shape). Returns the projections split by this call.
  */
-export function splitHeads(named: Record<string, Tensor>, numLayers: number, heads: number, done: Set<string>): string[] {
+export function splitHeads(
+  named: Record<string, Tensor>,
+  numLayers: number,
+  heads: number,
+  done: Set<string>,
+): string[] {
   const split: string[] = [];
   for (let l = 0; l < numLayers; l++) {
     for (const p of ['q', 'k', 'v']) {
       const n = `layers.${l}.attn.${p}`;
       const w = named[`${n}.w`];
       const b = named[`${n}.b`];
-      if (done.has(n) || !w || !b || w.rank !== 2 || b.rank !== 1 || w.shape[1] !== b.shape[0] || w.shape[1] % heads) continue;
+      if (done.has(n) || !w || !b || w.rank !== 2 || b.rank !== 1 || w.shape[1] !== b.shape[0] || w.shape[1] % heads)
+        continue;
       const ws = tf.split(w, heads, 1); // H x [D, Dh]
       const bs = tf.split(b, heads); // H x [Dh]
-      ws.forEach((wh, h) => { named[`${n}.h${h}.w`] = wh; named[`${n}.h${h}.b`] = bs[h]; });
+      ws.forEach((wh, h) => {
+        named[`${n}.h${h}.w`] = wh;
+        named[`${n}.h${h}.b`] = bs[h];
+      });
       w.dispose();
       b.dispose();
       delete named[`${n}.w`];

@@ -49,7 +49,11 @@ export function runConvBlock(p: ConvW, x: Tensor3D, stride: number, eps: number)
   return tf.tidy(() => {
     const [k, cin, cout] = p.w.shape;
     const y = tf.fused.conv2d({
-      x: tf.expandDims(x, 1) as Tensor4D, filter: tf.reshape(p.w, [1, k, cin, cout]) as Tensor4D, strides: [1, stride], pad: 'valid', bias: p.b,
+      x: tf.expandDims(x, 1) as Tensor4D,
+      filter: tf.reshape(p.w, [1, k, cin, cout]) as Tensor4D,
+      strides: [1, stride],
+      pad: 'valid',
+      bias: p.b,
     }); // [1, 1, T, C]
     const n = runLayerNorm(p.ln, tf.squeeze(y, [1]) as Tensor3D, eps); // [1, T, C]
     y.dispose();
@@ -68,12 +72,17 @@ export function runPositionalConv(filters: Tensor3D[], b: Tensor1D, x: Tensor2D)
   const [t, d] = x.shape;
   const g = filters.length;
   const pad = Math.floor(kernel / 2);
-  const padded = tf.pad(x, [[pad, pad], [0, 0]]); // [T + 2 pad, D]
+  const padded = tf.pad(x, [
+    [pad, pad],
+    [0, 0],
+  ]); // [T + 2 pad, D]
   // a native gather per group: tfjs-wasm's split, slice and unstack copy the whole input through
   // JavaScript each time, which in the browser's threaded build (a shared heap) took 90-110 ms of a 4 s clip
   const grouped = tf.reshape(padded, [-1, g, d / g]); // [T + 2 pad, G, Dg]
   const inputs = filters.map((_, i) => tf.gather(grouped, i, 1) as Tensor2D); // G x [T + 2 pad, Dg]
-  const outs = inputs.map((xi, i) => tf.squeeze(tf.conv1d(tf.expandDims(xi, 0) as Tensor3D, filters[i], 1, 'valid'), [0])); // [T', Dg]
+  const outs = inputs.map((xi, i) =>
+    tf.squeeze(tf.conv1d(tf.expandDims(xi, 0) as Tensor3D, filters[i], 1, 'valid'), [0]),
+  ); // [T', Dg]
   const y = tf.slice(tf.concat(outs, 1), [0, 0], [t, -1]) as Tensor2D; // [T, D]
   return gelu(tf.add(y, b));
 }
@@ -84,7 +93,10 @@ export function runPositionalConv(filters: Tensor3D[], b: Tensor1D, x: Tensor2D)
  * to XNNPACK (batched ones take a scalar loop, 10x slower), and XNNPACK packs the right-hand side
  * once per tensor, so keeping these tensors lets every clip reuse the packing.
  */
-export interface KeyValue { kT: Tensor2D[]; v: Tensor2D[] }
+export interface KeyValue {
+  kT: Tensor2D[];
+  v: Tensor2D[];
+}
 
 /** Keys and values of xkv [Tk, D], split into heads. */
 export function projectKeyValue(p: AttentionW, heads: number, xkv: Tensor2D): KeyValue {
@@ -95,11 +107,13 @@ export function projectKeyValue(p: AttentionW, heads: number, xkv: Tensor2D): Ke
 /** Self-attention of x [T, D] with projections split per head at load: no per-clip split of [T, D]. */
 export function attendHeads(p: HeadSplitAttentionW, x: Tensor2D): Tensor2D {
   const scale = 1 / Math.sqrt(p.heads.q[0].w.shape[1]);
-  const ctx = p.heads.q.map((q, h) => tf.tidy(() => {
-    const qh = tf.mul(runLinear(q, x), scale) as Tensor2D; // [T, Dh]
-    const kT = tf.transpose(runLinear(p.heads.k[h], x)) as Tensor2D; // [Dh, T]
-    return tf.matMul(tf.softmax(tf.matMul(qh, kT)), runLinear(p.heads.v[h], x)); // [T, Dh]
-  })); // H x [T, Dh]
+  const ctx = p.heads.q.map((q, h) =>
+    tf.tidy(() => {
+      const qh = tf.mul(runLinear(q, x), scale) as Tensor2D; // [T, Dh]
+      const kT = tf.transpose(runLinear(p.heads.k[h], x)) as Tensor2D; // [Dh, T]
+      return tf.matMul(tf.softmax(tf.matMul(qh, kT)), runLinear(p.heads.v[h], x)); // [T, Dh]
+    }),
+  ); // H x [T, Dh]
   return runLinear(p.o, tf.concat(ctx, 1) as Tensor2D); // [T, D]
 }
 
@@ -121,7 +135,12 @@ export function attendPrepared(p: AttentionW, heads: number, xq: Tensor2D, kv: K
  * H Tk < D + Tk (a reference up to about 6.8 s for RAT): two [T, D] x [D, H Tk]-sized products
  * instead of two [T, D] x [D, D] ones.
  */
-export interface FoldedReference { heads: number; m: Tensor2D; mb: Tensor1D; u: Tensor2D }
+export interface FoldedReference {
+  heads: number;
+  m: Tensor2D;
+  mb: Tensor1D;
+  u: Tensor2D;
+}
 
 /** Whether folding pays for a reference of tk frames (see FoldedReference). */
 export function foldPays(heads: number, tk: number, d: number): boolean {
@@ -137,10 +156,28 @@ export function foldReference(p: AttentionW, kv: KeyValue): FoldedReference {
   const wq = tf.split(p.q.w, heads, 1); // H x [D, Dh]
   const bq = tf.split(tf.reshape(p.q.b, [1, d]), heads, 1); // H x [1, Dh]
   const wo = tf.split(p.o.w, heads, 0); // H x [Dh, D]
-  const m = tf.mul(tf.concat(kv.kT.map((k, h) => tf.matMul(wq[h], k)), 1), scale) as Tensor2D; // [D, H Tk]
+  const m = tf.mul(
+    tf.concat(
+      kv.kT.map((k, h) => tf.matMul(wq[h], k)),
+      1,
+    ),
+    scale,
+  ) as Tensor2D; // [D, H Tk]
   // scaled after the reshape: tfjs-wasm's fused bias must own rank-1 data, and a reshape only relabels
-  const mb = tf.mul(tf.reshape(tf.concat(kv.kT.map((k, h) => tf.matMul(bq[h], k)), 1), [-1]), scale) as Tensor1D; // [H Tk]
-  const u = tf.concat(kv.v.map((v, h) => tf.matMul(v, wo[h])), 0) as Tensor2D; // [H Tk, D]
+  const mb = tf.mul(
+    tf.reshape(
+      tf.concat(
+        kv.kT.map((k, h) => tf.matMul(bq[h], k)),
+        1,
+      ),
+      [-1],
+    ),
+    scale,
+  ) as Tensor1D; // [H Tk]
+  const u = tf.concat(
+    kv.v.map((v, h) => tf.matMul(v, wo[h])),
+    0,
+  ) as Tensor2D; // [H Tk, D]
   return { heads, m, mb, u };
 }
 

@@ -3,12 +3,26 @@ import type { Tensor, Tensor2D } from '@tensorflow/tfjs-core';
 import { type DerivedSizes, type RatConfig, SAMPLE_RATE, deriveSizes } from './config';
 import { firstNonFinite } from './finite';
 import { type RatManifest, type WeightGroup, groupBytes, sha256Hex } from './manifest';
-import { type ForwardOptions, NonFiniteLogitsError, type PreparedReference, type RatScore, forward, prepareReference, zeroReferenceAttention } from './rat';
+import {
+  type ForwardOptions,
+  NonFiniteLogitsError,
+  type PreparedReference,
+  type RatScore,
+  forward,
+  prepareReference,
+  zeroReferenceAttention,
+} from './rat';
 import { type RatWeights, assembleWeights, weightTensors } from './weights';
 import { canReleasePacked, packAndRelease, packConvsAndRelease } from './wasm-packing';
 import { splitHeads } from './head-split';
 import { webgpuAdapterIsSoftware } from './tfjs-internals';
-import { forwardGpu, gpuWeightTensors, gpuWeights, prepareReferenceGpu, wholePositionalFilters } from './webgpu/forward';
+import {
+  forwardGpu,
+  gpuWeightTensors,
+  gpuWeights,
+  prepareReferenceGpu,
+  wholePositionalFilters,
+} from './webgpu/forward';
 
 /** Where weights come from: the parsed manifest and a way to read one shard (files in Node, fetch in the browser). */
 export interface WeightSource {
@@ -17,7 +31,10 @@ export interface WeightSource {
   readShard(path: string, expectedBytes: number): Promise<ArrayBuffer>;
 }
 
-export interface LoadProgress { loadedBytes: number; totalBytes: number }
+export interface LoadProgress {
+  loadedBytes: number;
+  totalBytes: number;
+}
 
 export interface LoadOptions {
   /** Score silence after loading so kernels are compiled before the first real score: 1 s, or on the GPU pass on a hardware adapter 4 s with and without a reference (default true). */
@@ -46,20 +63,31 @@ export interface RatModel {
   /** Scores a mono 16 kHz clip; the reference defaults to the zero vector. */
   score(wave: Float32Array, opts?: ForwardOptions): Promise<RatScore>;
   /** Runs the encoder on a reference clip once, so many test clips can reuse it. */
-  prepareReference(wave: Float32Array, opts?: Pick<ForwardOptions, 'signal' | 'onProgress' | 'referenceLayout'>): Promise<PreparedReference>;
+  prepareReference(
+    wave: Float32Array,
+    opts?: Pick<ForwardOptions, 'signal' | 'onProgress' | 'referenceLayout'>,
+  ): Promise<PreparedReference>;
   dispose(): void;
 }
 
 export class ShardError extends Error {
-  constructor(message: string) { super(message); this.name = 'ShardError'; }
+  constructor(message: string) {
+    super(message);
+    this.name = 'ShardError';
+  }
 }
 
 /** A shard's bytes with the group that describes them; `trusted` skips the SHA-256 check (bytes made in this process). */
-export interface ShardBytes { group: WeightGroup; bytes: ArrayBuffer; trusted?: boolean }
+export interface ShardBytes {
+  group: WeightGroup;
+  bytes: ArrayBuffer;
+  trusted?: boolean;
+}
 
 /** Reads each shard of a weights folder in manifest order. */
 async function* readShards(source: WeightSource): AsyncGenerator<ShardBytes> {
-  for (const group of source.manifest.weightsManifest) yield { group, bytes: await source.readShard(group.paths[0], groupBytes(group)) };
+  for (const group of source.manifest.weightsManifest)
+    yield { group, bytes: await source.readShard(group.paths[0], groupBytes(group)) };
 }
 
 /** Reads, verifies and uploads each shard in turn; only one shard's bytes are held at a time. */
@@ -69,7 +97,12 @@ export function loadRatModel(source: WeightSource, opts: LoadOptions = {}): Prom
 }
 
 /** Builds the model from a stream of shards (a folder, a download, or a checkpoint converted on the fly). */
-export async function loadFromShards(manifest: RatManifest, totalBytes: number, shards: AsyncIterable<ShardBytes>, opts: LoadOptions = {}): Promise<RatModel> {
+export async function loadFromShards(
+  manifest: RatManifest,
+  totalBytes: number,
+  shards: AsyncIterable<ShardBytes>,
+  opts: LoadOptions = {},
+): Promise<RatModel> {
   const config = manifest.config;
   const sizes = deriveSizes(config);
   const named: Record<string, Tensor> = {};
@@ -86,16 +119,23 @@ export async function loadFromShards(manifest: RatManifest, totalBytes: number, 
       const path = group.paths[0];
       const expected = groupBytes(group);
       if (bytes.byteLength !== expected) {
-        throw new ShardError(`Weight shard ${path} has ${bytes.byteLength} bytes, the manifest expects ${expected}: the file is ${bytes.byteLength < expected ? 'truncated' : 'not the one the manifest lists'}. Re-copy or re-convert the weights folder.`);
+        throw new ShardError(
+          `Weight shard ${path} has ${bytes.byteLength} bytes, the manifest expects ${expected}: the file is ${bytes.byteLength < expected ? 'truncated' : 'not the one the manifest lists'}. Re-copy or re-convert the weights folder.`,
+        );
       }
       if (!trusted) {
         const digest = await sha256Hex(bytes);
         if (digest !== group.sha256[0]) {
-          throw new ShardError(`Weight shard ${path} is corrupted: its SHA-256 is ${digest}, the manifest lists ${group.sha256[0]}. Re-copy or re-convert the weights folder.`);
+          throw new ShardError(
+            `Weight shard ${path} is corrupted: its SHA-256 is ${digest}, the manifest lists ${group.sha256[0]}. Re-copy or re-convert the weights folder.`,
+          );
         }
       }
       const bad = trusted ? null : firstNonFinite(bytes, group);
-      if (bad) throw new ShardError(`Weight shard ${path} holds a non-finite value in ${bad}: the weights are damaged and would give meaningless scores. Re-convert the weights folder from its checkpoint.`);
+      if (bad)
+        throw new ShardError(
+          `Weight shard ${path} holds a non-finite value in ${bad}: the weights are damaged and would give meaningless scores. Re-convert the weights folder from its checkpoint.`,
+        );
       Object.assign(named, tf.io.decodeWeights(bytes, group.weights));
       if (split) splitHeads(named, config.numLayers, config.numHeads, splitDone);
       if (release) releasedBytes += packAndRelease(named, packed);
@@ -125,17 +165,29 @@ export async function loadFromShards(manifest: RatManifest, totalBytes: number, 
   if (gpu) {
     const gw = gpuWeights(weights, wholePositionalFilters(weights.pos.filters), zeroAttn);
     model = {
-      config, sizes, manifest, releasedBytes, pass: 'gpu',
+      config,
+      sizes,
+      manifest,
+      releasedBytes,
+      pass: 'gpu',
       score: (wave, o) => forwardGpu(gw, config, sizes, wave, o),
       prepareReference: (wave, o) => prepareReferenceGpu(gw, config, sizes, wave, o),
-      dispose() { tf.dispose(gpuWeightTensors(gw)); },
+      dispose() {
+        tf.dispose(gpuWeightTensors(gw));
+      },
     };
   } else {
     model = {
-      config, sizes, manifest, releasedBytes, pass: 'generic',
+      config,
+      sizes,
+      manifest,
+      releasedBytes,
+      pass: 'generic',
       score: (wave, o) => forward(weights, config, sizes, zeroAttn, wave, o),
       prepareReference: (wave, o) => prepareReference(weights, config, sizes, wave, o),
-      dispose() { tf.dispose([...weightTensors(weights), zeroAttn]); },
+      dispose() {
+        tf.dispose([...weightTensors(weights), zeroAttn]);
+      },
     };
   }
   if (opts.warmup ?? true) {

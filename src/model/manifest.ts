@@ -40,16 +40,20 @@ export function parseManifest(text: string, where = 'model.json'): RatManifest {
   try {
     m = JSON.parse(text);
   } catch (e) {
-    throw new Error(`${where} is not valid JSON (${(e as Error).message}). Point at a folder written by "npm run convert-weights".`);
+    throw new Error(
+      `${where} is not valid JSON (${(e as Error).message}). Point at a folder written by "npm run convert-weights".`,
+    );
   }
-  const fail = (problems: string[]) => new Error(`${where} is not a usable RAT weights manifest:\n  ${problems.join('\n  ')}`);
+  const fail = (problems: string[]) =>
+    new Error(`${where} is not a usable RAT weights manifest:\n  ${problems.join('\n  ')}`);
   if (!m || typeof m !== 'object' || m.format !== MANIFEST_FORMAT) {
     throw fail([`"format" must be "${MANIFEST_FORMAT}"; this file was not written by this project's converter`]);
   }
   const problems: string[] = [];
   if (m.formatVersion !== 1) problems.push(`formatVersion ${m.formatVersion} is not supported (this app reads 1)`);
   if (typeof m.label !== 'string') problems.push('label must be a string');
-  if (m.dtype !== 'float32' && m.dtype !== 'float16') problems.push(`dtype must be float32 or float16 (got ${m.dtype})`);
+  if (m.dtype !== 'float32' && m.dtype !== 'float16')
+    problems.push(`dtype must be float32 or float16 (got ${m.dtype})`);
   if (!m.config || typeof m.config !== 'object') problems.push('config is missing');
   else problems.push(...configProblems(m.config).map((p) => `config: ${p}`));
   if (!Array.isArray(m.weightsManifest)) problems.push('weightsManifest must be a list');
@@ -57,15 +61,22 @@ export function parseManifest(text: string, where = 'model.json'): RatManifest {
 
   const listed = new Map<string, number[]>();
   m.weightsManifest.forEach((g, i) => {
-    if (!Array.isArray(g.paths) || g.paths.length !== 1 || typeof g.paths[0] !== 'string') problems.push(`group ${i}: paths must hold one shard file name`);
-    else if (!/^[A-Za-z0-9._-]+$/.test(g.paths[0]) || g.paths[0].startsWith('.')) problems.push(`group ${i}: shard name ${JSON.stringify(g.paths[0])} is not a plain file name`);
-    if (!Array.isArray(g.sha256) || !/^[0-9a-f]{64}$/.test(String(g.sha256?.[0]))) problems.push(`group ${i}: sha256 must hold the shard's hex digest`);
-    if (!Array.isArray(g.weights)) { problems.push(`group ${i}: weights must be a list`); return; }
+    if (!Array.isArray(g.paths) || g.paths.length !== 1 || typeof g.paths[0] !== 'string')
+      problems.push(`group ${i}: paths must hold one shard file name`);
+    else if (!/^[A-Za-z0-9._-]+$/.test(g.paths[0]) || g.paths[0].startsWith('.'))
+      problems.push(`group ${i}: shard name ${JSON.stringify(g.paths[0])} is not a plain file name`);
+    if (!Array.isArray(g.sha256) || !/^[0-9a-f]{64}$/.test(String(g.sha256?.[0])))
+      problems.push(`group ${i}: sha256 must hold the shard's hex digest`);
+    if (!Array.isArray(g.weights)) {
+      problems.push(`group ${i}: weights must be a list`);
+      return;
+    }
     for (const w of g.weights) {
       if (w.dtype !== 'float32') problems.push(`${w.name}: dtype must be float32`);
       const q = w.quantization?.dtype;
       if (q !== undefined && q !== 'float16') problems.push(`${w.name}: only float16 quantization is supported`);
-      if ((q === 'float16') !== (m.dtype === 'float16')) problems.push(`${w.name}: storage does not match the manifest dtype ${m.dtype}`);
+      if ((q === 'float16') !== (m.dtype === 'float16'))
+        problems.push(`${w.name}: storage does not match the manifest dtype ${m.dtype}`);
       if (listed.has(w.name)) problems.push(`${w.name} is listed twice`);
       listed.set(w.name, w.shape);
     }
@@ -73,7 +84,8 @@ export function parseManifest(text: string, where = 'model.json'): RatManifest {
   for (const { name, shape } of weightSpecs(m.config)) {
     const got = listed.get(name);
     if (!got) problems.push(`missing weight ${name}`);
-    else if (!Array.isArray(got) || got.join(',') !== shape.join(',')) problems.push(`${name} has shape [${got}], the config needs [${shape}]`);
+    else if (!Array.isArray(got) || got.join(',') !== shape.join(','))
+      problems.push(`${name} has shape [${got}], the config needs [${shape}]`);
     listed.delete(name);
   }
   for (const name of listed.keys()) problems.push(`unexpected weight ${name}`);

@@ -42,19 +42,28 @@ export function checkPassFits(frames: number, ffnDim: number, seconds: number): 
   const free = HEAP_LIMIT - tf.memory().numBytes;
   const gb = (n: number) => `${(n / 1e9).toFixed(1)} GB`;
   if (need > 0.75 * free) {
-    throw new OutOfMemoryError(seconds, `it would need about ${gb(need)} of working memory; the ${tf.getBackend()} engine has about ${gb(free)} beside the weights`, true);
+    throw new OutOfMemoryError(
+      seconds,
+      `it would need about ${gb(need)} of working memory; the ${tf.getBackend()} engine has about ${gb(free)} beside the weights`,
+      true,
+    );
   }
   const device = (tf.backend() as unknown as { device?: { limits?: { maxStorageBufferBindingSize?: number } } }).device;
   const maxBuffer = device?.limits?.maxStorageBufferBindingSize;
   if (maxBuffer && 4 * frames * frames > maxBuffer) {
-    throw new OutOfMemoryError(seconds, `one attention matrix would take ${gb(4 * frames * frames)}, more than this GPU's largest buffer (${gb(maxBuffer)})`, true);
+    throw new OutOfMemoryError(
+      seconds,
+      `one attention matrix would take ${gb(4 * frames * frames)}, more than this GPU's largest buffer (${gb(maxBuffer)})`,
+      true,
+    );
   }
 }
 
 // A failed allocation inside tfjs-wasm returns NULL, and what traps next depends on the heap's
 // layout: a write out of bounds, or a call through a garbage function pointer (seen on the demo
 // weights once the conv stack's packing moved the heap's blocks).
-const OOM_MESSAGE = /out of memory|memory access out of bounds|table index is out of bounds|null function|cannot enlarge memory|allocation failed|invalid (typed )?array length|Aborted\(|\bOOM\b/i;
+const OOM_MESSAGE =
+  /out of memory|memory access out of bounds|table index is out of bounds|null function|cannot enlarge memory|allocation failed|invalid (typed )?array length|Aborted\(|\bOOM\b/i;
 
 /** Whether `e` says the engine ran out of memory (WASM trap, failed allocation, GPU out-of-memory). */
 export function isOutOfMemory(e: unknown): boolean {
@@ -63,7 +72,10 @@ export function isOutOfMemory(e: unknown): boolean {
   if (!err || typeof err !== 'object') return false;
   if (err.name === 'OutOfMemoryError' || err.name === 'GPUOutOfMemoryError') return true;
   const trap = typeof WebAssembly !== 'undefined' && err instanceof WebAssembly.RuntimeError;
-  return (trap || err instanceof RangeError || err.name === 'RuntimeError' || err.name === 'Error') && OOM_MESSAGE.test(err.message ?? '');
+  return (
+    (trap || err instanceof RangeError || err.name === 'RuntimeError' || err.name === 'Error') &&
+    OOM_MESSAGE.test(err.message ?? '')
+  );
 }
 
 /** Whether an error left the engine unusable: out of memory during a pass (a pass refused before it ran touched nothing). */

@@ -4,8 +4,21 @@ import { type DerivedSizes, type RatConfig, SAMPLE_RATE, framesFor } from './con
 import type { RatWeights } from './weights';
 import { checkPassFits } from './out-of-memory';
 import {
-  type FoldedReference, type KeyValue, attendFolded, attendHeads, attendPrepared, foldPays, foldReference, gelu, projectKeyValue, rms, runBatchNorm, runConvBlock,
-  runLayerNorm, runLinear, runPositionalConv,
+  type FoldedReference,
+  type KeyValue,
+  attendFolded,
+  attendHeads,
+  attendPrepared,
+  foldPays,
+  foldReference,
+  gelu,
+  projectKeyValue,
+  rms,
+  runBatchNorm,
+  runConvBlock,
+  runLayerNorm,
+  runLinear,
+  runPositionalConv,
 } from './layers';
 
 // The RAT forward pass of rat-spec.md for one clip, layer by layer: the encoder output of layer l
@@ -23,7 +36,11 @@ export interface PreparedReference {
   dispose(): void;
 }
 
-export interface Progress { stage: 'reference' | 'test'; layer: number; layers: number }
+export interface Progress {
+  stage: 'reference' | 'test';
+  layer: number;
+  layers: number;
+}
 
 export interface ForwardOptions {
   /** Reference: a prepared audio reference, or null / undefined for the zero vector (default). */
@@ -56,8 +73,10 @@ export interface RatScore {
 
 export class ClipTooShortError extends Error {
   constructor(samples: number, needed: number) {
-    super(`The clip has ${samples} samples (${((1000 * samples) / SAMPLE_RATE).toFixed(1)} ms at 16 kHz); ` +
-      `the model needs at least ${needed} samples (${((1000 * needed) / SAMPLE_RATE).toFixed(1)} ms).`);
+    super(
+      `The clip has ${samples} samples (${((1000 * samples) / SAMPLE_RATE).toFixed(1)} ms at 16 kHz); ` +
+        `the model needs at least ${needed} samples (${((1000 * needed) / SAMPLE_RATE).toFixed(1)} ms).`,
+    );
     this.name = 'ClipTooShortError';
   }
 }
@@ -65,7 +84,9 @@ export class ClipTooShortError extends Error {
 /** The weights turned a clip into NaN or infinite logits: there is no score, and a verdict would be a lie. */
 export class NonFiniteLogitsError extends Error {
   constructor(l0: number, l1: number) {
-    super(`the weights produce non-finite logits (${l0}, ${l1}) for this clip, so there is no score: they are damaged or not RAT weights. Re-convert them from the checkpoint.`);
+    super(
+      `the weights produce non-finite logits (${l0}, ${l1}) for this clip, so there is no score: they are damaged or not RAT weights. Re-convert them from the checkpoint.`,
+    );
     this.name = 'NonFiniteLogitsError';
   }
 }
@@ -109,7 +130,11 @@ function convStack(w: RatWeights, c: RatConfig, samples: Float32Array): Tensor2D
  * the 512-channel activations of a long clip never exist all at once.
  */
 export function chunkedFeatures(
-  z: DerivedSizes, wave: Float32Array, frames: number, chunkFrames: number, stack: (samples: Float32Array) => Tensor2D,
+  z: DerivedSizes,
+  wave: Float32Array,
+  frames: number,
+  chunkFrames: number,
+  stack: (samples: Float32Array) => Tensor2D,
 ): Tensor2D {
   return tf.tidy(() => {
     const norm = normaliseWave(wave);
@@ -120,7 +145,8 @@ export function chunkedFeatures(
       chunks.push(stack(norm.subarray(f0 * z.hop, end)));
     }
     const feats = chunks.length === 1 ? chunks[0] : tf.concat(chunks, 0); // [T, C]
-    if (feats.shape[0] !== frames) throw new Error(`internal: the conv stack gave ${feats.shape[0]} frames, expected ${frames}`);
+    if (feats.shape[0] !== frames)
+      throw new Error(`internal: the conv stack gave ${feats.shape[0]} frames, expected ${frames}`);
     return feats;
   });
 }
@@ -142,7 +168,10 @@ function encoderLayer(w: RatWeights, c: RatConfig, l: number, x: Tensor2D): Tens
   return tf.tidy(() => {
     const p = w.layers[l];
     const n1 = runLayerNorm(p.ln1, x, c.eps);
-    const a = 'heads' in p.attn ? attendHeads(p.attn, n1) : attendPrepared(p.attn, c.numHeads, n1, projectKeyValue(p.attn, c.numHeads, n1));
+    const a =
+      'heads' in p.attn
+        ? attendHeads(p.attn, n1)
+        : attendPrepared(p.attn, c.numHeads, n1, projectKeyValue(p.attn, c.numHeads, n1));
     const x1 = tf.add(x, a) as Tensor2D;
     const n2 = runLayerNorm(p.ln2, x1, c.eps);
     return tf.add(x1, runLinear(p.down, gelu(runLinear(p.up, n2))));
@@ -174,7 +203,11 @@ export function checkLength(c: RatConfig, z: DerivedSizes, wave: Float32Array): 
  * disposed once the next exists. Reports progress and honours a cancel between layers.
  */
 export async function* layerOutputs(
-  first: Tensor2D, layers: number, layer: (l: number, x: Tensor2D) => Tensor2D, stage: Progress['stage'], opts: ForwardOptions,
+  first: Tensor2D,
+  layers: number,
+  layer: (l: number, x: Tensor2D) => Tensor2D,
+  stage: Progress['stage'],
+  opts: ForwardOptions,
 ): AsyncGenerator<{ l: number; x: Tensor2D }> {
   let x = first;
   try {
@@ -199,14 +232,31 @@ export async function* layerOutputs(
 
 /** Runs the encoder on a clip, yielding each layer's output [T, D]. */
 async function* encoderOutputs(
-  w: RatWeights, c: RatConfig, z: DerivedSizes, wave: Float32Array, frames: number, stage: Progress['stage'], opts: ForwardOptions,
+  w: RatWeights,
+  c: RatConfig,
+  z: DerivedSizes,
+  wave: Float32Array,
+  frames: number,
+  stage: Progress['stage'],
+  opts: ForwardOptions,
 ): AsyncGenerator<{ l: number; h: Tensor2D }> {
-  for await (const { l, x } of layerOutputs(frontend(w, c, z, wave, frames), c.numLayers, (i, x) => encoderLayer(w, c, i, x), stage, opts)) yield { l, h: x };
+  for await (const { l, x } of layerOutputs(
+    frontend(w, c, z, wave, frames),
+    c.numLayers,
+    (i, x) => encoderLayer(w, c, i, x),
+    stage,
+    opts,
+  ))
+    yield { l, h: x };
 }
 
 /** Runs the encoder on a reference clip and keeps, per layer, the block's keys and values for it. */
 export async function prepareReference(
-  w: RatWeights, c: RatConfig, z: DerivedSizes, wave: Float32Array, opts: ForwardOptions = {},
+  w: RatWeights,
+  c: RatConfig,
+  z: DerivedSizes,
+  wave: Float32Array,
+  opts: ForwardOptions = {},
 ): Promise<PreparedReference> {
   const frames = checkLength(c, z, wave);
   const layout = opts.referenceLayout ?? 'auto';
@@ -221,9 +271,11 @@ export async function prepareReference(
         const f = foldReference(w.rib.attn, heads);
         return [f.m, f.mb, f.u];
       });
-      layers.push(fold
-        ? { heads: c.ribHeads, m: kv[0] as Tensor2D, mb: kv[1] as Tensor1D, u: kv[2] as Tensor2D }
-        : { kT: kv.slice(0, c.ribHeads) as Tensor2D[], v: kv.slice(c.ribHeads) as Tensor2D[] });
+      layers.push(
+        fold
+          ? { heads: c.ribHeads, m: kv[0] as Tensor2D, mb: kv[1] as Tensor1D, u: kv[2] as Tensor2D }
+          : { kT: kv.slice(0, c.ribHeads) as Tensor2D[], v: kv.slice(c.ribHeads) as Tensor2D[] },
+      );
     }
   } catch (e) {
     layers.forEach((l) => tf.dispose(tensorsOf(l)));
@@ -231,8 +283,13 @@ export async function prepareReference(
   }
   let disposed = false;
   return {
-    mode: 'audio', frames, layers,
-    dispose() { if (!disposed) layers.forEach((l) => tf.dispose(tensorsOf(l))); disposed = true; },
+    mode: 'audio',
+    frames,
+    layers,
+    dispose() {
+      if (!disposed) layers.forEach((l) => tf.dispose(tensorsOf(l)));
+      disposed = true;
+    },
   };
 }
 
@@ -241,7 +298,13 @@ export async function prepareReference(
  * to P(bona fide), with the embedding and the per-layer branch RMS (pairs in `rmsTensors`) when asked.
  */
 export async function finishScore(
-  k: RatWeights['cls'], c: RatConfig, pooled: Tensor1D, frames: number, rmsTensors: tf.Scalar[], opts: ForwardOptions, refMode: RefMode,
+  k: RatWeights['cls'],
+  c: RatConfig,
+  pooled: Tensor1D,
+  frames: number,
+  rmsTensors: tf.Scalar[],
+  opts: ForwardOptions,
+  refMode: RefMode,
 ): Promise<RatScore> {
   const [emb, logits] = tf.tidy(() => {
     const e = tf.reshape(tf.div(pooled, c.numLayers * frames), [1, -1]) as Tensor2D; // [1, D]
@@ -249,7 +312,11 @@ export async function finishScore(
     const h2 = tf.relu(runBatchNorm(k.bn2, runLinear(k.fc2, h1), c.eps));
     return [e, runLinear(k.fc3, h2)];
   });
-  const [lg, ev, rv] = await Promise.all([logits.data(), opts.embedding ? emb.data() : null, Promise.all(rmsTensors.map((t) => t.data()))]);
+  const [lg, ev, rv] = await Promise.all([
+    logits.data(),
+    opts.embedding ? emb.data() : null,
+    Promise.all(rmsTensors.map((t) => t.data())),
+  ]);
   tf.dispose([emb, logits]);
   const l0 = lg[0];
   const l1 = lg[1];
@@ -257,14 +324,22 @@ export async function finishScore(
   const score: RatScore = { pBonafide: 1 / (1 + Math.exp(l1 - l0)), logits: [l0, l1], refMode, frames }; // softmax(logits)[0], in float64
   if (ev) score.embedding = ev as Float32Array;
   if (opts.diagnostics) {
-    score.diagnostics = { attnRms: rv.filter((_, i) => i % 2 === 0).map((v) => v[0]), mlpRms: rv.filter((_, i) => i % 2 === 1).map((v) => v[0]) };
+    score.diagnostics = {
+      attnRms: rv.filter((_, i) => i % 2 === 0).map((v) => v[0]),
+      mlpRms: rv.filter((_, i) => i % 2 === 1).map((v) => v[0]),
+    };
   }
   return score;
 }
 
 /** Scores one clip. `zeroAttn` is zeroReferenceAttention(w), computed once per model. */
 export async function forward(
-  w: RatWeights, c: RatConfig, z: DerivedSizes, zeroAttn: Tensor2D, wave: Float32Array, opts: ForwardOptions = {},
+  w: RatWeights,
+  c: RatConfig,
+  z: DerivedSizes,
+  zeroAttn: Tensor2D,
+  wave: Float32Array,
+  opts: ForwardOptions = {},
 ): Promise<RatScore> {
   const frames = checkLength(c, z, wave);
   const ref = opts.reference ?? null;
@@ -279,7 +354,11 @@ export async function forward(
         const n = runLayerNorm(w.rib.lnPre, h, c.eps);
         // the zero reference's [1, D] output is broadcast by the add below, not copied to [T, D]
         const rl = ref?.layers[l];
-        const a = !rl ? zeroAttn : 'm' in rl ? attendFolded(w.rib.attn, n, rl) : attendPrepared(w.rib.attn, c.ribHeads, n, rl);
+        const a = !rl
+          ? zeroAttn
+          : 'm' in rl
+            ? attendFolded(w.rib.attn, n, rl)
+            : attendPrepared(w.rib.attn, c.ribHeads, n, rl);
         const m = runLinear(w.rib.down, runLinear(w.rib.up, n, 'relu'));
         const zl = runLayerNorm(w.rib.lnPost, tf.add(tf.add(h, a), m), c.eps); // [T, D]
         const s = tf.add(pooled, tf.sum(zl, 0)) as Tensor1D;
@@ -297,4 +376,3 @@ export async function forward(
     tf.dispose(rmsTensors);
   }
 }
-

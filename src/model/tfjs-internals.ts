@@ -22,7 +22,11 @@ const ACTIVATION_FN = /fn activation\(a : (f32|vec4<f32>), coords : vec(\d)<i32>
  * for f32 or vec4<f32>. Returns null, having dispatched nothing, when tfjs is not the release this
  * was checked against or a program's code does not have the expected shape.
  */
-export function withMatMulActivation<T>(name: string, replacement: (type: string, coordsRank: string) => string, fn: () => T): T | null {
+export function withMatMulActivation<T>(
+  name: string,
+  replacement: (type: string, coordsRank: string) => string,
+  fn: () => T,
+): T | null {
   if (!internalsMatch() || tf.getBackend() !== 'webgpu') return null;
   const backend = tf.backend() as unknown as WebGPUBackend;
   const original = backend.runWebGPUProgram;
@@ -36,7 +40,11 @@ export function withMatMulActivation<T>(name: string, replacement: (type: string
     }
     program.getUserCode = () => code.replace(ACTIVATION_FN, replacement(m[1], m[2]));
     program.shaderKey = `${program.shaderKey}_${name}`;
-    return (original as (...a: unknown[]) => ReturnType<WebGPUBackend['runWebGPUProgram']>).call(this, program, ...rest);
+    return (original as (...a: unknown[]) => ReturnType<WebGPUBackend['runWebGPUProgram']>).call(
+      this,
+      program,
+      ...rest,
+    );
   } as WebGPUBackend['runWebGPUProgram'];
   try {
     return fn();
@@ -49,11 +57,18 @@ export function withMatMulActivation<T>(name: string, replacement: (type: string
 }
 
 /** What a WebGPU adapter says of itself (GPUAdapterInfo's fields, all optional). */
-export interface AdapterWords { vendor?: string; architecture?: string; device?: string; description?: string }
+export interface AdapterWords {
+  vendor?: string;
+  architecture?: string;
+  device?: string;
+  description?: string;
+}
 
 /** A software adapter: a CPU emulating a GPU (SwiftShader, llvmpipe, lavapipe), slower than WASM on the same CPU. */
 export function isSoftwareAdapterInfo(info: AdapterWords): boolean {
-  return /swiftshader|llvmpipe|lavapipe|software/i.test([info.vendor, info.architecture, info.device, info.description].join(' '));
+  return /swiftshader|llvmpipe|lavapipe|software/i.test(
+    [info.vendor, info.architecture, info.device, info.description].join(' '),
+  );
 }
 
 /**

@@ -23,7 +23,9 @@ export const KEEP_VALUES = new Set(['rib.attn.q', 'rib.attn.o']);
 /** Linear layers that run with a fused ReLU; every other linear runs without activation. */
 export const RELU_LINEARS = new Set(['rib.up']);
 
-interface WasmTensorData { memoryOffset: number | null }
+interface WasmTensorData {
+  memoryOffset: number | null;
+}
 interface WasmBackendInternals {
   dataIdMap: { get(id: object): WasmTensorData | undefined };
   wasm: { _free(ptr: number): void };
@@ -49,10 +51,17 @@ export function packAndRelease(named: Record<string, Tensor>, done: Set<string>)
     const name = key.slice(0, -2);
     const w = named[key];
     const b = named[`${name}.b`];
-    if (done.has(name) || KEEP_VALUES.has(name) || !b || w.rank !== 2 || b.rank !== 1 || b.shape[0] !== w.shape[1]) continue;
+    if (done.has(name) || KEEP_VALUES.has(name) || !b || w.rank !== 2 || b.rank !== 1 || b.shape[0] !== w.shape[1])
+      continue;
     if (!internals().dataIdMap.get(w.dataId)?.memoryOffset) continue;
     // one row through the layer creates and caches XNNPACK's operator with the packed copy
-    tf.tidy(() => runLinear({ w: w as Tensor2D, b: b as Tensor1D }, tf.zeros([1, w.shape[0]]), RELU_LINEARS.has(name) ? 'relu' : 'linear').dataSync());
+    tf.tidy(() =>
+      runLinear(
+        { w: w as Tensor2D, b: b as Tensor1D },
+        tf.zeros([1, w.shape[0]]),
+        RELU_LINEARS.has(name) ? 'relu' : 'linear',
+      ).dataSync(),
+    );
     freed += releaseValues(w);
     done.add(name);
   }

@@ -5,14 +5,43 @@ import { type RatConfig, deriveSizes } from './config';
 // The model's own weight names and layouts: matrices are [in, out] (what matMul wants), conv filters
 // [kernel, in, out] (tfjs NWC). The converter's key map is the only place that knows PyTorch's names.
 
-export interface LinearW { w: Tensor2D; b: Tensor1D }
-export interface NormW { g: Tensor1D; b: Tensor1D }
-export interface BatchNormW { g: Tensor1D; b: Tensor1D; mean: Tensor1D; variance: Tensor1D }
-export interface ConvW { w: Tensor3D; b: Tensor1D; ln: NormW }
-export interface AttentionW { q: LinearW; k: LinearW; v: LinearW; o: LinearW }
+export interface LinearW {
+  w: Tensor2D;
+  b: Tensor1D;
+}
+export interface NormW {
+  g: Tensor1D;
+  b: Tensor1D;
+}
+export interface BatchNormW {
+  g: Tensor1D;
+  b: Tensor1D;
+  mean: Tensor1D;
+  variance: Tensor1D;
+}
+export interface ConvW {
+  w: Tensor3D;
+  b: Tensor1D;
+  ln: NormW;
+}
+export interface AttentionW {
+  q: LinearW;
+  k: LinearW;
+  v: LinearW;
+  o: LinearW;
+}
 /** Self-attention with its query, key and value projections split per head at load (src/model/head-split.ts). */
-export interface HeadSplitAttentionW { heads: { q: LinearW[]; k: LinearW[]; v: LinearW[] }; o: LinearW }
-export interface EncoderLayerW { ln1: NormW; attn: AttentionW | HeadSplitAttentionW; ln2: NormW; up: LinearW; down: LinearW }
+export interface HeadSplitAttentionW {
+  heads: { q: LinearW[]; k: LinearW[]; v: LinearW[] };
+  o: LinearW;
+}
+export interface EncoderLayerW {
+  ln1: NormW;
+  attn: AttentionW | HeadSplitAttentionW;
+  ln2: NormW;
+  up: LinearW;
+  down: LinearW;
+}
 
 export interface RatWeights {
   conv: ConvW[];
@@ -24,17 +53,22 @@ export interface RatWeights {
   cls: { fc1: LinearW; bn1: BatchNormW; fc2: LinearW; bn2: BatchNormW; fc3: LinearW };
 }
 
-export interface WeightSpec { name: string; shape: number[] }
+export interface WeightSpec {
+  name: string;
+  shape: number[];
+}
 
 /** Every weight a config needs, in the order the converter writes them and the loader expects them. */
 export function weightSpecs(c: RatConfig): WeightSpec[] {
   const d = c.embedDim;
   const z = deriveSizes(c);
   const s: WeightSpec[] = [];
-  const linear = (n: string, i: number, o: number) => s.push({ name: `${n}.w`, shape: [i, o] }, { name: `${n}.b`, shape: [o] });
+  const linear = (n: string, i: number, o: number) =>
+    s.push({ name: `${n}.w`, shape: [i, o] }, { name: `${n}.b`, shape: [o] });
   const norm = (n: string, w: number) => s.push({ name: `${n}.g`, shape: [w] }, { name: `${n}.b`, shape: [w] });
   const attention = (n: string) => ['q', 'k', 'v', 'o'].forEach((p) => linear(`${n}.${p}`, d, d));
-  const bn = (n: string, w: number) => ['g', 'b', 'mean', 'variance'].forEach((p) => s.push({ name: `${n}.${p}`, shape: [w] }));
+  const bn = (n: string, w: number) =>
+    ['g', 'b', 'mean', 'variance'].forEach((p) => s.push({ name: `${n}.${p}`, shape: [w] }));
   let inCh = 1;
   c.convLayers.forEach(([ch, k], i) => {
     s.push({ name: `conv.${i}.w`, shape: [k, inCh, ch] }, { name: `conv.${i}.b`, shape: [ch] });
@@ -43,7 +77,10 @@ export function weightSpecs(c: RatConfig): WeightSpec[] {
   });
   norm('proj.ln', z.convChannels);
   linear('proj.fc', z.convChannels, d);
-  s.push({ name: 'pos.w', shape: [c.posConvGroups, c.posConvKernel, z.groupWidth, z.groupWidth] }, { name: 'pos.b', shape: [d] });
+  s.push(
+    { name: 'pos.w', shape: [c.posConvGroups, c.posConvKernel, z.groupWidth, z.groupWidth] },
+    { name: 'pos.b', shape: [d] },
+  );
   for (let l = 0; l < c.numLayers; l++) {
     norm(`layers.${l}.ln1`, d);
     attention(`layers.${l}.attn`);
@@ -83,34 +120,63 @@ export function assembleWeights(c: RatConfig, named: Record<string, Tensor>): Ra
   for (const { name, shape } of weightSpecs(c)) {
     const found = named[name]?.shape ?? splitShape(name);
     if (!found) problems.push(`missing ${name}`);
-    else if (found.join(',') !== shape.join(',')) problems.push(`${name} has shape [${found}], the config needs [${shape}]`);
+    else if (found.join(',') !== shape.join(','))
+      problems.push(`${name} has shape [${found}], the config needs [${shape}]`);
   }
   if (problems.length) throw new Error(`The weights do not fit their config:\n  ${problems.join('\n  ')}`);
   const t = <T extends Tensor>(n: string) => named[n] as T;
   const splitGroups = (w: Tensor): Tensor3D[] => {
     const [g, k, i, o] = w.shape;
-    const filters = tf.tidy(() => tf.split(tf.reshape(w, [g, k * i * o]), g, 0).map((f) => tf.reshape(f, [k, i, o]))) as Tensor3D[]; // G x [K, Dg, Dg]
+    const filters = tf.tidy(() =>
+      tf.split(tf.reshape(w, [g, k * i * o]), g, 0).map((f) => tf.reshape(f, [k, i, o])),
+    ) as Tensor3D[]; // G x [K, Dg, Dg]
     w.dispose();
     return filters;
   };
   const linear = (n: string): LinearW => ({ w: t(`${n}.w`), b: t(`${n}.b`) });
   const norm = (n: string): NormW => ({ g: t(`${n}.g`), b: t(`${n}.b`) });
-  const attention = (n: string): AttentionW => ({ q: linear(`${n}.q`), k: linear(`${n}.k`), v: linear(`${n}.v`), o: linear(`${n}.o`) });
+  const attention = (n: string): AttentionW => ({
+    q: linear(`${n}.q`),
+    k: linear(`${n}.k`),
+    v: linear(`${n}.v`),
+    o: linear(`${n}.o`),
+  });
   const perHead = (n: string): LinearW[] => Array.from({ length: heads }, (_, h) => linear(`${n}.h${h}`));
-  const selfAttention = (n: string): AttentionW | HeadSplitAttentionW => (named[`${n}.q.h0.w`]
-    ? { heads: { q: perHead(`${n}.q`), k: perHead(`${n}.k`), v: perHead(`${n}.v`) }, o: linear(`${n}.o`) }
-    : attention(n));
-  const bn = (n: string): BatchNormW => ({ g: t(`${n}.g`), b: t(`${n}.b`), mean: t(`${n}.mean`), variance: t(`${n}.variance`) });
+  const selfAttention = (n: string): AttentionW | HeadSplitAttentionW =>
+    named[`${n}.q.h0.w`]
+      ? { heads: { q: perHead(`${n}.q`), k: perHead(`${n}.k`), v: perHead(`${n}.v`) }, o: linear(`${n}.o`) }
+      : attention(n);
+  const bn = (n: string): BatchNormW => ({
+    g: t(`${n}.g`),
+    b: t(`${n}.b`),
+    mean: t(`${n}.mean`),
+    variance: t(`${n}.variance`),
+  });
   return {
     conv: c.convLayers.map((_, i) => ({ w: t(`conv.${i}.w`), b: t(`conv.${i}.b`), ln: norm(`conv.${i}.ln`) })),
     proj: { ln: norm('proj.ln'), fc: linear('proj.fc') },
     pos: { filters: splitGroups(t('pos.w')), b: t('pos.b') },
     layers: Array.from({ length: c.numLayers }, (_, l) => ({
-      ln1: norm(`layers.${l}.ln1`), attn: selfAttention(`layers.${l}.attn`), ln2: norm(`layers.${l}.ln2`),
-      up: linear(`layers.${l}.up`), down: linear(`layers.${l}.down`),
+      ln1: norm(`layers.${l}.ln1`),
+      attn: selfAttention(`layers.${l}.attn`),
+      ln2: norm(`layers.${l}.ln2`),
+      up: linear(`layers.${l}.up`),
+      down: linear(`layers.${l}.down`),
     })),
-    rib: { lnPre: norm('rib.lnPre'), attn: attention('rib.attn'), up: linear('rib.up'), down: linear('rib.down'), lnPost: norm('rib.lnPost') },
-    cls: { fc1: linear('cls.fc1'), bn1: bn('cls.bn1'), fc2: linear('cls.fc2'), bn2: bn('cls.bn2'), fc3: linear('cls.fc3') },
+    rib: {
+      lnPre: norm('rib.lnPre'),
+      attn: attention('rib.attn'),
+      up: linear('rib.up'),
+      down: linear('rib.down'),
+      lnPost: norm('rib.lnPost'),
+    },
+    cls: {
+      fc1: linear('cls.fc1'),
+      bn1: bn('cls.bn1'),
+      fc2: linear('cls.fc2'),
+      bn2: bn('cls.bn2'),
+      fc3: linear('cls.fc3'),
+    },
   };
 }
 

@@ -2,10 +2,23 @@ import { useEffect, useRef } from 'react';
 import Chart, { type ChartConfiguration } from 'chart.js/auto';
 
 /** A chart.js chart on a canvas, rebuilt when `config` changes (memoise it); `label` is its text alternative. */
-export function ChartCanvas({ config, label, height = 220, testId }: { config: ChartConfiguration; label: string; height?: number; testId?: string }) {
+export function ChartCanvas({
+  config,
+  label,
+  height = 220,
+  testId,
+}: {
+  config: ChartConfiguration;
+  label: string;
+  height?: number;
+  testId?: string;
+}) {
   const canvas = useRef<HTMLCanvasElement>(null);
   useEffect(() => {
-    const chart = new Chart(canvas.current!, { ...config, options: { maintainAspectRatio: false, animation: false, ...config.options } });
+    const chart = new Chart(canvas.current!, {
+      ...config,
+      options: { maintainAspectRatio: false, animation: false, ...config.options },
+    });
     return () => chart.destroy();
   }, [config]);
   return (
@@ -18,6 +31,7 @@ export function ChartCanvas({ config, label, height = 220, testId }: { config: C
 /** Colour for a P(bona fide): red (spoof side) through grey to blue (bona fide side), colour-blind safe; alpha default 1. */
 export function pColour(p: number, alpha = 1): string {
   const lerp = (a: number, b: number, t: number) => Math.round(a + (b - a) * t);
-  const [from, to, t] = p < 0.5 ? [[178, 24, 43], [200, 200, 200], p / 0.5] : [[200, 200, 200], [33, 102, 172], (p - 0.5) / 0.5];
+  const [from, to, t] =
+    p < 0.5 ? [[178, 24, 43], [200, 200, 200], p / 0.5] : [[200, 200, 200], [33, 102, 172], (p - 0.5) / 0.5];
   return `rgba(${lerp(from[0], to[0], t)}, ${lerp(from[1], to[1], t)}, ${lerp(from[2], to[2], t)}, ${alpha})`;
 }

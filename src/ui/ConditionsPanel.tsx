@@ -10,7 +10,10 @@ import type { InferenceClient } from './inference-client';
 // condition and, per layer, how large the attention branch (the reference channel) is next to the
 // MLP branch. The noise is seeded, so a rerun gives the same numbers.
 
-export interface ClipRef { id: string; name: string }
+export interface ClipRef {
+  id: string;
+  name: string;
+}
 
 export interface ConditionsPanelProps {
   client: InferenceClient;
@@ -29,11 +32,36 @@ export interface ConditionsPanelProps {
   maxSeconds: number;
 }
 
-interface Run { test: string; matched: string | null; mismatched: string | null; seed: number; results: ConditionResult[] }
+interface Run {
+  test: string;
+  matched: string | null;
+  mismatched: string | null;
+  seed: number;
+  results: ConditionResult[];
+}
 
-const CONDITION_COLOURS = ['#1d232b', '#2166ac', '#b2182b', '#7a5300', '#5e3c99', '#1b7837', '#e66101', '#4393c3', '#d6604d'];
+const CONDITION_COLOURS = [
+  '#1d232b',
+  '#2166ac',
+  '#b2182b',
+  '#7a5300',
+  '#5e3c99',
+  '#1b7837',
+  '#e66101',
+  '#4393c3',
+  '#d6604d',
+];
 
-export function ConditionsPanel({ client, test, matched, candidates, weightsId, demo, ready, maxSeconds }: ConditionsPanelProps) {
+export function ConditionsPanel({
+  client,
+  test,
+  matched,
+  candidates,
+  weightsId,
+  demo,
+  ready,
+  maxSeconds,
+}: ConditionsPanelProps) {
   const [mismatchedId, setMismatchedId] = useState('');
   const [seed, setSeed] = useState(String(DEFAULT_SEED));
   const [run, setRun] = useState<Run | null>(null);
@@ -43,26 +71,46 @@ export function ConditionsPanel({ client, test, matched, candidates, weightsId, 
   const acRef = useRef<AbortController | null>(null);
   const mismatched = candidates.find((c) => c.id === mismatchedId) ?? null;
 
-  useEffect(() => { setRun(null); }, [weightsId]);
+  useEffect(() => {
+    setRun(null);
+  }, [weightsId]);
   useEffect(() => () => acRef.current?.abort(), []); // leaving the page section cancels the work
 
   const start = async () => {
     if (!test) return;
     const s = Number(seed);
-    if (!Number.isInteger(s)) { setError(`The seed must be a whole number (got "${seed}").`); return; }
+    if (!Number.isInteger(s)) {
+      setError(`The seed must be a whole number (got "${seed}").`);
+      return;
+    }
     setError(null);
     const ac = new AbortController();
     acRef.current = ac;
     setBusy({ cancel: () => ac.abort() });
     try {
-      const results = await client.request('conditions', { clipId: test.id, refId: matched?.id ?? null, mismatchedId: mismatched?.id ?? null, seed: s, maxSeconds }, {
-        signal: ac.signal, onProgress: (progress) => setBusy({ progress, cancel: () => ac.abort() }),
+      const results = await client.request(
+        'conditions',
+        { clipId: test.id, refId: matched?.id ?? null, mismatchedId: mismatched?.id ?? null, seed: s, maxSeconds },
+        {
+          signal: ac.signal,
+          onProgress: (progress) => setBusy({ progress, cancel: () => ac.abort() }),
+        },
+      );
+      setRun({
+        test: test.name,
+        matched: matched?.name ?? null,
+        mismatched: mismatched?.name ?? null,
+        seed: s,
+        results,
       });
-      setRun({ test: test.name, matched: matched?.name ?? null, mismatched: mismatched?.name ?? null, seed: s, results });
       setRuns((n) => n + 1);
     } catch (e) {
       const err = e as Error;
-      setError(err.name === 'AbortError' ? 'Cancelled: no condition results were kept.' : `The conditions could not run: ${err.message}`);
+      setError(
+        err.name === 'AbortError'
+          ? 'Cancelled: no condition results were kept.'
+          : `The conditions could not run: ${err.message}`,
+      );
     } finally {
       setBusy(null);
       acRef.current = null;
@@ -70,28 +118,51 @@ export function ConditionsPanel({ client, test, matched, candidates, weightsId, 
   };
 
   const ran = useMemo(() => run?.results.filter((r) => r.pBonafide !== undefined) ?? [], [run]);
-  const pConfig = useMemo<ChartConfiguration>(() => ({
-    type: 'bar',
-    data: {
-      labels: ran.map((r) => r.label),
-      datasets: [{ label: 'P(bona fide)', data: ran.map((r) => r.pBonafide!), backgroundColor: ran.map((r) => pColour(r.pBonafide!)), borderColor: '#1d232b', borderWidth: 1 }],
-    },
-    options: { scales: { y: { min: 0, max: 1, title: { display: true, text: 'P(bona fide)' } } }, plugins: { legend: { display: false } } },
-  }), [ran]);
-  const ratioConfig = useMemo<ChartConfiguration>(() => ({
-    type: 'line',
-    data: {
-      labels: (ran[0]?.attnRms ?? []).map((_, l) => `${l + 1}`),
-      datasets: ran.map((r, i) => ({
-        label: r.label, data: r.attnRms!.map((a, l) => a / r.mlpRms![l]),
-        borderColor: CONDITION_COLOURS[i % CONDITION_COLOURS.length], backgroundColor: CONDITION_COLOURS[i % CONDITION_COLOURS.length], pointRadius: 3,
-      })),
-    },
-    options: {
-      scales: { x: { title: { display: true, text: 'encoder layer' } }, y: { min: 0, title: { display: true, text: 'attention RMS / MLP RMS' } } },
-      plugins: { legend: { position: 'bottom' } },
-    },
-  }), [ran]);
+  const pConfig = useMemo<ChartConfiguration>(
+    () => ({
+      type: 'bar',
+      data: {
+        labels: ran.map((r) => r.label),
+        datasets: [
+          {
+            label: 'P(bona fide)',
+            data: ran.map((r) => r.pBonafide!),
+            backgroundColor: ran.map((r) => pColour(r.pBonafide!)),
+            borderColor: '#1d232b',
+            borderWidth: 1,
+          },
+        ],
+      },
+      options: {
+        scales: { y: { min: 0, max: 1, title: { display: true, text: 'P(bona fide)' } } },
+        plugins: { legend: { display: false } },
+      },
+    }),
+    [ran],
+  );
+  const ratioConfig = useMemo<ChartConfiguration>(
+    () => ({
+      type: 'line',
+      data: {
+        labels: (ran[0]?.attnRms ?? []).map((_, l) => `${l + 1}`),
+        datasets: ran.map((r, i) => ({
+          label: r.label,
+          data: r.attnRms!.map((a, l) => a / r.mlpRms![l]),
+          borderColor: CONDITION_COLOURS[i % CONDITION_COLOURS.length],
+          backgroundColor: CONDITION_COLOURS[i % CONDITION_COLOURS.length],
+          pointRadius: 3,
+        })),
+      },
+      options: {
+        scales: {
+          x: { title: { display: true, text: 'encoder layer' } },
+          y: { min: 0, title: { display: true, text: 'attention RMS / MLP RMS' } },
+        },
+        plugins: { legend: { position: 'bottom' } },
+      },
+    }),
+    [ran],
+  );
 
   const meanRatio = (r: ConditionResult) => r.attnRms!.reduce((a, v, l) => a + v / r.mlpRms![l], 0) / r.attnRms!.length;
 
@@ -105,50 +176,99 @@ export function ConditionsPanel({ client, test, matched, candidates, weightsId, 
         under each condition the paper tried.
       </p>
       <div className="row">
-        <span>Test clip: <strong data-testid="conditions-test">{test?.name ?? 'none: add suspect audio first'}</strong></span>
-        <span>Matched reference: <strong>{matched?.name ?? 'none chosen (choose one above)'}</strong></span>
+        <span>
+          Test clip: <strong data-testid="conditions-test">{test?.name ?? 'none: add suspect audio first'}</strong>
+        </span>
+        <span>
+          Matched reference: <strong>{matched?.name ?? 'none chosen (choose one above)'}</strong>
+        </span>
       </div>
       <div className="row">
         <label className="select-label">
           Mismatched reference (another speaker)
-          <select value={mismatched ? mismatchedId : ''} onChange={(e) => setMismatchedId(e.target.value)} data-testid="mismatched-select">
+          <select
+            value={mismatched ? mismatchedId : ''}
+            onChange={(e) => setMismatchedId(e.target.value)}
+            data-testid="mismatched-select"
+          >
             <option value="">none</option>
-            {candidates.map((c) => <option key={c.id} value={c.id}>{c.name}</option>)}
+            {candidates.map((c) => (
+              <option key={c.id} value={c.id}>
+                {c.name}
+              </option>
+            ))}
           </select>
         </label>
         <label>
-          Noise seed <input type="number" step={1} value={seed} onChange={(e) => setSeed(e.target.value)} style={{ width: '7rem' }} data-testid="seed" />
+          Noise seed{' '}
+          <input
+            type="number"
+            step={1}
+            value={seed}
+            onChange={(e) => setSeed(e.target.value)}
+            style={{ width: '7rem' }}
+            data-testid="seed"
+          />
         </label>
-        <button type="button" className="primary" disabled={!test || !ready || !!busy} onClick={() => void start()}>Run all conditions</button>
+        <button type="button" className="primary" disabled={!test || !ready || !!busy} onClick={() => void start()}>
+          Run all conditions
+        </button>
       </div>
       {busy && (
         <div className="progress" role="status">
-          <span>Conditions: {busy.progress?.total ? `${busy.progress.done} of ${busy.progress.total} done${busy.progress.label ? `, running ${busy.progress.label}` : ''}` : 'queued'}</span>
+          <span>
+            Conditions:{' '}
+            {busy.progress?.total
+              ? `${busy.progress.done} of ${busy.progress.total} done${busy.progress.label ? `, running ${busy.progress.label}` : ''}`
+              : 'queued'}
+          </span>
           <progress max={busy.progress?.total ?? 1} value={busy.progress?.total ? busy.progress.done : undefined} />
-          <button type="button" onClick={busy.cancel}>Cancel</button>
+          <button type="button" onClick={busy.cancel}>
+            Cancel
+          </button>
         </div>
       )}
-      {error && <p className="error" role="alert" data-testid="error">{error}</p>}
+      {error && (
+        <p className="error" role="alert" data-testid="error">
+          {error}
+        </p>
+      )}
       {run && (
         <>
           <p className="muted small" data-testid="conditions-inputs">
-            {run.test} with matched reference {run.matched ?? '(none)'}, mismatched {run.mismatched ?? '(none)'}, noise seed {run.seed}.
+            {run.test} with matched reference {run.matched ?? '(none)'}, mismatched {run.mismatched ?? '(none)'}, noise
+            seed {run.seed}.
             {demo && <strong className="demo-tag"> Demo weights: these scores carry no meaning.</strong>}
           </p>
           <div className="table-wrap">
             <table>
-              <thead><tr><th scope="col">Condition</th><th scope="col">What it means</th><th scope="col">P(bona fide)</th><th scope="col">Attention / MLP (mean over layers)</th></tr></thead>
+              <thead>
+                <tr>
+                  <th scope="col">Condition</th>
+                  <th scope="col">What it means</th>
+                  <th scope="col">P(bona fide)</th>
+                  <th scope="col">Attention / MLP (mean over layers)</th>
+                </tr>
+              </thead>
               <tbody>
                 {run.results.map((r) => (
                   <tr key={r.id} data-testid="condition-row" data-id={r.id}>
                     <th scope="row">{r.label}</th>
                     <td className="small">{r.caption}</td>
-                    {r.pBonafide !== undefined
-                      ? <>
-                        <td data-testid="condition-p" data-value={String(r.pBonafide)}>{r.pBonafide.toFixed(4)}</td>
-                        <td data-testid="condition-ratio" data-value={String(meanRatio(r))}>{meanRatio(r).toFixed(4)}</td>
+                    {r.pBonafide !== undefined ? (
+                      <>
+                        <td data-testid="condition-p" data-value={String(r.pBonafide)}>
+                          {r.pBonafide.toFixed(4)}
+                        </td>
+                        <td data-testid="condition-ratio" data-value={String(meanRatio(r))}>
+                          {meanRatio(r).toFixed(4)}
+                        </td>
                       </>
-                      : <td colSpan={2} className="muted" data-testid="condition-unavailable">Not run: {r.unavailable}</td>}
+                    ) : (
+                      <td colSpan={2} className="muted" data-testid="condition-unavailable">
+                        Not run: {r.unavailable}
+                      </td>
+                    )}
                   </tr>
                 ))}
               </tbody>
@@ -157,14 +277,24 @@ export function ConditionsPanel({ client, test, matched, candidates, weightsId, 
           {ran.length > 0 && (
             <div className="chart-pair">
               <figure>
-                <ChartCanvas config={pConfig} label={`P(bona fide) per condition: ${ran.map((r) => `${r.label} ${r.pBonafide!.toFixed(3)}`).join(', ')}`} testId="conditions-p-chart" />
-                <figcaption className="small muted">P(bona fide) per condition. Bars that barely differ mean the reference hardly matters.</figcaption>
+                <ChartCanvas
+                  config={pConfig}
+                  label={`P(bona fide) per condition: ${ran.map((r) => `${r.label} ${r.pBonafide!.toFixed(3)}`).join(', ')}`}
+                  testId="conditions-p-chart"
+                />
+                <figcaption className="small muted">
+                  P(bona fide) per condition. Bars that barely differ mean the reference hardly matters.
+                </figcaption>
               </figure>
               <figure>
-                <ChartCanvas config={ratioConfig} label="Per encoder layer, the RMS of the attention branch divided by the RMS of the MLP branch, one line per condition" testId="conditions-ratio-chart" />
+                <ChartCanvas
+                  config={ratioConfig}
+                  label="Per encoder layer, the RMS of the attention branch divided by the RMS of the MLP branch, one line per condition"
+                  testId="conditions-ratio-chart"
+                />
                 <figcaption className="small muted">
-                  Per layer, how strong the reference channel (attention) is next to the MLP branch. The paper's trained model sits
-                  near 0.02 on every layer: the reference is "disconnected".
+                  Per layer, how strong the reference channel (attention) is next to the MLP branch. The paper's trained
+                  model sits near 0.02 on every layer: the reference is "disconnected".
                 </figcaption>
               </figure>
             </div>

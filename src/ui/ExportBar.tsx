@@ -10,9 +10,30 @@ export function ExportBar({ rows, context }: { rows: readonly BatchRow[]; contex
   return (
     <div className="row exports">
       <span className="muted">Export all {rows.length} rows:</span>
-      <button type="button" data-testid="export-csv" disabled={disabled} onClick={() => download(`rat-results-${stamp()}.csv`, buildCsv(rows), 'text/csv')}>CSV</button>
-      <button type="button" data-testid="export-json" disabled={disabled} onClick={() => download(`rat-results-${stamp()}.json`, buildJson(rows, context()), 'application/json')}>JSON</button>
-      <button type="button" data-testid="export-html" disabled={disabled} onClick={() => download(`rat-report-${stamp()}.html`, buildHtml(rows, context()), 'text/html')}>HTML report</button>
+      <button
+        type="button"
+        data-testid="export-csv"
+        disabled={disabled}
+        onClick={() => download(`rat-results-${stamp()}.csv`, buildCsv(rows), 'text/csv')}
+      >
+        CSV
+      </button>
+      <button
+        type="button"
+        data-testid="export-json"
+        disabled={disabled}
+        onClick={() => download(`rat-results-${stamp()}.json`, buildJson(rows, context()), 'application/json')}
+      >
+        JSON
+      </button>
+      <button
+        type="button"
+        data-testid="export-html"
+        disabled={disabled}
+        onClick={() => download(`rat-report-${stamp()}.html`, buildHtml(rows, context()), 'text/html')}
+      >
+        HTML report
+      </button>
     </div>
   );
 }

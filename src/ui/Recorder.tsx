@@ -1,7 +1,15 @@
 import { useEffect, useRef, useState } from 'react';
 
 /** Records from the microphone with a live level meter and a timer; hands back a File when stopped. */
-export function Recorder({ label, onRecorded, disabled }: { label: string; onRecorded: (f: File) => void; disabled?: boolean }) {
+export function Recorder({
+  label,
+  onRecorded,
+  disabled,
+}: {
+  label: string;
+  onRecorded: (f: File) => void;
+  disabled?: boolean;
+}) {
   const [state, setState] = useState<'idle' | 'recording'>('idle');
   const [level, setLevel] = useState(0);
   const [seconds, setSeconds] = useState(0);
@@ -14,14 +22,20 @@ export function Recorder({ label, onRecorded, disabled }: { label: string; onRec
     setError(null);
     let stream: MediaStream;
     try {
-      stream = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false } });
+      stream = await navigator.mediaDevices.getUserMedia({
+        audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false },
+      });
     } catch (e) {
-      setError(`The microphone is not available (${(e as Error).message}). Allow microphone access for this page, or drop a file instead.`);
+      setError(
+        `The microphone is not available (${(e as Error).message}). Allow microphone access for this page, or drop a file instead.`,
+      );
       return;
     }
     const recorder = new MediaRecorder(stream);
     const chunks: Blob[] = [];
-    recorder.ondataavailable = (e) => { if (e.data.size) chunks.push(e.data); };
+    recorder.ondataavailable = (e) => {
+      if (e.data.size) chunks.push(e.data);
+    };
     const ctx = new AudioContext();
     const analyser = ctx.createAnalyser();
     analyser.fftSize = 2048;
@@ -46,10 +60,13 @@ export function Recorder({ label, onRecorded, disabled }: { label: string; onRec
       setLevel(0);
       const type = recorder.mimeType || 'audio/webm';
       const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
-      if (chunks.length) onRecorded(new File(chunks, `recording-${stamp}.${type.includes('ogg') ? 'ogg' : 'webm'}`, { type }));
+      if (chunks.length)
+        onRecorded(new File(chunks, `recording-${stamp}.${type.includes('ogg') ? 'ogg' : 'webm'}`, { type }));
       else setError('The recording is empty.');
     };
-    stopRef.current = () => { if (recorder.state !== 'inactive') recorder.stop(); };
+    stopRef.current = () => {
+      if (recorder.state !== 'inactive') recorder.stop();
+    };
     recorder.start(250);
     setState('recording');
   }
@@ -58,18 +75,34 @@ export function Recorder({ label, onRecorded, disabled }: { label: string; onRec
   return (
     <div className="recorder">
       {state === 'idle' ? (
-        <button type="button" onClick={start} disabled={disabled}>Record {label}</button>
+        <button type="button" onClick={start} disabled={disabled}>
+          Record {label}
+        </button>
       ) : (
-        <button type="button" className="stop" onClick={() => stopRef.current?.()}>Stop recording</button>
+        <button type="button" className="stop" onClick={() => stopRef.current?.()}>
+          Stop recording
+        </button>
       )}
       {state === 'recording' && (
         <span className="meter-wrap">
-          <meter min={-60} max={0} low={-30} high={-6} optimum={-18} value={Math.max(-60, db)} aria-label="Input level" />
+          <meter
+            min={-60}
+            max={0}
+            low={-30}
+            high={-6}
+            optimum={-18}
+            value={Math.max(-60, db)}
+            aria-label="Input level"
+          />
           <span>{Number.isFinite(db) ? `${db.toFixed(0)} dBFS` : 'silence'}</span>
           <span aria-live="polite">{seconds.toFixed(1)} s</span>
         </span>
       )}
-      {error && <p className="error" role="alert" data-testid="error">{error}</p>}
+      {error && (
+        <p className="error" role="alert" data-testid="error">
+          {error}
+        </p>
+      )}
     </div>
   );
 }

@@ -22,14 +22,19 @@ const VALUE: Record<Col, (r: TableRow) => string | number | null> = {
   file: (r) => r.file,
   seconds: (r) => r.seconds,
   p: (r) => r.pBonafide,
-  ref: (r) => (r.refMode === 'zero' ? '' : r.ref ?? ''),
+  ref: (r) => (r.refMode === 'zero' ? '' : (r.ref ?? '')),
   weights: (r) => r.weights.label,
   label: (r) => r.label ?? null,
   sha: (r) => r.audioSha256,
 };
 
 /** Rows that pass the text and verdict filters, in the chosen order (nulls last either way). */
-export function viewRows(rows: readonly TableRow[], text: string, v: VerdictFilter, sort: { col: Col; dir: 1 | -1 } | null): TableRow[] {
+export function viewRows(
+  rows: readonly TableRow[],
+  text: string,
+  v: VerdictFilter,
+  sort: { col: Col; dir: 1 | -1 } | null,
+): TableRow[] {
   const q = text.trim().toLowerCase();
   const out = rows.filter((r) => {
     if (v === 'failed' && !r.error) return false;
@@ -39,17 +44,29 @@ export function viewRows(rows: readonly TableRow[], text: string, v: VerdictFilt
   });
   if (!sort) return out;
   const get = VALUE[sort.col];
-  return out.map((r, i) => ({ r, i })).sort((a, b) => {
-    const x = get(a.r);
-    const y = get(b.r);
-    if (x == null || y == null) return x == null && y == null ? a.i - b.i : x == null ? 1 : -1;
-    const c = typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y), 'en', { numeric: true });
-    return c ? c * sort.dir : a.i - b.i;
-  }).map((x) => x.r);
+  return out
+    .map((r, i) => ({ r, i }))
+    .sort((a, b) => {
+      const x = get(a.r);
+      const y = get(b.r);
+      if (x == null || y == null) return x == null && y == null ? a.i - b.i : x == null ? 1 : -1;
+      const c =
+        typeof x === 'number' && typeof y === 'number'
+          ? x - y
+          : String(x).localeCompare(String(y), 'en', { numeric: true });
+      return c ? c * sort.dir : a.i - b.i;
+    })
+    .map((x) => x.r);
 }
 
 /** Memoised: the page re-renders on every progress message, the table only when its rows change. */
-export const ResultsTable = memo(function ResultsTable({ rows, showLabels }: { rows: readonly TableRow[]; showLabels: boolean }) {
+export const ResultsTable = memo(function ResultsTable({
+  rows,
+  showLabels,
+}: {
+  rows: readonly TableRow[];
+  showLabels: boolean;
+}) {
   const [text, setText] = useState('');
   const [v, setV] = useState<VerdictFilter>('all');
   const [sort, setSort] = useState<{ col: Col; dir: 1 | -1 } | null>(null);
@@ -59,9 +76,14 @@ export const ResultsTable = memo(function ResultsTable({ rows, showLabels }: { r
     const active = sort?.col === col;
     return (
       <th scope="col" aria-sort={active ? (sort!.dir === 1 ? 'ascending' : 'descending') : 'none'}>
-        <button type="button" className="sort" data-testid={`sort-${col}`}
-          onClick={() => setSort(active && sort!.dir === 1 ? { col, dir: -1 } : { col, dir: 1 })}>
-          {label}<span aria-hidden="true">{active ? (sort!.dir === 1 ? ' ▲' : ' ▼') : ' ↕'}</span>
+        <button
+          type="button"
+          className="sort"
+          data-testid={`sort-${col}`}
+          onClick={() => setSort(active && sort!.dir === 1 ? { col, dir: -1 } : { col, dir: 1 })}
+        >
+          {label}
+          <span aria-hidden="true">{active ? (sort!.dir === 1 ? ' ▲' : ' ▼') : ' ↕'}</span>
         </button>
       </th>
     );
@@ -70,8 +92,18 @@ export const ResultsTable = memo(function ResultsTable({ rows, showLabels }: { r
   return (
     <>
       <div className="row filters">
-        <label>Filter <input type="search" data-testid="filter-text" value={text} placeholder="file, reference, weights, SHA-256…" onChange={(e) => setText(e.target.value)} /></label>
-        <label>Verdict{' '}
+        <label>
+          Filter{' '}
+          <input
+            type="search"
+            data-testid="filter-text"
+            value={text}
+            placeholder="file, reference, weights, SHA-256…"
+            onChange={(e) => setText(e.target.value)}
+          />
+        </label>
+        <label>
+          Verdict{' '}
           <select data-testid="filter-verdict" value={v} onChange={(e) => setV(e.target.value as VerdictFilter)}>
             <option value="all">all</option>
             <option value="bonafide">bona fide (P ≥ 0.5)</option>
@@ -79,39 +111,105 @@ export const ResultsTable = memo(function ResultsTable({ rows, showLabels }: { r
             <option value="failed">failed</option>
           </select>
         </label>
-        {sort && <button type="button" onClick={() => setSort(null)}>Order added</button>}
-        <span className="muted" data-testid="shown-count">Showing {shown.length} of {rows.length}</span>
+        {sort && (
+          <button type="button" onClick={() => setSort(null)}>
+            Order added
+          </button>
+        )}
+        <span className="muted" data-testid="shown-count">
+          Showing {shown.length} of {rows.length}
+        </span>
       </div>
       <div className="table-wrap">
         <table>
           <thead>
             <tr>
-              {head('file', 'File')}{head('seconds', 'Duration')}{head('ref', 'Reference')}{head('p', 'P(bona fide)')}
-              <th scope="col">Verdict at 0.5</th>{head('weights', 'Weights')}{showLabels && head('label', 'Label')}
-              {head('sha', 'Audio SHA-256')}<th scope="col">Backend, time</th>
+              {head('file', 'File')}
+              {head('seconds', 'Duration')}
+              {head('ref', 'Reference')}
+              {head('p', 'P(bona fide)')}
+              <th scope="col">Verdict at 0.5</th>
+              {head('weights', 'Weights')}
+              {showLabels && head('label', 'Label')}
+              {head('sha', 'Audio SHA-256')}
+              <th scope="col">Backend, time</th>
             </tr>
           </thead>
           <tbody>
             {shown.map((r) => {
               const vd = r.pBonafide != null ? verdict(r.pBonafide) : null;
               return (
-                <tr key={r.key} className={r.current ? 'current' : 'older'} data-testid="result-row" data-ref={r.refMode} data-file={r.file}>
+                <tr
+                  key={r.key}
+                  className={r.current ? 'current' : 'older'}
+                  data-testid="result-row"
+                  data-ref={r.refMode}
+                  data-file={r.file}
+                >
                   <th scope="row">{r.file}</th>
                   <td data-label="Duration">{r.seconds != null && `${r.seconds.toFixed(2)} s`}</td>
-                  <td data-label="Reference" data-testid="ref-mode">{r.refMode === 'audio' ? `audio: ${r.ref}` : 'zero vector'}</td>
-                  <td data-label="P(bona fide)">
-                    {r.pBonafide != null
-                      ? <><strong data-testid="score" data-value={String(r.pBonafide)}>{r.pBonafide.toFixed(4)}</strong>
-                        {r.timeline && <span className="muted small"> {r.pSource === 'window_mean' ? 'window mean' : 'whole file'}; {r.timeline.windows.length} windows, min {r.timeline.minP.toFixed(4)}</span>}
-                        {r.noSignal && <span className="warning inline small" data-testid="no-signal-score"> no speech signal</span>}</>
-                      : r.error
-                        ? <span className="error inline" data-testid="error">{r.error} {r.onRescore && <button type="button" onClick={r.onRescore}>Rescore</button>}</span>
-                        : <span className="muted">waiting…</span>}
+                  <td data-label="Reference" data-testid="ref-mode">
+                    {r.refMode === 'audio' ? `audio: ${r.ref}` : 'zero vector'}
                   </td>
-                  <td data-label="Verdict" className="small">{vd && <span className={`verdict ${vd.tone}`}>{vd.tone === 'bona' ? '✓ ' : vd.tone === 'spoof' ? '✗ ' : '? '}{vd.text}</span>}</td>
-                  <td data-label="Weights" className="small">{r.weights.label}{r.weights.demo && <strong className="demo-tag"> (demo: meaningless)</strong>}</td>
-                  {showLabels && <td data-label="Label" data-testid="label">{r.label ?? <span className="muted">none</span>}</td>}
-                  <td data-label="SHA-256" className="mono" title={r.audioSha256 ?? ''} data-testid="audio-sha" data-value={r.audioSha256 ?? ''}>{r.audioSha256 ? `${r.audioSha256.slice(0, 12)}…` : ''}</td>
+                  <td data-label="P(bona fide)">
+                    {r.pBonafide != null ? (
+                      <>
+                        <strong data-testid="score" data-value={String(r.pBonafide)}>
+                          {r.pBonafide.toFixed(4)}
+                        </strong>
+                        {r.timeline && (
+                          <span className="muted small">
+                            {' '}
+                            {r.pSource === 'window_mean' ? 'window mean' : 'whole file'}; {r.timeline.windows.length}{' '}
+                            windows, min {r.timeline.minP.toFixed(4)}
+                          </span>
+                        )}
+                        {r.noSignal && (
+                          <span className="warning inline small" data-testid="no-signal-score">
+                            {' '}
+                            no speech signal
+                          </span>
+                        )}
+                      </>
+                    ) : r.error ? (
+                      <span className="error inline" data-testid="error">
+                        {r.error}{' '}
+                        {r.onRescore && (
+                          <button type="button" onClick={r.onRescore}>
+                            Rescore
+                          </button>
+                        )}
+                      </span>
+                    ) : (
+                      <span className="muted">waiting…</span>
+                    )}
+                  </td>
+                  <td data-label="Verdict" className="small">
+                    {vd && (
+                      <span className={`verdict ${vd.tone}`}>
+                        {vd.tone === 'bona' ? '✓ ' : vd.tone === 'spoof' ? '✗ ' : '? '}
+                        {vd.text}
+                      </span>
+                    )}
+                  </td>
+                  <td data-label="Weights" className="small">
+                    {r.weights.label}
+                    {r.weights.demo && <strong className="demo-tag"> (demo: meaningless)</strong>}
+                  </td>
+                  {showLabels && (
+                    <td data-label="Label" data-testid="label">
+                      {r.label ?? <span className="muted">none</span>}
+                    </td>
+                  )}
+                  <td
+                    data-label="SHA-256"
+                    className="mono"
+                    title={r.audioSha256 ?? ''}
+                    data-testid="audio-sha"
+                    data-value={r.audioSha256 ?? ''}
+                  >
+                    {r.audioSha256 ? `${r.audioSha256.slice(0, 12)}…` : ''}
+                  </td>
                   <td data-label="Backend">{r.backend && `${r.backend}, ${(r.elapsedMs ?? 0).toFixed(0)} ms`}</td>
                 </tr>
               );

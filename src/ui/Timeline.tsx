@@ -46,8 +46,14 @@ export function Timeline(props: TimelineProps) {
   useEffect(() => {
     const regions = RegionsPlugin.create();
     const w = WaveSurfer.create({
-      container: box.current!, height: 96, waveColor: '#8aa4c8', progressColor: '#1f4e8c', cursorColor: '#111', cursorWidth: 2,
-      normalize: true, plugins: [regions],
+      container: box.current!,
+      height: 96,
+      waveColor: '#8aa4c8',
+      progressColor: '#1f4e8c',
+      cursorColor: '#111',
+      cursorWidth: 2,
+      normalize: true,
+      plugins: [regions],
     });
     ws.current = w;
     w.loadBlob(blob).catch(() => undefined); // undecodable in Web Audio: the scores are still shown below
@@ -55,87 +61,200 @@ export function Timeline(props: TimelineProps) {
       w.on('ready', () => {
         regions.clearRegions();
         timeline.windows.forEach((win, i) => {
-          const r = regions.addRegion({ id: `w${i}`, start: win.start, end: win.end, color: pColour(win.pBonafide, 0.45), drag: false, resize: false });
+          const r = regions.addRegion({
+            id: `w${i}`,
+            start: win.start,
+            end: win.end,
+            color: pColour(win.pBonafide, 0.45),
+            drag: false,
+            resize: false,
+          });
           const el = r.element;
           if (!el) return;
           // two lanes: neighbours overlap in time, so they sit one above the other
-          Object.assign(el.style, { top: i % 2 ? '50%' : '0', height: '50%', borderLeft: '1px solid rgba(0,0,0,0.35)' });
+          Object.assign(el.style, {
+            top: i % 2 ? '50%' : '0',
+            height: '50%',
+            borderLeft: '1px solid rgba(0,0,0,0.35)',
+          });
           el.dataset.testid = 'timeline-region';
           el.dataset.p = String(win.pBonafide);
           el.title = `${fmt(win.start)}–${fmt(win.end)}: P(bona fide) ${win.pBonafide.toFixed(4)}`;
         });
       }),
-      regions.on('region-clicked', (r, e) => { e.stopPropagation(); seekRef.current(Number(r.id.slice(1))); }),
+      regions.on('region-clicked', (r, e) => {
+        e.stopPropagation();
+        seekRef.current(Number(r.id.slice(1)));
+      }),
       w.on('play', () => setPlaying(true)),
       w.on('pause', () => setPlaying(false)),
       w.on('finish', () => setPlaying(false)),
       w.on('timeupdate', (t) => setTime(t)),
     ];
-    return () => { offs.forEach((off) => off()); w.destroy(); ws.current = null; };
+    return () => {
+      offs.forEach((off) => off());
+      w.destroy();
+      ws.current = null;
+    };
   }, [blob, timeline]);
 
-  useEffect(() => { if (ws.current?.getDuration()) ws.current.zoom(zoom); }, [zoom]);
+  useEffect(() => {
+    if (ws.current?.getDuration()) ws.current.zoom(zoom);
+  }, [zoom]);
 
-  const config = useMemo<ChartConfiguration>(() => ({
-    type: 'line',
-    data: {
-      datasets: [
-        {
-          label: 'P(bona fide) per window', data: timeline.windows.map((w) => ({ x: (w.start + w.end) / 2, y: w.pBonafide })),
-          borderColor: '#1f4e8c', pointBackgroundColor: timeline.windows.map((w) => pColour(w.pBonafide)), pointRadius: timeline.windows.length > 120 ? 2 : 4, pointHoverRadius: 6,
-        },
-        { label: 'decision point 0.5', data: [{ x: 0, y: 0.5 }, { x: timeline.windows[timeline.windows.length - 1].end, y: 0.5 }], borderColor: '#b42318', borderDash: [6, 4], pointRadius: 0 },
-      ],
-    },
-    options: {
-      parsing: false,
-      scales: { x: { type: 'linear', min: 0, max: timeline.windows[timeline.windows.length - 1].end, title: { display: true, text: 'time (s), window centre' } }, y: { min: 0, max: 1, title: { display: true, text: 'P(bona fide)' } } },
-      plugins: { legend: { display: false } },
-      // the window whose centre is nearest the clicked time (the 0.5 line is not a target)
-      onClick: (e, _els, chart) => {
-        const t = e.x == null ? NaN : chart.scales.x.getValueForPixel(e.x);
-        if (t === undefined || !Number.isFinite(t)) return;
-        let best = 0;
-        timeline.windows.forEach((w, i) => { if (Math.abs((w.start + w.end) / 2 - t) < Math.abs((timeline.windows[best].start + timeline.windows[best].end) / 2 - t)) best = i; });
-        seekRef.current(best);
+  const config = useMemo<ChartConfiguration>(
+    () => ({
+      type: 'line',
+      data: {
+        datasets: [
+          {
+            label: 'P(bona fide) per window',
+            data: timeline.windows.map((w) => ({ x: (w.start + w.end) / 2, y: w.pBonafide })),
+            borderColor: '#1f4e8c',
+            pointBackgroundColor: timeline.windows.map((w) => pColour(w.pBonafide)),
+            pointRadius: timeline.windows.length > 120 ? 2 : 4,
+            pointHoverRadius: 6,
+          },
+          {
+            label: 'decision point 0.5',
+            data: [
+              { x: 0, y: 0.5 },
+              { x: timeline.windows[timeline.windows.length - 1].end, y: 0.5 },
+            ],
+            borderColor: '#b42318',
+            borderDash: [6, 4],
+            pointRadius: 0,
+          },
+        ],
       },
-      interaction: { mode: 'nearest', axis: 'x', intersect: false },
-    },
-  }), [timeline]);
+      options: {
+        parsing: false,
+        scales: {
+          x: {
+            type: 'linear',
+            min: 0,
+            max: timeline.windows[timeline.windows.length - 1].end,
+            title: { display: true, text: 'time (s), window centre' },
+          },
+          y: { min: 0, max: 1, title: { display: true, text: 'P(bona fide)' } },
+        },
+        plugins: { legend: { display: false } },
+        // the window whose centre is nearest the clicked time (the 0.5 line is not a target)
+        onClick: (e, _els, chart) => {
+          const t = e.x == null ? NaN : chart.scales.x.getValueForPixel(e.x);
+          if (t === undefined || !Number.isFinite(t)) return;
+          let best = 0;
+          timeline.windows.forEach((w, i) => {
+            if (
+              Math.abs((w.start + w.end) / 2 - t) <
+              Math.abs((timeline.windows[best].start + timeline.windows[best].end) / 2 - t)
+            )
+              best = i;
+          });
+          seekRef.current(best);
+        },
+        interaction: { mode: 'nearest', axis: 'x', intersect: false },
+      },
+    }),
+    [timeline],
+  );
 
   const n = timeline.windows.length;
   return (
     <div className="timeline" data-testid="timeline">
-      <h3>Timeline: {n} windows of {props.windowSeconds} s every {props.hopSeconds} s</h3>
+      <h3>
+        Timeline: {n} windows of {props.windowSeconds} s every {props.hopSeconds} s
+      </h3>
       <dl className="summary">
         <dt>{pSource === 'single' ? 'Whole file, one pass' : 'Whole file (mean of the windows)'}</dt>
-        <dd><strong data-testid="timeline-headline" data-value={String(pBonafide)}>{pBonafide.toFixed(4)}</strong>
-          {pSource === 'window_mean' && <span className="muted"> (longer than {props.singlePassMaxSeconds} s: no single pass)</span>}</dd>
-        <dt>Mean window P(bona fide)</dt><dd data-testid="timeline-mean" data-value={String(timeline.meanP)}>{timeline.meanP.toFixed(4)}</dd>
-        <dt>Lowest window</dt><dd data-testid="timeline-min" data-value={String(timeline.minP)}>{timeline.minP.toFixed(4)}</dd>
-        <dt>Windows below 0.5</dt><dd data-testid="timeline-below">{(100 * timeline.fractionBelowHalf).toFixed(1)} % ({Math.round(timeline.fractionBelowHalf * n)} of {n})</dd>
+        <dd>
+          <strong data-testid="timeline-headline" data-value={String(pBonafide)}>
+            {pBonafide.toFixed(4)}
+          </strong>
+          {pSource === 'window_mean' && (
+            <span className="muted"> (longer than {props.singlePassMaxSeconds} s: no single pass)</span>
+          )}
+        </dd>
+        <dt>Mean window P(bona fide)</dt>
+        <dd data-testid="timeline-mean" data-value={String(timeline.meanP)}>
+          {timeline.meanP.toFixed(4)}
+        </dd>
+        <dt>Lowest window</dt>
+        <dd data-testid="timeline-min" data-value={String(timeline.minP)}>
+          {timeline.minP.toFixed(4)}
+        </dd>
+        <dt>Windows below 0.5</dt>
+        <dd data-testid="timeline-below">
+          {(100 * timeline.fractionBelowHalf).toFixed(1)} % ({Math.round(timeline.fractionBelowHalf * n)} of {n})
+        </dd>
       </dl>
       {demo && <p className="demo-tag small">Demo weights: these scores carry no meaning.</p>}
-      <div ref={box} aria-label={`Waveform of ${label} with ${n} scored windows; click a window to play from there`} role="img" />
+      <div
+        ref={box}
+        aria-label={`Waveform of ${label} with ${n} scored windows; click a window to play from there`}
+        role="img"
+      />
       <div className="wave-controls">
-        <button type="button" onClick={() => ws.current?.playPause()}>{playing ? 'Pause' : 'Play'}</button>
-        <span className="muted" data-testid="timeline-time" data-value={String(time)}>{time.toFixed(2)} s</span>
-        {active !== null && <span className="muted">window {active + 1}: {fmt(timeline.windows[active].start)}–{fmt(timeline.windows[active].end)}, P {timeline.windows[active].pBonafide.toFixed(4)}</span>}
-        <label>Zoom <input type="range" min={0} max={200} step={5} value={zoom} onChange={(e) => setZoom(Number(e.target.value))} /></label>
-        <span className="legend small"><span className="swatch" style={{ background: pColour(0) }} /> spoof side · <span className="swatch" style={{ background: pColour(1) }} /> bona fide side</span>
+        <button type="button" onClick={() => ws.current?.playPause()}>
+          {playing ? 'Pause' : 'Play'}
+        </button>
+        <span className="muted" data-testid="timeline-time" data-value={String(time)}>
+          {time.toFixed(2)} s
+        </span>
+        {active !== null && (
+          <span className="muted">
+            window {active + 1}: {fmt(timeline.windows[active].start)}–{fmt(timeline.windows[active].end)}, P{' '}
+            {timeline.windows[active].pBonafide.toFixed(4)}
+          </span>
+        )}
+        <label>
+          Zoom{' '}
+          <input
+            type="range"
+            min={0}
+            max={200}
+            step={5}
+            value={zoom}
+            onChange={(e) => setZoom(Number(e.target.value))}
+          />
+        </label>
+        <span className="legend small">
+          <span className="swatch" style={{ background: pColour(0) }} /> spoof side ·{' '}
+          <span className="swatch" style={{ background: pColour(1) }} /> bona fide side
+        </span>
       </div>
-      <ChartCanvas config={config} label={`P(bona fide) of each of the ${n} windows over time; click a point to play from there`} testId="timeline-chart" />
+      <ChartCanvas
+        config={config}
+        label={`P(bona fide) of each of the ${n} windows over time; click a point to play from there`}
+        testId="timeline-chart"
+      />
       <details>
         <summary>All {n} windows as a table</summary>
         <div className="table-wrap window-table">
           <table>
-            <thead><tr><th scope="col">#</th><th scope="col">From</th><th scope="col">To</th><th scope="col">P(bona fide)</th><th scope="col"></th></tr></thead>
+            <thead>
+              <tr>
+                <th scope="col">#</th>
+                <th scope="col">From</th>
+                <th scope="col">To</th>
+                <th scope="col">P(bona fide)</th>
+                <th scope="col"></th>
+              </tr>
+            </thead>
             <tbody>
               {timeline.windows.map((w, i) => (
                 <tr key={i} data-testid="timeline-row" className={i === active ? 'current' : undefined}>
-                  <td>{i + 1}</td><td>{fmt(w.start)}</td><td>{fmt(w.end)}</td>
-                  <td data-value={String(w.pBonafide)}>{w.pBonafide.toFixed(4)} {w.pBonafide < 0.5 ? '✗' : '✓'}</td>
-                  <td><button type="button" onClick={() => seek(i)} aria-label={`Play from window ${i + 1}`}>Go</button></td>
+                  <td>{i + 1}</td>
+                  <td>{fmt(w.start)}</td>
+                  <td>{fmt(w.end)}</td>
+                  <td data-value={String(w.pBonafide)}>
+                    {w.pBonafide.toFixed(4)} {w.pBonafide < 0.5 ? '✗' : '✓'}
+                  </td>
+                  <td>
+                    <button type="button" onClick={() => seek(i)} aria-label={`Play from window ${i + 1}`}>
+                      Go
+                    </button>
+                  </td>
                 </tr>
               ))}
             </tbody>

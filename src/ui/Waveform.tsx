@@ -11,8 +11,13 @@ export function Waveform({ blob, label }: { blob: Blob; label: string }) {
 
   useEffect(() => {
     const w = WaveSurfer.create({
-      container: box.current!, height: 72, waveColor: '#8aa4c8', progressColor: '#1f4e8c', cursorColor: '#b42318',
-      normalize: true, dragToSeek: true,
+      container: box.current!,
+      height: 72,
+      waveColor: '#8aa4c8',
+      progressColor: '#1f4e8c',
+      cursorColor: '#b42318',
+      normalize: true,
+      dragToSeek: true,
     });
     ws.current = w;
     w.loadBlob(blob).catch(() => undefined); // undecodable in Web Audio: the error is shown by the scorer
@@ -22,19 +27,37 @@ export function Waveform({ blob, label }: { blob: Blob; label: string }) {
       w.on('finish', () => setPlaying(false)),
       w.on('timeupdate', (t) => setTime(t.toFixed(2))),
     ];
-    return () => { offs.forEach((off) => off()); w.destroy(); ws.current = null; };
+    return () => {
+      offs.forEach((off) => off());
+      w.destroy();
+      ws.current = null;
+    };
   }, [blob]);
 
-  useEffect(() => { if (ws.current?.getDuration()) ws.current.zoom(zoom); }, [zoom]);
+  useEffect(() => {
+    if (ws.current?.getDuration()) ws.current.zoom(zoom);
+  }, [zoom]);
 
   return (
     <div className="waveform">
       <div ref={box} aria-label={`Waveform of ${label}`} role="img" />
       <div className="wave-controls">
-        <button type="button" onClick={() => ws.current?.playPause()}>{playing ? 'Pause' : 'Play'}</button>
-        <span className="muted" aria-live="off">{time} s</span>
+        <button type="button" onClick={() => ws.current?.playPause()}>
+          {playing ? 'Pause' : 'Play'}
+        </button>
+        <span className="muted" aria-live="off">
+          {time} s
+        </span>
         <label>
-          Zoom <input type="range" min={0} max={500} step={10} value={zoom} onChange={(e) => setZoom(Number(e.target.value))} />
+          Zoom{' '}
+          <input
+            type="range"
+            min={0}
+            max={500}
+            step={10}
+            value={zoom}
+            onChange={(e) => setZoom(Number(e.target.value))}
+          />
         </label>
       </div>
     </div>

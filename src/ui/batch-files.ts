@@ -10,9 +10,16 @@ const ext = (name: string) => name.slice(name.lastIndexOf('.') + 1).toLowerCase(
 export const isLabelName = (name: string) => name.includes('.') && LABEL_EXTENSIONS.includes(ext(name));
 
 /** A file with the path it had inside a dropped folder ("" for a loose file). */
-export interface PickedFile { file: File; path: string }
+export interface PickedFile {
+  file: File;
+  path: string;
+}
 
-export interface Sorted { audio: PickedFile[]; labels: File[]; skipped: string[] }
+export interface Sorted {
+  audio: PickedFile[];
+  labels: File[];
+  skipped: string[];
+}
 
 /** Splits picked files: labels apart, folder members kept only when they are audio. */
 export function sortPicked(files: PickedFile[]): Sorted {
@@ -35,10 +42,14 @@ function readAll(reader: FileSystemDirectoryReader): Promise<FileSystemEntry[]> 
   // readEntries returns at most ~100 entries per call: keep reading until it returns none
   return new Promise((resolve, reject) => {
     const all: FileSystemEntry[] = [];
-    const next = () => reader.readEntries((batch) => {
-      if (!batch.length) resolve(all);
-      else { all.push(...batch); next(); }
-    }, reject);
+    const next = () =>
+      reader.readEntries((batch) => {
+        if (!batch.length) resolve(all);
+        else {
+          all.push(...batch);
+          next();
+        }
+      }, reject);
     next();
   });
 }
@@ -48,7 +59,8 @@ async function walk(entry: FileSystemEntry, out: PickedFile[], depth: number): P
     const file = await new Promise<File>((res, rej) => (entry as FileSystemFileEntry).file(res, rej));
     out.push({ file, path: entry.fullPath.replace(/^\//, '') });
   } else if (entry.isDirectory && depth < 32) {
-    for (const child of await readAll((entry as FileSystemDirectoryEntry).createReader())) await walk(child, out, depth + 1);
+    for (const child of await readAll((entry as FileSystemDirectoryEntry).createReader()))
+      await walk(child, out, depth + 1);
   }
 }
 
@@ -60,7 +72,13 @@ export async function fromDrop(dt: DataTransfer): Promise<PickedFile[]> {
   if (!entries.length || entries.some((e) => !e)) return flat.map((file) => ({ file, path: '' }));
   const out: PickedFile[] = [];
   for (const e of entries) {
-    if (e!.isFile) out.push({ file: flat.find((f) => f.name === e!.name) ?? await new Promise<File>((res, rej) => (e as FileSystemFileEntry).file(res, rej)), path: '' });
+    if (e!.isFile)
+      out.push({
+        file:
+          flat.find((f) => f.name === e!.name) ??
+          (await new Promise<File>((res, rej) => (e as FileSystemFileEntry).file(res, rej))),
+        path: '',
+      });
     else await walk(e!, out, 0);
   }
   return out;

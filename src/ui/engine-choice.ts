@@ -12,7 +12,9 @@ export function engineChoice(search = location.search): EngineChoice {
   try {
     const kept = localStorage.getItem(KEY);
     if (kept === 'webgpu' || kept === 'wasm') return kept;
-  } catch { /* storage blocked: automatic */ }
+  } catch {
+    /* storage blocked: automatic */
+  }
   return 'auto';
 }
 
@@ -21,7 +23,9 @@ export function switchEngine(choice: EngineChoice): void {
   try {
     if (choice === 'auto') localStorage.removeItem(KEY);
     else localStorage.setItem(KEY, choice);
-  } catch { /* storage blocked: the address still carries it */ }
+  } catch {
+    /* storage blocked: the address still carries it */
+  }
   const url = new URL(location.href);
   if (choice === 'auto') url.searchParams.delete('backend');
   else url.searchParams.set('backend', choice);

@@ -11,11 +11,18 @@ export class WorkerError extends Error {
   }
 }
 
-interface Pending { resolve: (v: unknown) => void; reject: (e: Error) => void; onProgress?: (p: Progress) => void }
+interface Pending {
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+  onProgress?: (p: Progress) => void;
+}
 
 export type ClientEvent = { type: 'device-lost' | 'out-of-memory' | 'crashed'; message: string };
 
-export interface RequestOptions { onProgress?: (p: Progress) => void; signal?: AbortSignal }
+export interface RequestOptions {
+  onProgress?: (p: Progress) => void;
+  signal?: AbortSignal;
+}
 
 export class InferenceClient {
   private worker!: Worker;
@@ -23,13 +30,18 @@ export class InferenceClient {
   private pending = new Map<number, Pending>();
   private listeners = new Set<(e: ClientEvent) => void>();
 
-  constructor() { this.spawn(); }
+  constructor() {
+    this.spawn();
+  }
 
   private spawn() {
     this.worker = new Worker(new URL('../worker/inference.worker.ts', import.meta.url), { type: 'module' });
     this.worker.onmessage = (ev: MessageEvent<FromWorker>) => {
       const m = ev.data;
-      if (m.kind === 'device-lost' || m.kind === 'out-of-memory') { this.emit({ type: m.kind, message: m.message }); return; }
+      if (m.kind === 'device-lost' || m.kind === 'out-of-memory') {
+        this.emit({ type: m.kind, message: m.message });
+        return;
+      }
       const p = this.pending.get(m.id);
       if (!p) return;
       if (m.kind === 'progress') p.onProgress?.(m.progress);
@@ -51,20 +63,29 @@ export class InferenceClient {
     this.pending.clear();
   }
 
-  private emit(e: ClientEvent) { this.listeners.forEach((l) => l(e)); }
+  private emit(e: ClientEvent) {
+    this.listeners.forEach((l) => l(e));
+  }
 
   /** Subscribes to worker-wide events; returns the unsubscribe function. */
   on(listener: (e: ClientEvent) => void): () => void {
     this.listeners.add(listener);
-    return () => { this.listeners.delete(listener); };
+    return () => {
+      this.listeners.delete(listener);
+    };
   }
 
   request<K extends RequestType>(type: K, payload: Api[K]['req'], opts: RequestOptions = {}): Promise<Api[K]['res']> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      if (opts.signal?.aborted) { reject(new WorkerError('AbortError', 'Cancelled.')); return; }
+      if (opts.signal?.aborted) {
+        reject(new WorkerError('AbortError', 'Cancelled.'));
+        return;
+      }
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onProgress: opts.onProgress });
-      opts.signal?.addEventListener('abort', () => this.worker.postMessage({ id, type: 'cancel' } satisfies ToWorker), { once: true });
+      opts.signal?.addEventListener('abort', () => this.worker.postMessage({ id, type: 'cancel' } satisfies ToWorker), {
+        once: true,
+      });
       this.worker.postMessage({ id, type, payload } as ToWorker, transferables(payload));
     });
   }

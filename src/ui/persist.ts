@@ -28,7 +28,8 @@ export function parseSaved(v: unknown): SavedRow | null {
   const r = v as Record<string, unknown> | null;
   if (!r || typeof r !== 'object') return null;
   const w = r.weights as Record<string, unknown> | null;
-  if (!str(r.key) || !str(r.file) || !numOrNull(r.seconds) || !numOrNull(r.pBonafide) || typeof r.savedAt !== 'number') return null;
+  if (!str(r.key) || !str(r.file) || !numOrNull(r.seconds) || !numOrNull(r.pBonafide) || typeof r.savedAt !== 'number')
+    return null;
   if (r.pBonafide !== null && !(r.pBonafide >= 0 && r.pBonafide <= 1)) return null;
   if (r.verdict !== null && r.verdict !== 'bonafide' && r.verdict !== 'spoof') return null;
   if (r.refMode !== 'zero' && r.refMode !== 'audio') return null;
@@ -40,9 +41,16 @@ export function parseSaved(v: unknown): SavedRow | null {
   if (r.elapsedMs !== undefined && !numOrNull(r.elapsedMs)) return null;
   if (r.label !== undefined && r.label !== null && r.label !== 'bonafide' && r.label !== 'spoof') return null;
   return {
-    key: r.key, file: r.file, seconds: r.seconds, pBonafide: r.pBonafide, verdict: r.verdict, refMode: r.refMode, ref: r.ref,
+    key: r.key,
+    file: r.file,
+    seconds: r.seconds,
+    pBonafide: r.pBonafide,
+    verdict: r.verdict,
+    refMode: r.refMode,
+    ref: r.ref,
     weights: { label: w.label, sha256: w.sha256, demo: w.demo, ...(str(w.dtype) ? { dtype: w.dtype } : {}) },
-    audioSha256: r.audioSha256, savedAt: r.savedAt,
+    audioSha256: r.audioSha256,
+    savedAt: r.savedAt,
     ...(r.backend !== undefined ? { backend: r.backend } : {}),
     ...(r.elapsedMs !== undefined ? { elapsedMs: r.elapsedMs as number } : {}),
     ...(r.error !== undefined ? { error: r.error } : {}),
@@ -52,11 +60,36 @@ export function parseSaved(v: unknown): SavedRow | null {
 
 /** The part of a table row worth keeping: no callbacks, no page-only state. */
 export function toSaved(row: BatchRow & { key: string; elapsedMs?: number }, savedAt: number): SavedRow {
-  const { key, file, seconds, pBonafide, verdict, refMode, ref, weights, audioSha256, backend, error, timeline, elapsedMs } = row;
+  const {
+    key,
+    file,
+    seconds,
+    pBonafide,
+    verdict,
+    refMode,
+    ref,
+    weights,
+    audioSha256,
+    backend,
+    error,
+    timeline,
+    elapsedMs,
+  } = row;
   return {
-    key, file, seconds, pBonafide, verdict, refMode, ref, weights: { ...weights }, audioSha256, savedAt,
-    ...(backend !== undefined ? { backend } : {}), ...(elapsedMs !== undefined ? { elapsedMs } : {}),
-    ...(error !== undefined ? { error } : {}), ...(timeline ? { timeline } : {}),
+    key,
+    file,
+    seconds,
+    pBonafide,
+    verdict,
+    refMode,
+    ref,
+    weights: { ...weights },
+    audioSha256,
+    savedAt,
+    ...(backend !== undefined ? { backend } : {}),
+    ...(elapsedMs !== undefined ? { elapsedMs } : {}),
+    ...(error !== undefined ? { error } : {}),
+    ...(timeline ? { timeline } : {}),
   };
 }
 
@@ -67,7 +100,13 @@ export class ResultsStore {
   static async open(): Promise<ResultsStore | null> {
     try {
       if (typeof indexedDB === 'undefined') return null;
-      return new ResultsStore(await openDB(DB, VERSION, { upgrade(db) { db.createObjectStore(STORE, { keyPath: 'key' }); } }));
+      return new ResultsStore(
+        await openDB(DB, VERSION, {
+          upgrade(db) {
+            db.createObjectStore(STORE, { keyPath: 'key' });
+          },
+        }),
+      );
     } catch {
       return null;
     }
@@ -76,7 +115,10 @@ export class ResultsStore {
   /** Every stored row that parses, oldest first. */
   async load(): Promise<SavedRow[]> {
     const all = await this.db.getAll(STORE);
-    return all.map(parseSaved).filter((r): r is SavedRow => r !== null).sort((a, b) => a.savedAt - b.savedAt);
+    return all
+      .map(parseSaved)
+      .filter((r): r is SavedRow => r !== null)
+      .sort((a, b) => a.savedAt - b.savedAt);
   }
 
   /** Writes rows (new or changed) in one transaction, then trims the oldest beyond MAX_SAVED. */
@@ -96,7 +138,11 @@ export class ResultsStore {
     await Promise.all([...keys.map((k) => tx.store.delete(k)), tx.done]);
   }
 
-  async clear(): Promise<void> { await this.db.clear(STORE); }
+  async clear(): Promise<void> {
+    await this.db.clear(STORE);
+  }
 
-  close(): void { this.db.close(); }
+  close(): void {
+    this.db.close();
+  }
 }

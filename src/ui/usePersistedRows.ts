@@ -19,12 +19,19 @@ export function usePersistedRows(live: TableRow[]): { restored: TableRow[]; forg
     let opened: ResultsStore | null = null;
     void ResultsStore.open().then(async (s) => {
       opened = s;
-      if (!live) { s?.close(); return; }
+      if (!live) {
+        s?.close();
+        return;
+      }
       store.current = s;
       const rows: SavedRow[] = (await s?.load().catch(() => [])) ?? [];
       if (live) setRestored(rows.map(({ savedAt: _t, ...r }) => ({ ...r, current: false })));
     });
-    return () => { live = false; opened?.close(); store.current = null; };
+    return () => {
+      live = false;
+      opened?.close();
+      store.current = null;
+    };
   }, []);
 
   useEffect(() => {

@@ -35,13 +35,21 @@ export async function startBackend(force?: 'wasm' | 'webgpu'): Promise<BackendCh
     else {
       try {
         const adapter = await navigator.gpu.requestAdapter({ powerPreference: 'high-performance' });
-        const software = adapter ? isSoftwareAdapter(adapter as unknown as Parameters<typeof isSoftwareAdapter>[0]) : false;
+        const software = adapter
+          ? isSoftwareAdapter(adapter as unknown as Parameters<typeof isSoftwareAdapter>[0])
+          : false;
         if (!adapter) why = 'WebGPU found no adapter';
         else if (software && force !== 'webgpu') {
           why = `WebGPU here is a software emulation of a GPU (${adapter.info?.description || adapter.info?.architecture || 'fallback adapter'}), slower than WASM on this CPU; ?backend=webgpu forces it`;
         } else if (await tf.setBackend('webgpu')) {
           await tf.ready();
-          return { name: 'webgpu', reason: force === 'webgpu' ? `WebGPU was requested${software ? ' (a software adapter: correct but slow)' : ''}` : 'WebGPU is available on a GPU' };
+          return {
+            name: 'webgpu',
+            reason:
+              force === 'webgpu'
+                ? `WebGPU was requested${software ? ' (a software adapter: correct but slow)' : ''}`
+                : 'WebGPU is available on a GPU',
+          };
         } else why = 'WebGPU did not start';
       } catch (e) {
         why = `WebGPU failed: ${(e as Error).message}`;
@@ -58,7 +66,8 @@ export async function startBackend(force?: 'wasm' | 'webgpu'): Promise<BackendCh
     restore();
   }
   const n = getThreadsCount();
-  const threads = n > 1 ? `${n} threads` : globalThis.crossOriginIsolated ? '1 thread' : '1 thread (page not cross-origin isolated)';
+  const threads =
+    n > 1 ? `${n} threads` : globalThis.crossOriginIsolated ? '1 thread' : '1 thread (page not cross-origin isolated)';
   return { name: 'wasm', reason: `${why}; using WASM, ${threads}` };
 }
 
@@ -76,5 +85,7 @@ function reportDoubleCores(cores: number): () => void {
   } catch {
     return () => {};
   }
-  return () => { delete (nav as unknown as Record<string, unknown>).hardwareConcurrency; };
+  return () => {
+    delete (nav as unknown as Record<string, unknown>).hardwareConcurrency;
+  };
 }

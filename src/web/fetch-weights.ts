@@ -1,4 +1,9 @@
-export interface WeightsIndexEntry { id: string; path: string; label: string; demo: boolean }
+export interface WeightsIndexEntry {
+  id: string;
+  path: string;
+  label: string;
+  demo: boolean;
+}
 
 /** The weight sets the app offers (public/weights/index.json). */
 export async function fetchWeightsIndex(): Promise<WeightsIndexEntry[]> {

@@ -15,7 +15,10 @@ export interface ResumableOptions {
 }
 
 export class DownloadError extends Error {
-  constructor(message: string) { super(message); this.name = 'DownloadError'; }
+  constructor(message: string) {
+    super(message);
+    this.name = 'DownloadError';
+  }
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -33,16 +36,25 @@ export async function fetchResumable(url: string, size: number, opts: ResumableO
   for (;;) {
     opts.signal?.throwIfAborted();
     if (failures > retries) {
-      throw new DownloadError(`Could not download ${name} (${last}) after ${failures} attempts without progress; ${have} of ${size} bytes arrived. ` +
-        "Check the connection to the app's server and reload.");
+      throw new DownloadError(
+        `Could not download ${name} (${last}) after ${failures} attempts without progress; ${have} of ${size} bytes arrived. ` +
+          "Check the connection to the app's server and reload.",
+      );
     }
     if (failures) await sleep(Math.min(8000, (opts.backoffMs ?? 500) * 2 ** (failures - 1)));
     const before = have;
     try {
-      const res = await doFetch(url, { signal: opts.signal, ...(have ? { headers: { Range: `bytes=${have}-` } } : {}) });
-      if (res.status === 404) throw new DownloadError(`${name} is not on the server (HTTP 404): the weights folder is incomplete.`);
+      const res = await doFetch(url, {
+        signal: opts.signal,
+        ...(have ? { headers: { Range: `bytes=${have}-` } } : {}),
+      });
+      if (res.status === 404)
+        throw new DownloadError(`${name} is not on the server (HTTP 404): the weights folder is incomplete.`);
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      if (have && res.status !== 206) { opts.onBytes?.(-have); have = 0; } // Range ignored: the body starts at byte 0
+      if (have && res.status !== 206) {
+        opts.onBytes?.(-have);
+        have = 0;
+      } // Range ignored: the body starts at byte 0
       if (!res.body) throw new Error('no response body');
       const reader = res.body.getReader();
       for (;;) {
@@ -50,7 +62,9 @@ export async function fetchResumable(url: string, size: number, opts: ResumableO
         if (done) break;
         if (have + value.length > size) {
           await reader.cancel().catch(() => undefined);
-          throw new DownloadError(`${name} is longer than the ${size} bytes the manifest lists: the server holds another file.`);
+          throw new DownloadError(
+            `${name} is longer than the ${size} bytes the manifest lists: the server holds another file.`,
+          );
         }
         out.set(value, have);
         have += value.length;

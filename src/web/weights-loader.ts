@@ -53,7 +53,9 @@ async function fetchWithRetry(url: string): Promise<Response> {
       last = e;
     }
   }
-  throw new Error(`Could not fetch ${new URL(url).pathname} (${(last as Error).message}) after ${RETRIES + 1} attempts. Check the connection to the app's server and reload.`);
+  throw new Error(
+    `Could not fetch ${new URL(url).pathname} (${(last as Error).message}) after ${RETRIES + 1} attempts. Check the connection to the app's server and reload.`,
+  );
 }
 
 /** Yields fn(item) in order while keeping up to `limit` calls in flight. */
@@ -89,15 +91,21 @@ export async function urlShards(base: string, onBytes: OnBytes): Promise<ShardSt
     }
     const bytes = await fetchResumable(new URL(group.paths[0], root).href, groupBytes(group), { onBytes });
     // Response copies the bytes, so the loader keeps its own; a full quota only costs the next visit a download
-    await cache?.put(key, new Response(bytes, { headers: { [SIZE_HEADER]: String(bytes.byteLength) } })).catch((e: Error) => {
-      problem ??= e?.name === 'QuotaExceededError'
-        ? "the browser's storage for this page is full"
-        : `the browser refused to store them (${e?.name ?? 'error'}: ${e?.message ?? e})`;
-    });
+    await cache
+      ?.put(key, new Response(bytes, { headers: { [SIZE_HEADER]: String(bytes.byteLength) } }))
+      .catch((e: Error) => {
+        problem ??=
+          e?.name === 'QuotaExceededError'
+            ? "the browser's storage for this page is full"
+            : `the browser refused to store them (${e?.name ?? 'error'}: ${e?.message ?? e})`;
+      });
     return { group, bytes };
   });
   return {
-    manifest, totalBytes: manifest.weightsManifest.reduce((n, g) => n + groupBytes(g), 0), shards, cachedBytes: () => cached,
+    manifest,
+    totalBytes: manifest.weightsManifest.reduce((n, g) => n + groupBytes(g), 0),
+    shards,
+    cachedBytes: () => cached,
     cacheProblem: () => problem,
   };
 }
@@ -105,7 +113,10 @@ export async function urlShards(base: string, onBytes: OnBytes): Promise<ShardSt
 export async function folderShards(files: File[], onBytes: OnBytes): Promise<ShardStream> {
   const byName = new Map(files.map((f) => [f.name, f]));
   const model = byName.get('model.json');
-  if (!model) throw new Error('The chosen folder has no model.json. Choose a folder written by "npm run convert-weights", or a .pt / .safetensors checkpoint.');
+  if (!model)
+    throw new Error(
+      'The chosen folder has no model.json. Choose a folder written by "npm run convert-weights", or a .pt / .safetensors checkpoint.',
+    );
   const manifest = parseManifest(await model.text(), 'model.json');
   async function* shards(): AsyncGenerator<ShardBytes> {
     for (const group of manifest.weightsManifest) {
@@ -116,14 +127,30 @@ export async function folderShards(files: File[], onBytes: OnBytes): Promise<Sha
       yield { group, bytes };
     }
   }
-  return { manifest, totalBytes: manifest.weightsManifest.reduce((n, g) => n + groupBytes(g), 0), shards: shards(), cachedBytes: () => 0 };
+  return {
+    manifest,
+    totalBytes: manifest.weightsManifest.reduce((n, g) => n + groupBytes(g), 0),
+    shards: shards(),
+    cachedBytes: () => 0,
+  };
 }
 
-export async function checkpointShards(file: File, overrides: ConfigOverrides | undefined, onBytes: OnBytes): Promise<ShardStream> {
+export async function checkpointShards(
+  file: File,
+  overrides: ConfigOverrides | undefined,
+  onBytes: OnBytes,
+): Promise<ShardStream> {
   const plan = await planConversion(file, overrides);
   const manifest: RatManifest = {
-    format: 'rat-tfjs-weights', formatVersion: 1, label: file.name, demo: false, config: plan.config, dtype: 'float32',
-    source: { file: file.name, format: plan.format, bytes: file.size, sha256: '' }, converter: { version: 'browser' }, weightsManifest: [],
+    format: 'rat-tfjs-weights',
+    formatVersion: 1,
+    label: file.name,
+    demo: false,
+    config: plan.config,
+    dtype: 'float32',
+    source: { file: file.name, format: plan.format, bytes: file.size, sha256: '' },
+    converter: { version: 'browser' },
+    weightsManifest: [],
   };
   const totalBytes = weightSpecs(plan.config).reduce((n, s) => n + 4 * s.shape.reduce((a, b) => a * b, 1), 0);
   async function* shards(): AsyncGenerator<ShardBytes> {

@@ -8,7 +8,14 @@ import { type RatModel, loadFromShards } from '../model/load';
 import { needsRestart } from '../model/out-of-memory';
 import type { PreparedReference } from '../model/rat';
 import { startBackend } from '../web/backend';
-import { type ShardStream, cacheInfo, checkpointShards, clearCache, folderShards, urlShards } from '../web/weights-loader';
+import {
+  type ShardStream,
+  cacheInfo,
+  checkpointShards,
+  clearCache,
+  folderShards,
+  urlShards,
+} from '../web/weights-loader';
 import type { Api, BackendName, FromWorker, Progress, RequestType, ToWorker, WeightsInfo } from './protocol';
 
 // The inference worker: owns the tfjs backend, the loaded model, the decoded clips (16 kHz mono) and
@@ -32,17 +39,28 @@ function dropRefs() {
 }
 
 /** A reference prepared once and kept for every later clip and window that uses it. */
-async function preparedRef(refId: string, missing: string, signal: AbortSignal, progress: (p: Progress) => void): Promise<PreparedReference> {
+async function preparedRef(
+  refId: string,
+  missing: string,
+  signal: AbortSignal,
+  progress: (p: Progress) => void,
+): Promise<PreparedReference> {
   const known = refs.get(refId);
   if (known) return known;
   const refWave = clips.get(refId);
   if (!refWave) throw new Error(missing);
-  const ref = await model!.prepareReference(refWave, { signal, onProgress: (p) => progress({ phase: 'reference', done: p.layer, total: p.layers }) });
+  const ref = await model!.prepareReference(refWave, {
+    signal,
+    onProgress: (p) => progress({ phase: 'reference', done: p.layer, total: p.layers }),
+  });
   refs.set(refId, ref);
   return ref;
 }
 
-type Handler<K extends RequestType> = (payload: Api[K]['req'], ctx: { signal: AbortSignal; progress: (p: Progress) => void }) => Promise<Api[K]['res']>;
+type Handler<K extends RequestType> = (
+  payload: Api[K]['req'],
+  ctx: { signal: AbortSignal; progress: (p: Progress) => void },
+) => Promise<Api[K]['res']>;
 
 const handlers: { [K in RequestType]: Handler<K> } = {
   async init({ backend: force }) {
@@ -66,21 +84,33 @@ const handlers: { [K in RequestType]: Handler<K> } = {
     else if (spec.kind === 'folder') stream = await folderShards(spec.files, onBytes);
     else stream = await checkpointShards(spec.file, spec.overrides, onBytes);
     // the warm-up run compiles the kernels behind the progress bar, before the weights count as ready
-    const next = await loadFromShards(stream.manifest, stream.totalBytes, stream.shards, { signal, onWarmup: () => progress({ phase: 'warmup' }) });
+    const next = await loadFromShards(stream.manifest, stream.totalBytes, stream.shards, {
+      signal,
+      onWarmup: () => progress({ phase: 'warmup' }),
+    });
     dropRefs();
     model?.dispose();
     model = next;
     const m = next.manifest;
     weights = {
-      id: spec.id, label: m.label, demo: m.demo, dtype: m.dtype, sha256: m.source?.sha256 || null, config: m.config,
-      bytes: stream.totalBytes, cachedBytes: stream.cachedBytes(), cacheProblem: stream.cacheProblem?.() ?? null,
+      id: spec.id,
+      label: m.label,
+      demo: m.demo,
+      dtype: m.dtype,
+      sha256: m.source?.sha256 || null,
+      config: m.config,
+      bytes: stream.totalBytes,
+      cachedBytes: stream.cachedBytes(),
+      cacheProblem: stream.cacheProblem?.() ?? null,
     };
     return weights;
   },
 
   async decode({ clipId, name, bytes, pcm }) {
     if (!bytes && !pcm) throw new Error('decode needs bytes or pcm');
-    const { wave, ...info } = bytes ? await decodeClip(new Uint8Array(bytes), name) : await clipFromChannels(pcm!.channels, pcm!.sampleRate, name);
+    const { wave, ...info } = bytes
+      ? await decodeClip(new Uint8Array(bytes), name)
+      : await clipFromChannels(pcm!.channels, pcm!.sampleRate, name);
     clips.set(clipId, wave);
     refs.get(clipId)?.dispose();
     refs.delete(clipId);
@@ -91,17 +121,35 @@ const handlers: { [K in RequestType]: Handler<K> } = {
     if (!model || !weights) throw new Error('No weights are loaded yet.');
     const wave = clips.get(clipId);
     if (!wave) throw new Error('That clip is no longer loaded; drop the file again.');
-    const ref = refId ? await preparedRef(refId, 'The reference clip is no longer loaded; choose it again.', signal, progress) : null;
+    const ref = refId
+      ? await preparedRef(refId, 'The reference clip is no longer loaded; choose it again.', signal, progress)
+      : null;
     const t0 = performance.now();
     const r = await scoreClip(model, wave, {
-      reference: ref, windows, diagnostics: true, signal,
-      onProgress: (p) => progress(p.phase === 'window' ? { phase: 'window', done: p.window, total: p.windows } : { phase: 'score', done: p.layer, total: p.layers }),
+      reference: ref,
+      windows,
+      diagnostics: true,
+      signal,
+      onProgress: (p) =>
+        progress(
+          p.phase === 'window'
+            ? { phase: 'window', done: p.window, total: p.windows }
+            : { phase: 'score', done: p.layer, total: p.layers },
+        ),
     });
     const s = r.single;
     return {
-      pBonafide: r.pBonafide, pSource: r.pSource, logits: s?.logits ?? null, refMode: ref ? 'audio' : 'zero', frames: s?.frames ?? 0,
-      elapsedMs: performance.now() - t0, backend: backend!, weightsId: weights.id,
-      attnRms: s?.diagnostics?.attnRms ?? [], mlpRms: s?.diagnostics?.mlpRms ?? [], timeline: r.timeline,
+      pBonafide: r.pBonafide,
+      pSource: r.pSource,
+      logits: s?.logits ?? null,
+      refMode: ref ? 'audio' : 'zero',
+      frames: s?.frames ?? 0,
+      elapsedMs: performance.now() - t0,
+      backend: backend!,
+      weightsId: weights.id,
+      attnRms: s?.diagnostics?.attnRms ?? [],
+      mlpRms: s?.diagnostics?.mlpRms ?? [],
+      timeline: r.timeline,
     };
   },
 
@@ -115,10 +163,22 @@ const handlers: { [K in RequestType]: Handler<K> } = {
       if (!w) throw new Error(`The ${what} clip is no longer loaded; choose it again.`);
       return w;
     };
-    return runConditions(model, wave, { matched: get(refId, 'reference'), mismatched: get(mismatchedId, 'mismatched'), seed }, {
-      signal, maxSeconds,
-      onProgress: (p) => progress({ phase: 'condition', done: p.done, total: p.total, label: CONDITIONS.find((c) => c.id === p.id)?.label }),
-    });
+    return runConditions(
+      model,
+      wave,
+      { matched: get(refId, 'reference'), mismatched: get(mismatchedId, 'mismatched'), seed },
+      {
+        signal,
+        maxSeconds,
+        onProgress: (p) =>
+          progress({
+            phase: 'condition',
+            done: p.done,
+            total: p.total,
+            label: CONDITIONS.find((c) => c.id === p.id)?.label,
+          }),
+      },
+    );
   },
 
   async forget({ clipId }) {
@@ -128,11 +188,19 @@ const handlers: { [K in RequestType]: Handler<K> } = {
     return null;
   },
 
-  memory: async () => ({ numTensors: tf.memory().numTensors, numBytes: tf.memory().numBytes, clips: clips.size, refs: refs.size }),
+  memory: async () => ({
+    numTensors: tf.memory().numTensors,
+    numBytes: tf.memory().numBytes,
+    clips: clips.size,
+    refs: refs.size,
+  }),
 
   async simulateFault({ fault }) {
     if (import.meta.env.VITE_RAT_FAULTS !== '1') throw new Error('Fault injection is not part of this build.');
-    if (fault === 'crash') setTimeout(() => { throw new Error('simulated worker crash'); });
+    if (fault === 'crash')
+      setTimeout(() => {
+        throw new Error('simulated worker crash');
+      });
     else {
       const device = (tf.backend() as unknown as { device?: GPUDevice }).device;
       if (!device) throw new Error('No GPU device to lose: the backend is not WebGPU.');
@@ -142,7 +210,10 @@ const handlers: { [K in RequestType]: Handler<K> } = {
   },
 
   cacheInfo: () => cacheInfo(),
-  cacheClear: async () => { await clearCache(); return null; },
+  cacheClear: async () => {
+    await clearCache();
+    return null;
+  },
 };
 
 function errorOf(e: unknown) {

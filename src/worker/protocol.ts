@@ -32,7 +32,10 @@ export interface WeightsInfo {
 }
 
 export interface ClipInfo {
-  seconds: number; sourceSampleRate: number; channels: number; samples: number;
+  seconds: number;
+  sourceSampleRate: number;
+  channels: number;
+  samples: number;
   /** Silent, constant or below -80 dBFS: a score of it means nothing (NO_SIGNAL_WARNING). */
   noSignal: boolean;
 }
@@ -60,11 +63,17 @@ export interface Api {
   init: { req: { backend?: BackendName }; res: { name: BackendName; reason: string } };
   loadWeights: { req: { weights: WeightsSpec }; res: WeightsInfo };
   /** Encoded file bytes (decoded in the worker), or PCM that the page decoded with Web Audio. */
-  decode: { req: { clipId: string; name: string; bytes?: ArrayBuffer; pcm?: { channels: Float32Array[]; sampleRate: number } }; res: ClipInfo };
+  decode: {
+    req: { clipId: string; name: string; bytes?: ArrayBuffer; pcm?: { channels: Float32Array[]; sampleRate: number } };
+    res: ClipInfo;
+  };
   /** Scores a clip; past windows.limitSeconds also as overlapping windows (default DEFAULT_WINDOWS). */
   score: { req: { clipId: string; refId: string | null; windows?: WindowOptions }; res: ScoreResult };
   /** The paper's reference conditions on one test clip; mismatchedId: another clip as a different speaker; clips over maxSeconds are refused. */
-  conditions: { req: { clipId: string; refId: string | null; mismatchedId: string | null; seed: number; maxSeconds?: number }; res: ConditionResult[] };
+  conditions: {
+    req: { clipId: string; refId: string | null; mismatchedId: string | null; seed: number; maxSeconds?: number };
+    res: ConditionResult[];
+  };
   forget: { req: { clipId: string }; res: null };
   cacheInfo: { req: Record<string, never>; res: { bytes: number; entries: number } };
   cacheClear: { req: Record<string, never>; res: null };
@@ -86,10 +95,12 @@ export interface Progress {
 }
 
 export type ToWorker =
-  | { [K in RequestType]: { id: number; type: K; payload: Api[K]['req'] } }[RequestType]
-  | { id: number; type: 'cancel' };
+  { [K in RequestType]: { id: number; type: K; payload: Api[K]['req'] } }[RequestType] | { id: number; type: 'cancel' };
 
-export interface WireError { name: string; message: string }
+export interface WireError {
+  name: string;
+  message: string;
+}
 
 export type FromWorker =
   | { id: number; kind: 'progress'; progress: Progress }

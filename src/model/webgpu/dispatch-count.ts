@@ -6,7 +6,10 @@ import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 // tests (a dispatch budget per score); the model never calls it.
 
 /** Dispatches per program (shader key without its shape suffix) and in total. */
-export interface DispatchCount { total: number; byProgram: Record<string, number> }
+export interface DispatchCount {
+  total: number;
+  byProgram: Record<string, number>;
+}
 
 export async function countDispatches<T>(fn: () => Promise<T>): Promise<{ result: T; dispatches: DispatchCount }> {
   if (tf.getBackend() !== 'webgpu') throw new Error('countDispatches needs the webgpu backend');
@@ -14,7 +17,10 @@ export async function countDispatches<T>(fn: () => Promise<T>): Promise<{ result
   const original = backend.runWebGPUProgram;
   const dispatches: DispatchCount = { total: 0, byProgram: {} };
   backend.runWebGPUProgram = function (this: WebGPUBackend, ...args: Parameters<WebGPUBackend['runWebGPUProgram']>) {
-    const name = args[0].constructor.name === 'Object' ? args[0].shaderKey.split('_').slice(0, 2).join('_') : args[0].constructor.name;
+    const name =
+      args[0].constructor.name === 'Object'
+        ? args[0].shaderKey.split('_').slice(0, 2).join('_')
+        : args[0].constructor.name;
     dispatches.total++;
     dispatches.byProgram[name] = (dispatches.byProgram[name] ?? 0) + 1;
     return original.apply(this, args);

@@ -1,7 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
 import type { DerivedSizes, RatConfig } from '../config';
-import { type ForwardOptions, type PreparedReference, type Progress, type RatScore, checkLength, chunkedFeatures, finishScore, layerOutputs } from '../rat';
+import {
+  type ForwardOptions,
+  type PreparedReference,
+  type Progress,
+  type RatScore,
+  checkLength,
+  chunkedFeatures,
+  finishScore,
+  layerOutputs,
+} from '../rat';
 import { type LinearW, type NormW, type RatWeights, weightTensors } from '../weights';
 import { rms, runLinear } from '../layers';
 import { attention, columnPool, linearGelu, positionalConvResidual, rowNorm } from './programs';
@@ -45,14 +54,21 @@ export interface GpuWeights {
   /** Bias carried out of the last layer, [D]. */
   carryOut: Tensor1D;
   rib: {
-    lnPre: NormW; q: LinearW; o: Tensor2D; up: LinearW; down: Tensor2D; lnPost: NormW;
+    lnPre: NormW;
+    q: LinearW;
+    o: Tensor2D;
+    up: LinearW;
+    down: Tensor2D;
+    lnPost: NormW;
     /** Key and value projections side by side: [D, 2D]. */
     kv: LinearW;
     /** Per encoder layer: what the reference block adds to the carried stream besides its products, zero reference and audio reference. */
     constZero: Tensor1D[];
     constAudio: Tensor1D[];
     /** For diagnostics: the block's own biases and the zero reference's attention output. */
-    oBias: Tensor1D; downBias: Tensor1D; zeroAttn: Tensor2D;
+    oBias: Tensor1D;
+    downBias: Tensor1D;
+    zeroAttn: Tensor2D;
   };
   cls: RatWeights['cls'];
 }
@@ -72,7 +88,13 @@ export function gpuWeights(w: RatWeights, posW: Tensor4D, zeroAttn: Tensor2D): G
       const a = p.attn;
       const mid = tf.add(carry, a.o.b) as Tensor1D;
       const l: GpuLayerW = {
-        ln1: p.ln1, ln2: p.ln2, up: p.up, o: a.o.w, down: p.down.w, carry, mid,
+        ln1: p.ln1,
+        ln2: p.ln2,
+        up: p.up,
+        o: a.o.w,
+        down: p.down.w,
+        carry,
+        mid,
         qkv: { w: tf.concat([a.q.w, a.k.w, a.v.w], 1), b: tf.concat([a.q.b, a.k.b, a.v.b]) }, // [D, 3D], [3D]
       };
       carry = tf.add(mid, p.down.b) as Tensor1D;
@@ -83,13 +105,25 @@ export function gpuWeights(w: RatWeights, posW: Tensor4D, zeroAttn: Tensor2D): G
     // the carry out of layer l is the next layer's carry, and the last layer's is carryOut
     const carries = [...layers.slice(1).map((l) => l.carry), carry];
     const g: GpuWeights = {
-      conv: w.conv, proj: w.proj, pos: { w: posW, b: w.pos.b }, layers, carryOut: carry, cls: w.cls,
+      conv: w.conv,
+      proj: w.proj,
+      pos: { w: posW, b: w.pos.b },
+      layers,
+      carryOut: carry,
+      cls: w.cls,
       rib: {
-        lnPre: r.lnPre, q: r.attn.q, o: r.attn.o.w, up: r.up, down: r.down.w, lnPost: r.lnPost,
+        lnPre: r.lnPre,
+        q: r.attn.q,
+        o: r.attn.o.w,
+        up: r.up,
+        down: r.down.w,
+        lnPost: r.lnPost,
         kv: { w: tf.concat([r.attn.k.w, r.attn.v.w], 1), b: tf.concat([r.attn.k.b, r.attn.v.b]) }, // [D, 2D], [2D]
         constZero: carries.map((c) => tf.add(tf.add(c, zero), r.down.b) as Tensor1D),
         constAudio: carries.map((c) => tf.add(tf.add(c, r.attn.o.b), r.down.b) as Tensor1D),
-        oBias: r.attn.o.b, downBias: r.down.b, zeroAttn,
+        oBias: r.attn.o.b,
+        downBias: r.down.b,
+        zeroAttn,
       },
     };
     keep.push(...gpuWeightTensors(g));
@@ -116,7 +150,13 @@ function convStack(w: GpuWeights, c: RatConfig, samples: Float32Array): Tensor2D
     let x = tf.tensor4d(samples, [1, 1, samples.length, 1]); // [1, 1, N, 1]
     c.convLayers.forEach(([ch, k, stride], i) => {
       const p = w.conv[i];
-      const y = tf.fused.conv2d({ x, filter: tf.reshape(p.w, [1, k, -1, ch]) as Tensor4D, strides: [1, stride], pad: 'valid', bias: p.b }); // [1, 1, T, C]
+      const y = tf.fused.conv2d({
+        x,
+        filter: tf.reshape(p.w, [1, k, -1, ch]) as Tensor4D,
+        strides: [1, stride],
+        pad: 'valid',
+        bias: p.b,
+      }); // [1, 1, T, C]
       x.dispose();
       const n = rowNorm(tf.reshape(y, [-1, ch]) as Tensor2D, p.ln.g, p.ln.b, null, c.eps, 'norm-gelu'); // [T, C]
       y.dispose();
@@ -141,7 +181,13 @@ function encoderLayer(p: GpuLayerW, c: RatConfig, z: DerivedSizes, x: Tensor2D):
     const d = c.embedDim;
     const n1 = rowNorm(x, p.ln1.g, p.ln1.b, p.carry, c.eps);
     const qkv = runLinear(p.qkv, n1); // [T, 3D]
-    const ctx = attention({ t: qkv, offset: 0 }, { t: qkv, offset: d }, { t: qkv, offset: 2 * d }, c.numHeads, z.headDim); // [T, D]
+    const ctx = attention(
+      { t: qkv, offset: 0 },
+      { t: qkv, offset: d },
+      { t: qkv, offset: 2 * d },
+      c.numHeads,
+      z.headDim,
+    ); // [T, D]
     const a1 = tf.fused.matMul({ a: ctx, b: p.o, bias: x }) as Tensor2D; // x + ctx Wo; true value a1 + mid
     const n2 = rowNorm(a1, p.ln2.g, p.ln2.b, p.mid, c.eps);
     const u = linearGelu(n2, p.up.w, p.up.b); // [T, F]
@@ -151,14 +197,33 @@ function encoderLayer(p: GpuLayerW, c: RatConfig, z: DerivedSizes, x: Tensor2D):
 
 /** Runs the encoder, yielding each layer's carried output p [T, D] and its carry. */
 async function* encoderOutputs(
-  w: GpuWeights, c: RatConfig, z: DerivedSizes, wave: Float32Array, frames: number, stage: Progress['stage'], opts: ForwardOptions,
+  w: GpuWeights,
+  c: RatConfig,
+  z: DerivedSizes,
+  wave: Float32Array,
+  frames: number,
+  stage: Progress['stage'],
+  opts: ForwardOptions,
 ): AsyncGenerator<{ l: number; p: Tensor2D; carry: Tensor1D }> {
-  const layers = layerOutputs(frontend(w, c, z, wave, frames), c.numLayers, (l, x) => encoderLayer(w.layers[l], c, z, x), stage, opts);
-  for await (const { l, x } of layers) yield { l, p: x, carry: l + 1 < c.numLayers ? w.layers[l + 1].carry : w.carryOut };
+  const layers = layerOutputs(
+    frontend(w, c, z, wave, frames),
+    c.numLayers,
+    (l, x) => encoderLayer(w.layers[l], c, z, x),
+    stage,
+    opts,
+  );
+  for await (const { l, x } of layers)
+    yield { l, p: x, carry: l + 1 < c.numLayers ? w.layers[l + 1].carry : w.carryOut };
 }
 
 /** Runs the encoder on a reference clip and keeps, per layer, the block's keys and values for it. */
-export async function prepareReferenceGpu(w: GpuWeights, c: RatConfig, z: DerivedSizes, wave: Float32Array, opts: ForwardOptions = {}): Promise<GpuPreparedReference> {
+export async function prepareReferenceGpu(
+  w: GpuWeights,
+  c: RatConfig,
+  z: DerivedSizes,
+  wave: Float32Array,
+  opts: ForwardOptions = {},
+): Promise<GpuPreparedReference> {
   const frames = checkLength(c, z, wave);
   const kv: Tensor2D[] = [];
   try {
@@ -171,8 +236,14 @@ export async function prepareReferenceGpu(w: GpuWeights, c: RatConfig, z: Derive
   }
   let disposed = false;
   return {
-    mode: 'audio', frames, layers: [], kv,
-    dispose() { if (!disposed) tf.dispose(kv); disposed = true; },
+    mode: 'audio',
+    frames,
+    layers: [],
+    kv,
+    dispose() {
+      if (!disposed) tf.dispose(kv);
+      disposed = true;
+    },
   };
 }
 
@@ -181,10 +252,17 @@ function isGpuReference(r: PreparedReference): r is GpuPreparedReference {
 }
 
 /** Scores one clip on the GPU pass; same contract as ../rat.ts forward. */
-export async function forwardGpu(w: GpuWeights, c: RatConfig, z: DerivedSizes, wave: Float32Array, opts: ForwardOptions = {}): Promise<RatScore> {
+export async function forwardGpu(
+  w: GpuWeights,
+  c: RatConfig,
+  z: DerivedSizes,
+  wave: Float32Array,
+  opts: ForwardOptions = {},
+): Promise<RatScore> {
   const frames = checkLength(c, z, wave);
   const ref = opts.reference ?? null;
-  if (ref && !isGpuReference(ref)) throw new Error('This reference was prepared by another backend: prepare it again with the model that scores.');
+  if (ref && !isGpuReference(ref))
+    throw new Error('This reference was prepared by another backend: prepare it again with the model that scores.');
   const d = c.embedDim;
   const probeSet = new Set(opts.probeLayers ?? []);
   const probes: Record<number, Float32Array> = {};

@@ -25,11 +25,20 @@ function rowDispatch(rows: number): [number, number, number] {
 }
 
 function program(
-  key: string, outputShape: number[], variableNames: string[], dispatch: [number, number, number],
-  uniforms: string, code: string, flat = false,
+  key: string,
+  outputShape: number[],
+  variableNames: string[],
+  dispatch: [number, number, number],
+  uniforms: string,
+  code: string,
+  flat = false,
 ): WebGPUProgram {
   return {
-    shaderKey: `rat_${key}`, outputShape, variableNames, dispatch, uniforms,
+    shaderKey: `rat_${key}`,
+    outputShape,
+    variableNames,
+    dispatch,
+    uniforms,
     dispatchLayout: flat ? { x: [0] } : { x: [], y: [0] },
     workgroupSize: [64, 1, 1],
     getUserCode: () => code,
@@ -84,7 +93,14 @@ export type RowNormMode = 'norm' | 'norm-gelu' | 'stats';
  * 'norm' gives [R, D], 'norm-gelu' the same through GELU, 'stats' [R, 2] of (mean, 1/std) for
  * columnPool. One workgroup per row, mean then centred variance (as PyTorch, biased).
  */
-export function rowNorm(x: Tensor2D, g: Tensor1D | null, b: Tensor1D | null, c: Tensor1D | null, eps: number, mode: RowNormMode = 'norm'): Tensor2D {
+export function rowNorm(
+  x: Tensor2D,
+  g: Tensor1D | null,
+  b: Tensor1D | null,
+  c: Tensor1D | null,
+  eps: number,
+  mode: RowNormMode = 'norm',
+): Tensor2D {
   const [rows, d] = x.shape;
   const stats = mode === 'stats';
   const names = ['x', ...(stats ? [] : ['g', 'b']), ...(c ? ['c'] : [])];
@@ -103,23 +119,42 @@ fn main() {
   for (var i = i32(localIndex); i < ${d}; i += 64) { let e = ${value('i')} - mean; v += e * e; }
   let rstd = inverseSqrt(workgroupSum(v) / ${d}.0 + uniforms.eps);
   if (row < uniforms.rows) {
-    ${stats
-    ? `if (localIndex == 0u) { result[row * 2] = mean; result[row * 2 + 1] = rstd; }`
-    : `for (var i = i32(localIndex); i < ${d}; i += 64) {
+    ${
+      stats
+        ? `if (localIndex == 0u) { result[row * 2] = mean; result[row * 2 + 1] = rstd; }`
+        : `for (var i = i32(localIndex); i < ${d}; i += 64) {
       let y = (${value('i')} - mean) * rstd * g[i] + b[i];
       result[base + i] = ${mode === 'norm-gelu' ? 'gelu(y)' : 'y'};
-    }`}
+    }`
+    }
   }
 }`;
-  const p = program(`rownorm_${mode}_${d}_${c ? 'c' : ''}`, stats ? [rows, 2] : [rows, d], names, rowDispatch(rows), 'rows : i32, eps : f32,', code);
-  return run(p, inputs, [{ type: 'int32', data: [rows] }, { type: 'float32', data: [eps] }]) as Tensor2D;
+  const p = program(
+    `rownorm_${mode}_${d}_${c ? 'c' : ''}`,
+    stats ? [rows, 2] : [rows, d],
+    names,
+    rowDispatch(rows),
+    'rows : i32, eps : f32,',
+    code,
+  );
+  return run(p, inputs, [
+    { type: 'int32', data: [rows] },
+    { type: 'float32', data: [eps] },
+  ]) as Tensor2D;
 }
 
 /**
  * acc + sum over rows of LayerNorm(s + c) (g, b), given rowNorm(s, c, 'stats'): the pooled sum of
  * one layer's normalised features, [D], without writing the normalised [R, D] to memory.
  */
-export function columnPool(s: Tensor2D, stats: Tensor2D, c: Tensor1D, g: Tensor1D, b: Tensor1D, acc: Tensor1D): Tensor1D {
+export function columnPool(
+  s: Tensor2D,
+  stats: Tensor2D,
+  c: Tensor1D,
+  g: Tensor1D,
+  b: Tensor1D,
+  acc: Tensor1D,
+): Tensor1D {
   const [rows, d] = s.shape;
   const code = `
 fn main(index : i32) {
@@ -128,7 +163,15 @@ fn main(index : i32) {
   for (var r = 0; r < uniforms.rows; r++) { a += (s[r * ${d} + index] + c[index] - st[r * 2]) * st[r * 2 + 1]; }
   result[index] = acc[index] + g[index] * a + f32(uniforms.rows) * b[index];
 }`;
-  const p = program(`colpool_${d}`, [d], ['s', 'st', 'c', 'g', 'b', 'acc'], [Math.ceil(d / 64), 1, 1], 'rows : i32,', code, true);
+  const p = program(
+    `colpool_${d}`,
+    [d],
+    ['s', 'st', 'c', 'g', 'b', 'acc'],
+    [Math.ceil(d / 64), 1, 1],
+    'rows : i32,',
+    code,
+    true,
+  );
   return run(p, [s, stats, c, g, b, acc], [{ type: 'int32', data: [rows] }]) as Tensor1D;
 }
 
@@ -140,10 +183,14 @@ let fusedGelu = true;
  */
 export function linearGelu(x: Tensor2D, w: Tensor2D, b: Tensor1D): Tensor2D {
   if (fusedGelu) {
-    const y = withMatMulActivation('gelu', (type, rank) => `${type === 'f32' ? GELU_WGSL : GELU4_WGSL}
+    const y = withMatMulActivation(
+      'gelu',
+      (type, rank) => `${type === 'f32' ? GELU_WGSL : GELU4_WGSL}
 fn activation(a : ${type}, coords : vec${rank}<i32>) -> ${type} {
   return 0.5 * a * (1.0 + ${type === 'f32' ? 'erfApprox' : 'erfApprox4'}(a * 0.7071067811865476));
-}`, () => tf.fused.matMul({ a: x, b: w, bias: b, activation: 'relu' }) as Tensor2D);
+}`,
+      () => tf.fused.matMul({ a: x, b: w, bias: b, activation: 'relu' }) as Tensor2D,
+    );
     if (y) return y;
     fusedGelu = false;
   }
@@ -161,7 +208,10 @@ fn main(index : i32) { if (index < uniforms.n) { result[index] = gelu(x[index]);
 }
 
 /** Where one operand of attention sits: columns [offset + h Dh, offset + (h + 1) Dh) of rows `stride` apart. */
-export interface Operand { t: Tensor2D; offset: number }
+export interface Operand {
+  t: Tensor2D;
+  offset: number;
+}
 
 /**
  * Multi-head attention softmax(q k^T / sqrt(Dh)) v for all heads in one dispatch, flash-style: a
@@ -236,13 +286,30 @@ fn main() {
     }
   }
 }`;
-  const p = program(`attn_${heads}_${dh}`, [tq, heads * dh], ['q', 'k', 'v'], [Math.ceil(tq / qb), heads, 1],
-    'tq : i32, tk : i32, qStride : i32, qOff : i32, kStride : i32, kOff : i32, vStride : i32, vOff : i32, scale : f32,', code);
+  const p = program(
+    `attn_${heads}_${dh}`,
+    [tq, heads * dh],
+    ['q', 'k', 'v'],
+    [Math.ceil(tq / qb), heads, 1],
+    'tq : i32, tk : i32, qStride : i32, qOff : i32, kStride : i32, kOff : i32, vStride : i32, vOff : i32, scale : f32,',
+    code,
+  );
   const int = (n: number): Uniform => ({ type: 'int32', data: [n] });
-  return run(p, [q.t, k.t, v.t], [
-    int(tq), int(tk), int(q.t.shape[1]), int(q.offset), int(k.t.shape[1]), int(k.offset), int(v.t.shape[1]), int(v.offset),
-    { type: 'float32', data: [1 / Math.sqrt(dh)] },
-  ]) as Tensor2D;
+  return run(
+    p,
+    [q.t, k.t, v.t],
+    [
+      int(tq),
+      int(tk),
+      int(q.t.shape[1]),
+      int(q.offset),
+      int(k.t.shape[1]),
+      int(k.offset),
+      int(v.t.shape[1]),
+      int(v.offset),
+      { type: 'float32', data: [1 / Math.sqrt(dh)] },
+    ],
+  ) as Tensor2D;
 }
 
 /**
@@ -300,6 +367,13 @@ fn main() {
     }
   }
 }`;
-  const p = program(`posconv_${d}_${groups}_${kernel}`, [t, d], ['x', 'w', 'b'], [Math.ceil(t / tt), groups * oBlocks, 1], 't : i32,', code);
+  const p = program(
+    `posconv_${d}_${groups}_${kernel}`,
+    [t, d],
+    ['x', 'w', 'b'],
+    [Math.ceil(t / tt), groups * oBlocks, 1],
+    't : i32,',
+    code,
+  );
   return run(p, [x, w, b], [{ type: 'int32', data: [t] }]) as Tensor2D;
 }
