@@ -2,8 +2,8 @@ import { defineConfig } from 'vitest/config';
 import react from '@vitejs/plugin-react';
 import { fileURLToPath } from 'node:url';
 import type { Plugin } from 'vite';
-import { CSP_HEADER, CSP_META } from './src/web/csp';
-import { UNSUPPORTED_DECODERS } from './src/audio/formats';
+import { CSP_HEADER, CSP_META } from './src/web/csp.ts';
+import { UNSUPPORTED_DECODERS } from './src/audio/formats.ts';
 
 // Cross-origin isolation lets the WASM backend use threads (SharedArrayBuffer); same headers in dev and preview.
 const isolation = {
@@ -42,8 +42,12 @@ export default defineConfig({
     rolldownOptions: { output: { minify: safeMinify } },
   },
   worker: { format: 'es', rolldownOptions: { output: { minify: safeMinify } } },
+  // Test tiers (docs/testing.md): each project takes the settings below and its own folder; `vitest run` runs all four.
   test: {
-    include: ['tests/**/*.test.ts'],
+    projects: (['unit', 'node', 'e2e', 'load'] as const).map((name) => ({
+      extends: true as const,
+      test: { name, include: [`tests/${name}/**/*.test.ts`] },
+    })),
     environment: 'node',
     testTimeout: 120_000,
     hookTimeout: 300_000,

@@ -1,7 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { type Browser, type Page, chromium } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
 
 // Debian's Chromium driven by playwright-core against `vite preview` of the built app (dist/).
 
@@ -25,14 +25,13 @@ export async function launchBrowser(extraArgs: string[] = []): Promise<Browser> 
 }
 
 /**
- * Serves a build on a free loopback port; resolves with its URL once it answers. `outDir`: dist/
- * (production) or dist-faults/ (the same app with fault injection, built by scripts/test-all.sh).
+ * Serves a build on a loopback port the OS picks; resolves with its URL once it answers. `outDir`:
+ * dist/ (production) or dist-faults/ (the same app with fault injection, built by scripts/test-all.sh).
  */
 export async function startPreview(
   outDir: 'dist' | 'dist-faults' = 'dist',
 ): Promise<{ url: string; stop: () => void }> {
-  const port = 4300 + Math.floor(Math.random() * 500);
-  const child: ChildProcess = spawn(
+  const child = spawn(
     process.execPath,
     [
       path.join(ROOT, 'node_modules/vite/bin/vite.js'),
@@ -40,26 +39,105 @@ export async function startPreview(
       '--outDir',
       outDir,
       '--port',
-      String(port),
-      '--strictPort',
+      '0',
       '--host',
       '127.0.0.1',
     ],
-    { cwd: ROOT, stdio: 'ignore' },
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } },
   );
-  const url = `http://127.0.0.1:${port}/`;
-  for (let i = 0; i < 100; i++) {
-    try {
-      if ((await fetch(url)).ok) return { url, stop: () => child.kill() };
-    } catch {
-      /* not up yet */
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  let output = '';
+  const url = await new Promise<string | null>((resolve) => {
+    const timer = setTimeout(() => resolve(null), 60_000);
+    const read = (d: Buffer) => {
+      output += d.toString();
+      // vite prints "Local:   http://127.0.0.1:<port>/" once it is listening
+      const m = /https?:\/\/127\.0\.0\.1:\d+\//.exec(output);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[0]);
+      }
+    };
+    child.stdout.on('data', read);
+    child.stderr.on('data', read);
+    child.on('exit', () => {
+      clearTimeout(timer);
+      resolve(null);
+    });
+  });
+  child.stdout.resume();
+  child.stderr.resume();
+  if (url && (await fetch(url).catch(() => null))?.ok) return { url, stop: () => child.kill() };
   child.kill();
   throw new Error(
-    `vite preview did not start; run "npm run build"${outDir === 'dist' ? '' : ' and "npm run build:faults"'} first`,
+    `vite preview did not start; run "npm run build"${outDir === 'dist' ? '' : ' and "npm run build:faults"'} first\n${output}`,
   );
+}
+
+/** What a page did that a test may forbid: requests leaving the origin, page errors, CSP violations reported. */
+export interface AppWatch {
+  foreign: string[];
+  errors: string[];
+  csp: string[];
+}
+
+export const newWatch = (): AppWatch => ({ foreign: [], errors: [], csp: [] });
+
+export interface OpenAppOptions {
+  /** Appended to the URL, e.g. `?backend=wasm`. */
+  query?: string;
+  /** Default 1280 x 900. */
+  viewport?: { width: number; height: number };
+  /** Let the page download files (export buttons). */
+  acceptDownloads?: boolean;
+  /** Runs before navigation (routes, init scripts). */
+  setup?: (page: Page) => Promise<void>;
+  /** The weights label to wait for (default `Demo weights`); false: do not wait. */
+  weights?: string | false;
+  /** Where foreign requests, page errors and CSP violations (console and `window.__csp`) are recorded. */
+  watch?: AppWatch;
+}
+
+/**
+ * Opens the app at `url` in a new page of `target` (a browser or a context) with the watchers of
+ * {@link AppWatch}, and waits until the weights are loaded.
+ */
+export async function openApp(target: Browser | BrowserContext, url: string, opts: OpenAppOptions = {}): Promise<Page> {
+  const viewport = opts.viewport ?? { width: 1280, height: 900 };
+  const page =
+    'newContext' in target
+      ? await target.newPage({ viewport, acceptDownloads: opts.acceptDownloads })
+      : await target.newPage();
+  if (!('newContext' in target)) await page.setViewportSize(viewport);
+  const watch = opts.watch;
+  if (watch) {
+    const origin = new URL(url).origin;
+    await page.addInitScript(() => {
+      document.addEventListener('securitypolicyviolation', (e) => {
+        (window as unknown as { __csp: string[] }).__csp ??= [];
+        (window as unknown as { __csp: string[] }).__csp.push(`${e.violatedDirective} ${e.blockedURI}`);
+      });
+    });
+    page.on('console', (m) => {
+      if (/Content.Security.Policy|Refused to/i.test(m.text())) watch.csp.push(m.text());
+    });
+    page.on('request', (r) => {
+      const u = r.url();
+      if (!u.startsWith(origin) && !u.startsWith('blob:') && !u.startsWith('data:')) watch.foreign.push(u);
+    });
+    page.on('pageerror', (e) => watch.errors.push(e.message));
+  }
+  await opts.setup?.(page);
+  await page.goto(url + (opts.query ?? ''));
+  const weights = opts.weights ?? 'Demo weights';
+  if (weights !== false)
+    await page.getByTestId('weights-label').filter({ hasText: weights }).waitFor({ timeout: 180_000 });
+  return page;
+}
+
+/** CSP violations a watched page saw (reported in the page and on its console). */
+export async function cspViolations(page: Page, watch: AppWatch): Promise<string[]> {
+  const inPage = await page.evaluate(() => (window as unknown as { __csp?: string[] }).__csp ?? []);
+  return [...inPage, ...watch.csp];
 }
 
 /** Drops files on the page as a user would (a DataTransfer carried by dragover and drop events). */

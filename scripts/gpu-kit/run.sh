@@ -4,9 +4,9 @@
 #
 #   bash run.sh                  # OUT=./out by default; needs python3 with torch (CUDA) and torchaudio, an NVIDIA driver
 #
-# Knobs: OUT, WORK (needs about 3 GB), PYTHON, REPEATS (10), TORCH_REPEATS (20), BUDGET_S (290: every step runs under
-# `timeout` so the whole run ends in time), RAT_BENCH_SIZE=small with DEVICE=cpu ALLOW_SOFTWARE=1 for a dry run
-# without a GPU (with VK_ICD_FILENAMES naming a software Vulkan driver).
+# Knobs: OUT, WORK (room for the checkpoint and its converted weights), PYTHON, REPEATS (10), TORCH_REPEATS (20),
+# BUDGET_S (290: every step runs under `timeout` so the whole run ends in time), RAT_BENCH_SIZE=small with DEVICE=cpu
+# ALLOW_SOFTWARE=1 for a dry run without a GPU (with VK_ICD_FILENAMES naming a software Vulkan driver).
 set -u -o pipefail
 KIT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 OUT=${OUT:-./out}; mkdir -p "$OUT"; OUT=$(cd "$OUT" && pwd)

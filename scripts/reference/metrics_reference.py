@@ -1,4 +1,4 @@
-"""EER and minDCF on fixed score lists, computed independently of the TypeScript code, for tests/metrics.test.ts.
+"""EER and minDCF on fixed score lists, computed independently of the TypeScript code, for tests/unit/metrics.test.ts.
 
     /usr/bin/python3 scripts/reference/metrics_reference.py            # writes tests/fixtures/metrics.json
     /usr/bin/python3 scripts/reference/metrics_reference.py --check    # fails if the committed file differs

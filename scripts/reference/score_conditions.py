@@ -1,6 +1,6 @@
 """Scores a test clip under given reference waveforms with the PyTorch reference model.
 
-The truth for tests/conditions.test.ts: the TypeScript code generates the reference-condition
+The truth for tests/unit/conditions.test.ts: the TypeScript code generates the reference-condition
 waveforms (seeded noise, truncation, silence) and writes them as raw little-endian float32 files
 with a manifest; this script scores each one and prints, as JSON, P(bona fide) and the per-layer
 RMS of the attention and MLP branches.

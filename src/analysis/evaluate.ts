@@ -69,20 +69,3 @@ export function evaluate(scores: readonly { file: string; score: number }[], set
     histogram: { bonafide: histogram(bona), spoof: histogram(spoof) },
   };
 }
-
-/** The CLI's last --json line with --labels: fractions, counts and what did not match. */
-export function evaluationSummary(e: Evaluation) {
-  return {
-    eer: e.metrics?.eer ?? null,
-    min_dcf: e.metrics?.minDcf ?? null,
-    eer_threshold: e.metrics?.eerThreshold ?? null,
-    min_dcf_threshold: e.metrics?.minDcfThreshold ?? null,
-    n_bonafide: e.nBonafide,
-    n_spoof: e.nSpoof,
-    unlabelled_files: e.unlabelledFiles,
-    unmatched_labels: e.unmatchedLabels,
-    ...(e.sharedIds.length ? { shared_ids: e.sharedIds } : {}),
-    attacks: e.attacks.map((a) => ({ attack: a.attack, tags: a.tags, n: a.n, eer: a.eer })),
-    ...(e.problem ? { problem: e.problem } : {}),
-  };
-}

@@ -24,6 +24,8 @@ export class AudioDecodeError extends Error {
   constructor(
     readonly file: string,
     readonly reason: string,
+    /** The decoder did not recognise the bytes (a browser's own decoder may still read them). */
+    readonly undecodable = false,
   ) {
     super(`${file}: ${reason}`);
     this.name = 'AudioDecodeError';
@@ -139,6 +141,7 @@ export async function decodeClip(bytes: Uint8Array, file: string): Promise<Decod
     throw new AudioDecodeError(
       file,
       `not a decodable audio file (${(e as Error).message || e}); supported: WAV, FLAC, MP3, OGG/Opus and more`,
+      true,
     );
   }
   return clipFromChannels(audio?.channelData, audio?.sampleRate, file);

@@ -40,7 +40,8 @@ export function webgpuDeviceLost(): string | null {
 
 /** Tests only: loses the current device, as a driver reset would. */
 export function loseWebGPUDevice(): void {
-  (tf.backend() as unknown as { device: GPUDevice }).device.destroy();
+  if (!current) throw new Error('No WebGPU device to lose: the webgpu backend has not started.');
+  current.destroy();
 }
 let adapterSummary: AdapterSummary | null = null;
 

@@ -3,6 +3,7 @@ import { OutOfMemoryError, needsRestart } from '../model/out-of-memory';
 import type { PreparedReference } from '../model/rat';
 import { type NodeBackend, loadModelFromDir, memoryGuardFromEnv, reloadAfterTrap } from './node-weights';
 import type { PoolReply, PoolRequest } from './pool';
+import { wireError } from '../worker/errors';
 
 // One pool worker: its own tfjs wasm runtime and model copy, scoring the clips the pool sends it.
 
@@ -11,9 +12,8 @@ const port = parentPort!;
 memoryGuardFromEnv();
 
 function errorReply(id: number, e: unknown): PoolReply {
-  const err = e as Error;
   const oom = e instanceof OutOfMemoryError ? { seconds: e.seconds, detail: e.detail, refused: e.refused } : undefined;
-  return { id, error: { name: err?.name ?? 'Error', message: err?.message ?? String(e), oom } };
+  return { id, error: { ...wireError(e), oom } };
 }
 
 try {

@@ -4,10 +4,11 @@ import type { RatManifest } from '../model/manifest';
 import type { ForwardOptions, PreparedReference, RatScore } from '../model/rat';
 import type { NodeBackend } from './node-weights';
 import { OutOfMemoryError } from '../model/out-of-memory';
+import { type WireError, WorkerError } from '../worker/protocol';
 
 // A pool of worker threads, each with its own model, so several clips are scored at once: tfjs-wasm
-// runs one thread in Node, so one process uses one core. Each worker holds a full model (about
-// 1.3 GB for XLS-R 300M in float32), so the pool costs that much memory per worker.
+// runs one thread in Node, so one process uses one core. Each worker holds a full model (its
+// own copy of every weight), so the pool costs one model's memory per worker.
 
 export type PoolRequest =
   | { id: number; kind: 'reference'; wave: Float32Array | null }
@@ -18,12 +19,12 @@ export type PoolReply = {
   id: number;
   ready?: true;
   score?: RatScore;
-  error?: { name: string; message: string; oom?: { seconds: number; detail: string; refused: boolean } };
+  error?: WireError & { oom?: { seconds: number; detail: string; refused: boolean } };
 };
 
 /** The worker's error as the caller would have seen it in-process (OutOfMemoryError keeps its fields). */
 const taskError = (e: NonNullable<PoolReply['error']>): Error =>
-  e.oom ? new OutOfMemoryError(e.oom.seconds, e.oom.detail, e.oom.refused) : new PoolTaskError(e.name, e.message);
+  e.oom ? new OutOfMemoryError(e.oom.seconds, e.oom.detail, e.oom.refused) : new WorkerError(e.code, e.name, e.message);
 
 export interface PoolOptions {
   /** Weights folder written by convert-weights. */
@@ -39,14 +40,6 @@ interface Slot {
   busy: boolean;
   pending: Map<number, { resolve: (r: PoolReply) => void; reject: (e: Error) => void }>;
   dead?: Error;
-}
-
-/** An error thrown inside a worker, with the worker's name for it (AudioDecodeError, ClipTooShortError, ...). */
-export class PoolTaskError extends Error {
-  constructor(name: string, message: string) {
-    super(message);
-    this.name = name;
-  }
 }
 
 export class ScoringPool {
@@ -195,20 +188,5 @@ export async function pooledModel(
       return { mode: 'audio', frames: 0, layers: [], dispose() {} };
     },
     dispose() {},
-  };
-}
-
-/**
- * job(i) is fn(items[i]), started together with the next `ahead - 1` items, so up to `ahead` run
- * at once while results are taken in order. fn must not reject (return errors as values).
- */
-export function inOrderAhead<T, R>(items: T[], ahead: number, fn: (item: T) => Promise<R>): (i: number) => Promise<R> {
-  const started = new Map<number, Promise<R>>();
-  return (i: number) => {
-    for (let j = i; j < Math.min(items.length, i + Math.max(1, ahead)); j++)
-      if (!started.has(j)) started.set(j, fn(items[j]));
-    const p = started.get(i)!;
-    started.delete(i);
-    return p;
   };
 }

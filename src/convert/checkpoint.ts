@@ -4,8 +4,8 @@ import { PickleError, type StorageRef, type TensorRef, type TorchDtype, unpickle
 
 // Opens a checkpoint (PyTorch zip archive or .safetensors) held in a Blob: a File in the browser, a
 // file-backed Blob from fs.openAsBlob in Node. Only the central directory, the pickle and the header
-// are read up front; tensor bytes are read one tensor at a time with Blob.slice, so a 1.3 GB file is
-// never held in memory.
+// are read up front; tensor bytes are read one tensor at a time with Blob.slice, so a full-size
+// checkpoint is never held in memory.
 
 configure({ useWebWorkers: false });
 

@@ -191,7 +191,11 @@ export interface ConfigOverrides {
 }
 
 export class LayoutError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** The sizes the converter's --config sets are missing or wrong: the user can fix this one. */
+    readonly needsConfig = false,
+  ) {
     super(message);
     this.name = 'LayoutError';
   }
@@ -237,12 +241,14 @@ export function inferConfig(shapes: Map<string, number[]>, overrides: ConfigOver
     if (!Array.isArray(given) || given.length !== convKernels.length) {
       throw new LayoutError(
         `--config extractor_conv_layer_config lists ${Array.isArray(given) ? given.length : 'no'} layers; the checkpoint has ${convKernels.length}.`,
+        true,
       );
     }
     given.forEach((l, i) => {
       if (!Array.isArray(l) || l[0] !== convKernels[i][0] || l[1] !== convKernels[i][1]) {
         throw new LayoutError(
           `--config conv layer ${i} is [${l}], but the checkpoint's weights have ${convKernels[i][0]} channels and kernel ${convKernels[i][1]}.`,
+          true,
         );
       }
     });
@@ -254,6 +260,7 @@ export function inferConfig(shapes: Map<string, number[]>, overrides: ConfigOver
       throw new LayoutError(
         `The conv extractor (${convKernels.length} layers, kernels ${convKernels.map((x) => x[1]).join(', ')}) differs from XLS-R's, so its strides cannot be assumed: ` +
           'pass them with --config \'{"extractor_conv_layer_config": [[channels, kernel, stride], ...]}\'.',
+        true,
       );
     }
     convLayers = convKernels.map(([ch, k], i) => [ch, k, defaults[i][2]]);
@@ -288,6 +295,7 @@ export function inferConfig(shapes: Map<string, number[]>, overrides: ConfigOver
   if (problems.length)
     throw new LayoutError(
       `The checkpoint's sizes give an unusable config:\n  ${problems.join('\n  ')}\nSet the head counts with --config '{"encoder_num_heads": H, "rib_num_heads": R}'.`,
+      true,
     );
   return config;
 }

@@ -77,7 +77,7 @@ export function runPositionalConv(filters: Tensor3D[], b: Tensor1D, x: Tensor2D)
     [0, 0],
   ]); // [T + 2 pad, D]
   // a native gather per group: tfjs-wasm's split, slice and unstack copy the whole input through
-  // JavaScript each time, which in the browser's threaded build (a shared heap) took 90-110 ms of a 4 s clip
+  // JavaScript each time, which is slow in the browser's threaded build (a shared heap)
   const grouped = tf.reshape(padded, [-1, g, d / g]); // [T + 2 pad, G, Dg]
   const inputs = filters.map((_, i) => tf.gather(grouped, i, 1) as Tensor2D); // G x [T + 2 pad, Dg]
   const outs = inputs.map((xi, i) =>
@@ -90,7 +90,7 @@ export function runPositionalConv(filters: Tensor3D[], b: Tensor1D, x: Tensor2D)
 /**
  * What a reference contributes to one attention layer, per head: keys transposed [Dh, Tk] and values
  * [Tk, Dh]. Two-dimensional per head because tfjs-wasm sends only unbatched, untransposed matMuls
- * to XNNPACK (batched ones take a scalar loop, 10x slower), and XNNPACK packs the right-hand side
+ * to XNNPACK (batched ones take a scalar loop, far slower), and XNNPACK packs the right-hand side
  * once per tensor, so keeping these tensors lets every clip reuse the packing.
  */
 export interface KeyValue {

@@ -15,7 +15,7 @@ import {
 import { type RatWeights, assembleWeights, weightTensors } from './weights';
 import { canReleasePacked, packAndRelease, packConvsAndRelease } from './wasm-packing';
 import { splitHeads } from './head-split';
-import { webgpuAdapterIsSoftware } from './tfjs-internals';
+import { webgpuAdapterIsSoftware, webgpuProgramsMatch } from './tfjs-internals';
 import {
   forwardGpu,
   gpuWeightTensors,
@@ -47,7 +47,10 @@ export interface LoadOptions {
   releasePacked?: boolean;
   /** Split the encoder's query/key/value projections per head at load (default: on the wasm backend, where splitting activations is slow). */
   splitHeads?: boolean;
-  /** On the webgpu backend, run the GPU-shaped pass with its custom kernels (default true; false runs the generic op-by-op pass). */
+  /**
+   * On the webgpu backend, run the GPU-shaped pass with its custom kernels (default true). False, or
+   * a tfjs release other than the one they were checked against, runs the generic op-by-op pass.
+   */
   gpuKernels?: boolean;
 }
 
@@ -108,7 +111,7 @@ export async function loadFromShards(
   const named: Record<string, Tensor> = {};
   const release = (opts.releasePacked ?? true) && canReleasePacked();
   const packed = new Set<string>();
-  const gpu = (opts.gpuKernels ?? true) && tf.getBackend() === 'webgpu';
+  const gpu = (opts.gpuKernels ?? true) && webgpuProgramsMatch();
   const split = !gpu && (opts.splitHeads ?? tf.getBackend() === 'wasm');
   const splitDone = new Set<string>();
   let loadedBytes = 0;

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { resetBackendRegistry, webgpuDevice } from './tfjs-internals';
 
 // Running out of memory is not an ordinary error: attention grows with the square of the clip's
 // length, and when tfjs-wasm's 4 GB heap overflows the module traps ("memory access out of
@@ -48,8 +49,7 @@ export function checkPassFits(frames: number, ffnDim: number, seconds: number): 
       true,
     );
   }
-  const device = (tf.backend() as unknown as { device?: { limits?: { maxStorageBufferBindingSize?: number } } }).device;
-  const maxBuffer = device?.limits?.maxStorageBufferBindingSize;
+  const maxBuffer = webgpuDevice()?.limits.maxStorageBufferBindingSize;
   if (maxBuffer && 4 * frames * frames > maxBuffer) {
     throw new OutOfMemoryError(
       seconds,
@@ -90,12 +90,7 @@ export function needsRestart(e: unknown): boolean {
  * before must be loaded again.
  */
 export async function restartBackend(name: string): Promise<void> {
-  const engine = tf.engine() as unknown as { registry: Record<string, { dispose(): void; disposeData?(): boolean }> };
-  for (const b of Object.values(engine.registry)) {
-    b.dispose = () => {};
-    b.disposeData = () => true;
-  }
-  tf.engine().reset();
+  resetBackendRegistry();
   if (!(await tf.setBackend(name))) throw new Error(`The tfjs ${name} backend could not be restarted.`);
   await tf.ready();
 }

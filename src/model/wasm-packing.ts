@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor1D, Tensor2D } from '@tensorflow/tfjs-core';
 import { runConvBlock, runLinear, runPositionalConv } from './layers';
+import { wasmCanFreeValues, wasmFreeValues, wasmHoldsValues } from './tfjs-internals';
 import type { RatConfig } from './config';
 import type { RatWeights } from './weights';
 
@@ -9,7 +10,8 @@ import type { RatWeights } from './weights';
 // and never reads the weight again. Keeping the original as well doubled the resident memory of
 // the full model (1.3 GB of float32 weights -> 2.6 GB, 3.3 GB peak). Here each linear layer is
 // packed as soon as its shard is in, and the original's heap block is handed back to the
-// allocator, so later shards and activations reuse it: peak memory is one copy plus one shard.
+// allocator, so later shards and activations reuse it: peak memory is one copy plus one shard
+// (tfjs-internals' wasmFreeValues; under another tfjs release the values stay, as the plain path).
 // Conv filters get the same treatment once the weights are assembled (packConvsAndRelease).
 //
 // The tensor object stays (its shape, its id as the cache key), but its values are gone: only
@@ -23,21 +25,9 @@ export const KEEP_VALUES = new Set(['rib.attn.q', 'rib.attn.o']);
 /** Linear layers that run with a fused ReLU; every other linear runs without activation. */
 export const RELU_LINEARS = new Set(['rib.up']);
 
-interface WasmTensorData {
-  memoryOffset: number | null;
-}
-interface WasmBackendInternals {
-  dataIdMap: { get(id: object): WasmTensorData | undefined };
-  wasm: { _free(ptr: number): void };
-}
-
-const internals = () => tf.backend() as unknown as WasmBackendInternals;
-
-/** Whether the current backend is tfjs-backend-wasm with the internals this module relies on. */
+/** Whether the current backend is tfjs-backend-wasm and may hand packed weights' values back (tfjs-internals). */
 export function canReleasePacked(): boolean {
-  if (tf.getBackend() !== 'wasm') return false;
-  const b: Partial<WasmBackendInternals> = internals();
-  return typeof b.dataIdMap?.get === 'function' && typeof b.wasm?._free === 'function';
+  return wasmCanFreeValues();
 }
 
 /**
@@ -53,7 +43,7 @@ export function packAndRelease(named: Record<string, Tensor>, done: Set<string>)
     const b = named[`${name}.b`];
     if (done.has(name) || KEEP_VALUES.has(name) || !b || w.rank !== 2 || b.rank !== 1 || b.shape[0] !== w.shape[1])
       continue;
-    if (!internals().dataIdMap.get(w.dataId)?.memoryOffset) continue;
+    if (!wasmHoldsValues(w)) continue;
     // one row through the layer creates and caches XNNPACK's operator with the packed copy
     tf.tidy(() =>
       runLinear(
@@ -62,7 +52,7 @@ export function packAndRelease(named: Record<string, Tensor>, done: Set<string>)
         RELU_LINEARS.has(name) ? 'relu' : 'linear',
       ).dataSync(),
     );
-    freed += releaseValues(w);
+    freed += wasmFreeValues(w);
     done.add(name);
   }
   return freed;
@@ -82,14 +72,5 @@ export function packConvsAndRelease(w: RatWeights, c: RatConfig): number {
     });
     runPositionalConv(w.pos.filters, w.pos.b, tf.zeros([1, c.embedDim])).dataSync(); // [1, D]
   });
-  return [...w.conv.map((p) => p.w), ...w.pos.filters].reduce((n, t) => n + releaseValues(t), 0);
-}
-
-/** Hands a float32 tensor's values back to the wasm heap, returning the bytes freed (0 if already gone); the tensor stays as XNNPACK's cache key. */
-function releaseValues(t: Tensor): number {
-  const data = internals().dataIdMap.get(t.dataId);
-  if (!data?.memoryOffset) return 0;
-  internals().wasm._free(data.memoryOffset);
-  data.memoryOffset = 0; // free(0) is a no-op when the tensor is disposed
-  return 4 * t.size;
+  return [...w.conv.map((p) => p.w), ...w.pos.filters].reduce((n, t) => n + wasmFreeValues(t), 0);
 }

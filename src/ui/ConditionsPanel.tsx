@@ -1,9 +1,8 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
-import type { ChartConfiguration } from 'chart.js/auto';
 import { DEFAULT_SEED } from '../analysis/conditions';
 import type { ConditionResult } from '../analysis/run-conditions';
-import type { Progress } from '../worker/protocol';
-import { ChartCanvas, pColour } from './ChartCanvas';
+import { type Progress, WorkerError } from '../worker/protocol';
+import { ConditionsPChart, ConditionsRatioChart } from './Charts';
 import type { InferenceClient } from './inference-client';
 
 // Teaching panel: one test clip under every reference condition of the paper, P(bona fide) per
@@ -39,18 +38,6 @@ interface Run {
   seed: number;
   results: ConditionResult[];
 }
-
-const CONDITION_COLOURS = [
-  '#1d232b',
-  '#2166ac',
-  '#b2182b',
-  '#7a5300',
-  '#5e3c99',
-  '#1b7837',
-  '#e66101',
-  '#4393c3',
-  '#d6604d',
-];
 
 export function ConditionsPanel({
   client,
@@ -105,11 +92,11 @@ export function ConditionsPanel({
       });
       setRuns((n) => n + 1);
     } catch (e) {
-      const err = e as Error;
+      const code = e instanceof WorkerError ? e.code : 'failed';
       setError(
-        err.name === 'AbortError'
+        code === 'cancelled'
           ? 'Cancelled: no condition results were kept.'
-          : `The conditions could not run: ${err.message}`,
+          : `The conditions could not run: ${(e as Error).message}`,
       );
     } finally {
       setBusy(null);
@@ -118,51 +105,6 @@ export function ConditionsPanel({
   };
 
   const ran = useMemo(() => run?.results.filter((r) => r.pBonafide !== undefined) ?? [], [run]);
-  const pConfig = useMemo<ChartConfiguration>(
-    () => ({
-      type: 'bar',
-      data: {
-        labels: ran.map((r) => r.label),
-        datasets: [
-          {
-            label: 'P(bona fide)',
-            data: ran.map((r) => r.pBonafide!),
-            backgroundColor: ran.map((r) => pColour(r.pBonafide!)),
-            borderColor: '#1d232b',
-            borderWidth: 1,
-          },
-        ],
-      },
-      options: {
-        scales: { y: { min: 0, max: 1, title: { display: true, text: 'P(bona fide)' } } },
-        plugins: { legend: { display: false } },
-      },
-    }),
-    [ran],
-  );
-  const ratioConfig = useMemo<ChartConfiguration>(
-    () => ({
-      type: 'line',
-      data: {
-        labels: (ran[0]?.attnRms ?? []).map((_, l) => `${l + 1}`),
-        datasets: ran.map((r, i) => ({
-          label: r.label,
-          data: r.attnRms!.map((a, l) => a / r.mlpRms![l]),
-          borderColor: CONDITION_COLOURS[i % CONDITION_COLOURS.length],
-          backgroundColor: CONDITION_COLOURS[i % CONDITION_COLOURS.length],
-          pointRadius: 3,
-        })),
-      },
-      options: {
-        scales: {
-          x: { title: { display: true, text: 'encoder layer' } },
-          y: { min: 0, title: { display: true, text: 'attention RMS / MLP RMS' } },
-        },
-        plugins: { legend: { position: 'bottom' } },
-      },
-    }),
-    [ran],
-  );
 
   const meanRatio = (r: ConditionResult) => r.attnRms!.reduce((a, v, l) => a + v / r.mlpRms![l], 0) / r.attnRms!.length;
 
@@ -277,21 +219,13 @@ export function ConditionsPanel({
           {ran.length > 0 && (
             <div className="chart-pair">
               <figure>
-                <ChartCanvas
-                  config={pConfig}
-                  label={`P(bona fide) per condition: ${ran.map((r) => `${r.label} ${r.pBonafide!.toFixed(3)}`).join(', ')}`}
-                  testId="conditions-p-chart"
-                />
+                <ConditionsPChart results={ran} />
                 <figcaption className="small muted">
                   P(bona fide) per condition. Bars that barely differ mean the reference hardly matters.
                 </figcaption>
               </figure>
               <figure>
-                <ChartCanvas
-                  config={ratioConfig}
-                  label="Per encoder layer, the RMS of the attention branch divided by the RMS of the MLP branch, one line per condition"
-                  testId="conditions-ratio-chart"
-                />
+                <ConditionsRatioChart results={ran} />
                 <figcaption className="small muted">
                   Per layer, how strong the reference channel (attention) is next to the MLP branch. The paper's trained
                   model sits near 0.02 on every layer: the reference is "disconnected".

@@ -1,6 +1,6 @@
 import type { Evaluation } from '../analysis/evaluate';
 import type { LabelSet } from '../analysis/labels';
-import { DetChart, HistogramChart } from './EvalCharts';
+import { DetChart, HistogramChart } from './Charts';
 
 // Labelled evaluation of the current results: load a protocol or CSV, see EER, minDCF, the DET
 // curve, score histograms and counts per attack, and which files or labels did not match.

@@ -1,10 +1,11 @@
-import { type BatchRow, type ReportContext, buildCsv, buildHtml, buildJson } from '../analysis/report';
+import { buildHtml } from '../analysis/report';
+import { type ReportContext, type ResultRow, buildCsv, buildJson } from '../analysis/result';
 import { download } from './batch-files';
 
 // Export of every row in the results table (not only the filtered view): CSV, JSON and a
 // self-contained HTML report for a case file.
 
-export function ExportBar({ rows, context }: { rows: readonly BatchRow[]; context: () => ReportContext }) {
+export function ExportBar({ rows, context }: { rows: readonly ResultRow[]; context: () => ReportContext }) {
   const stamp = () => new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
   const disabled = rows.length === 0;
   return (

@@ -1,16 +1,17 @@
 import { memo, useMemo, useState } from 'react';
-import type { BatchRow } from '../analysis/report';
-import { verdict } from './verdict';
+import type { ResultRow } from '../analysis/result';
+import { verdictText } from '../analysis/verdict';
 
 // The results table: every score the page has produced, sortable by any column and filtered by
 // text and verdict. Unsorted, rows keep the order the clips were added in.
 
 /** A row of the table: an exportable result plus what only the page shows. */
-export interface TableRow extends BatchRow {
+export interface TableRow extends ResultRow {
   key: string;
   /** Produced under the current reference and weights (older rows are greyed). */
   current: boolean;
-  elapsedMs?: number;
+  /** The scoring was cancelled by a pause (not kept for the next visit). */
+  cancelled?: boolean;
   /** The row's error can be retried. */
   onRescore?: () => void;
 }
@@ -137,7 +138,7 @@ export const ResultsTable = memo(function ResultsTable({
           </thead>
           <tbody>
             {shown.map((r) => {
-              const vd = r.pBonafide != null ? verdict(r.pBonafide) : null;
+              const vd = r.pBonafide != null ? verdictText(r.pBonafide) : null;
               return (
                 <tr
                   key={r.key}

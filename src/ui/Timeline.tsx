@@ -1,10 +1,10 @@
-import { useEffect, useMemo, useRef, useState } from 'react';
-import type { ChartConfiguration } from 'chart.js/auto';
+import { useEffect, useRef, useState } from 'react';
 import WaveSurfer from 'wavesurfer.js';
 import RegionsPlugin from 'wavesurfer.js/dist/plugins/regions.esm.js';
 import type { TimelineSummary } from '../analysis/windows';
 import type { PSource } from '../analysis/score-clip';
-import { ChartCanvas, pColour } from './ChartCanvas';
+import { PALETTE, pColour } from '../analysis/palette';
+import { TimelineChart } from './Charts';
 
 // A long clip's timeline: the waveform with one coloured region per window (two lanes, so
 // overlapping windows stay visible and clickable), the score curve under it, and the summary next
@@ -49,7 +49,7 @@ export function Timeline(props: TimelineProps) {
       container: box.current!,
       height: 96,
       waveColor: '#8aa4c8',
-      progressColor: '#1f4e8c',
+      progressColor: PALETTE.line,
       cursorColor: '#111',
       cursorWidth: 2,
       normalize: true,
@@ -101,63 +101,6 @@ export function Timeline(props: TimelineProps) {
   useEffect(() => {
     if (ws.current?.getDuration()) ws.current.zoom(zoom);
   }, [zoom]);
-
-  const config = useMemo<ChartConfiguration>(
-    () => ({
-      type: 'line',
-      data: {
-        datasets: [
-          {
-            label: 'P(bona fide) per window',
-            data: timeline.windows.map((w) => ({ x: (w.start + w.end) / 2, y: w.pBonafide })),
-            borderColor: '#1f4e8c',
-            pointBackgroundColor: timeline.windows.map((w) => pColour(w.pBonafide)),
-            pointRadius: timeline.windows.length > 120 ? 2 : 4,
-            pointHoverRadius: 6,
-          },
-          {
-            label: 'decision point 0.5',
-            data: [
-              { x: 0, y: 0.5 },
-              { x: timeline.windows[timeline.windows.length - 1].end, y: 0.5 },
-            ],
-            borderColor: '#b42318',
-            borderDash: [6, 4],
-            pointRadius: 0,
-          },
-        ],
-      },
-      options: {
-        parsing: false,
-        scales: {
-          x: {
-            type: 'linear',
-            min: 0,
-            max: timeline.windows[timeline.windows.length - 1].end,
-            title: { display: true, text: 'time (s), window centre' },
-          },
-          y: { min: 0, max: 1, title: { display: true, text: 'P(bona fide)' } },
-        },
-        plugins: { legend: { display: false } },
-        // the window whose centre is nearest the clicked time (the 0.5 line is not a target)
-        onClick: (e, _els, chart) => {
-          const t = e.x == null ? NaN : chart.scales.x.getValueForPixel(e.x);
-          if (t === undefined || !Number.isFinite(t)) return;
-          let best = 0;
-          timeline.windows.forEach((w, i) => {
-            if (
-              Math.abs((w.start + w.end) / 2 - t) <
-              Math.abs((timeline.windows[best].start + timeline.windows[best].end) / 2 - t)
-            )
-              best = i;
-          });
-          seekRef.current(best);
-        },
-        interaction: { mode: 'nearest', axis: 'x', intersect: false },
-      },
-    }),
-    [timeline],
-  );
 
   const n = timeline.windows.length;
   return (
@@ -223,11 +166,7 @@ export function Timeline(props: TimelineProps) {
           <span className="swatch" style={{ background: pColour(1) }} /> bona fide side
         </span>
       </div>
-      <ChartCanvas
-        config={config}
-        label={`P(bona fide) of each of the ${n} windows over time; click a point to play from there`}
-        testId="timeline-chart"
-      />
+      <TimelineChart timeline={timeline} file={label} onSeek={(i) => seekRef.current(i)} />
       <details>
         <summary>All {n} windows as a table</summary>
         <div className="table-wrap window-table">

@@ -1,15 +1,10 @@
 import type { Api, FromWorker, Progress, RequestType, ToWorker } from '../worker/protocol';
-import { transferables } from '../worker/protocol';
+import { WorkerError, transferables } from '../worker/protocol';
+
+export { WorkerError };
 
 // The page's side of the worker protocol: one worker, typed requests with ids, progress callbacks,
 // cancellation through AbortSignal, and a restart that keeps nothing but the page's own state.
-
-export class WorkerError extends Error {
-  constructor(name: string, message: string) {
-    super(message);
-    this.name = name;
-  }
-}
 
 interface Pending {
   resolve: (v: unknown) => void;
@@ -48,7 +43,7 @@ export class InferenceClient {
       else {
         this.pending.delete(m.id);
         if (m.kind === 'result') p.resolve(m.result);
-        else p.reject(new WorkerError(m.error.name, m.error.message));
+        else p.reject(new WorkerError(m.error.code, m.error.name, m.error.message));
       }
     };
     this.worker.onerror = (ev) => {
@@ -59,7 +54,7 @@ export class InferenceClient {
   }
 
   private failAll(message: string) {
-    this.pending.forEach((p) => p.reject(new WorkerError('WorkerCrashed', message)));
+    this.pending.forEach((p) => p.reject(new WorkerError('crashed', 'WorkerCrashed', message)));
     this.pending.clear();
   }
 
@@ -79,7 +74,7 @@ export class InferenceClient {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       if (opts.signal?.aborted) {
-        reject(new WorkerError('AbortError', 'Cancelled.'));
+        reject(new WorkerError('cancelled', 'AbortError', 'Cancelled.'));
         return;
       }
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onProgress: opts.onProgress });

@@ -1,14 +1,13 @@
 import { type IDBPDatabase, openDB } from 'idb';
-import type { BatchRow } from '../analysis/report';
+import type { ResultRow } from '../analysis/result';
 
 // Finished results survive a page reload: each row of the results table is kept in IndexedDB
 // (this origin only, never sent anywhere) and read back as an older row. What comes back from
 // storage is validated like any other input: a row that does not parse is dropped, not shown.
 
 /** A stored result: an exportable row plus its table key and how long it took. */
-export interface SavedRow extends BatchRow {
+export interface SavedRow extends ResultRow {
   key: string;
-  elapsedMs?: number;
   /** When it was saved (ms since 1970), for ordering across sessions. */
   savedAt: number;
 }
@@ -59,7 +58,7 @@ export function parseSaved(v: unknown): SavedRow | null {
 }
 
 /** The part of a table row worth keeping: no callbacks, no page-only state. */
-export function toSaved(row: BatchRow & { key: string; elapsedMs?: number }, savedAt: number): SavedRow {
+export function toSaved(row: ResultRow & { key: string; elapsedMs?: number }, savedAt: number): SavedRow {
   const {
     key,
     file,

@@ -5,7 +5,7 @@ import type { TableRow } from './ResultsTable';
 /** Waits this long after the last change before writing (default 400 ms): a batch writes once per burst, not per row. */
 const SAVE_DELAY_MS = 400;
 
-const finished = (r: TableRow) => r.pBonafide != null || (r.error !== undefined && r.error !== 'Cancelled');
+const finished = (r: TableRow) => r.pBonafide != null || (r.error !== undefined && !r.cancelled);
 
 /** Rows from earlier sessions (shown as older rows), and every finished live row written to IndexedDB as it lands. */
 export function usePersistedRows(live: TableRow[]): { restored: TableRow[]; forget: () => Promise<void> } {

@@ -1,19 +1,25 @@
-// Downloads one file of known size with retries, exponential backoff and resume: a dropped
-// connection continues from the last byte received (HTTP Range), so a flaky network costs time,
-// not the bytes already fetched.
+// Every fetch of the weights goes through one retry policy (retryFetch below): a network error or
+// an HTTP error other than 404 is tried again after an exponential backoff, a 404 is final. On top
+// of it, fetchRetried fetches a small file (model.json) and fetchResumable downloads a shard of
+// known size with resume: a dropped connection continues from the last byte received (HTTP Range),
+// so a flaky network costs time, not the bytes already fetched.
 
-export interface ResumableOptions {
-  /** Consecutive failures without progress before giving up (default 4). */
+export interface RetryOptions {
+  /** Consecutive failures (without progress, for a resumable download) before giving up (default 4). */
   retries?: number;
   /** First backoff in ms, doubled after each failure and capped at 8 s (default 500). */
   backoffMs?: number;
-  /** Called with each chunk's size; negative when a server that ignores Range makes the download start over. */
-  onBytes?: (bytes: number) => void;
   signal?: AbortSignal;
   fetch?: typeof fetch;
   sleep?: (ms: number) => Promise<void>;
 }
 
+export interface ResumableOptions extends RetryOptions {
+  /** Called with each chunk's size; negative when a server that ignores Range makes the download start over. */
+  onBytes?: (bytes: number) => void;
+}
+
+/** A download that failed for good: not retried, and the error the page and the worker report as `download`. */
 export class DownloadError extends Error {
   constructor(message: string) {
     super(message);
@@ -23,34 +29,74 @@ export class DownloadError extends Error {
 
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Fetches exactly `size` bytes from `url`; fails at once on 404 or a body longer than `size`. */
-export async function fetchResumable(url: string, size: number, opts: ResumableOptions = {}): Promise<ArrayBuffer> {
+const CHECK = "Check the connection to the app's server and reload.";
+
+/**
+ * The retry policy: calls `attempt` until it returns, sleeping `backoffMs * 2^(n-1)` (at most 8 s)
+ * after the n-th consecutive failure. A DownloadError or an abort ends it at once; after `retries + 1`
+ * consecutive failures it throws `giveUp(attempts, last error's message)`. `progressed` (asked after
+ * each failure) says whether that attempt got somewhere, which makes it the first failure again.
+ */
+async function retrying<T>(
+  opts: RetryOptions,
+  attempt: (init: RequestInit) => Promise<T>,
+  giveUp: (attempts: number, last: string) => DownloadError,
+  progressed: () => boolean = () => false,
+): Promise<T> {
   const retries = opts.retries ?? 4;
-  const doFetch = opts.fetch ?? fetch;
   const sleep = opts.sleep ?? defaultSleep;
-  const name = new URL(url).pathname;
-  const out = new Uint8Array(size);
-  let have = 0;
   let failures = 0;
   let last = '';
   for (;;) {
     opts.signal?.throwIfAborted();
-    if (failures > retries) {
-      throw new DownloadError(
-        `Could not download ${name} (${last}) after ${failures} attempts without progress; ${have} of ${size} bytes arrived. ` +
-          "Check the connection to the app's server and reload.",
-      );
-    }
+    if (failures > retries) throw giveUp(failures, last);
     if (failures) await sleep(Math.min(8000, (opts.backoffMs ?? 500) * 2 ** (failures - 1)));
-    const before = have;
     try {
-      const res = await doFetch(url, {
-        signal: opts.signal,
-        ...(have ? { headers: { Range: `bytes=${have}-` } } : {}),
-      });
-      if (res.status === 404)
-        throw new DownloadError(`${name} is not on the server (HTTP 404): the weights folder is incomplete.`);
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      return await attempt({ signal: opts.signal });
+    } catch (e) {
+      if (e instanceof DownloadError || (e as Error)?.name === 'AbortError') throw e;
+      last = (e as Error)?.message ?? String(e);
+      failures = progressed() ? 1 : failures + 1;
+    }
+  }
+}
+
+/** One request: a 404 is final (a DownloadError saying what its absence means), another HTTP error is retried. */
+async function request(url: string, init: RequestInit, opts: RetryOptions, missing: string): Promise<Response> {
+  const res = await (opts.fetch ?? fetch)(url, init);
+  if (res.status === 404)
+    throw new DownloadError(`${new URL(url).pathname} is not on the server (HTTP 404): ${missing}.`);
+  if (!res.ok) throw new Error(`HTTP ${res.status}`);
+  return res;
+}
+
+/** Fetches a small file (its body is read by the caller), with the retries above; fails at once on 404. */
+export function fetchRetried(url: string, opts: RetryOptions = {}): Promise<Response> {
+  const name = new URL(url).pathname;
+  return retrying(
+    opts,
+    (init) => request(url, init, opts, 'there are no weights at this address'),
+    (attempts, last) => new DownloadError(`Could not fetch ${name} (${last}) after ${attempts} attempts. ${CHECK}`),
+  );
+}
+
+/** Fetches exactly `size` bytes from `url`; fails at once on 404 or a body longer than `size`. */
+export async function fetchResumable(url: string, size: number, opts: ResumableOptions = {}): Promise<ArrayBuffer> {
+  const name = new URL(url).pathname;
+  const out = new Uint8Array(size);
+  let have = 0;
+  let before = 0;
+  return retrying(
+    opts,
+    async (init) => {
+      before = have;
+      const headers = have ? { Range: `bytes=${have}-` } : undefined;
+      const res = await request(
+        url,
+        { ...init, ...(headers && { headers }) },
+        opts,
+        'the weights folder is incomplete',
+      );
       if (have && res.status !== 206) {
         opts.onBytes?.(-have);
         have = 0;
@@ -72,10 +118,12 @@ export async function fetchResumable(url: string, size: number, opts: ResumableO
       }
       if (have === size) return out.buffer;
       throw new Error(`the connection closed after ${have} of ${size} bytes`);
-    } catch (e) {
-      if (e instanceof DownloadError || (e as Error)?.name === 'AbortError') throw e;
-      last = (e as Error)?.message ?? String(e);
-      failures = have > before ? 1 : failures + 1; // progress resets the count: only a stuck download gives up
-    }
-  }
+    },
+    (attempts, last) =>
+      new DownloadError(
+        `Could not download ${name} (${last}) after ${attempts} attempts without progress; ${have} of ${size} bytes arrived. ${CHECK}`,
+      ),
+    // progress resets the count: only a stuck download gives up
+    () => have > before,
+  );
 }

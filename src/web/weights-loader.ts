@@ -1,9 +1,10 @@
-import { packShards, planConversion } from '../convert/convert';
+import { buildManifest, packShards, planConversion } from '../convert/convert';
 import type { ConfigOverrides } from '../convert/keymap';
 import type { ShardBytes } from '../model/load';
 import { type RatManifest, groupBytes, parseManifest } from '../model/manifest';
 import { weightSpecs } from '../model/weights';
-import { fetchResumable } from './resumable-fetch';
+import { inOrder } from '../util/in-order';
+import { fetchResumable, fetchRetried } from './resumable-fetch';
 
 // Weight sets as streams of shards, for the worker: served folders (fetched with bounded
 // concurrency, byte-level progress, retries, and a content-addressed Cache Storage copy), folders
@@ -22,10 +23,9 @@ export interface ShardStream {
 export type OnBytes = (bytes: number) => void;
 
 const CACHE = 'rat-weights-v1';
-/** Stored with each cached shard so the cache size is known without reading 1.3 GB back. */
+/** Stored with each cached shard so the cache size is known without reading the shards back. */
 const SIZE_HEADER = 'x-rat-bytes';
 const CONCURRENCY = 3;
-const RETRIES = 3;
 
 async function openCache(): Promise<Cache | null> {
   try {
@@ -40,40 +40,10 @@ function cacheKey(sha256: string): string {
   return new URL(`/rat-weights-cache/${sha256}.bin`, self.location.origin).href;
 }
 
-async function fetchWithRetry(url: string): Promise<Response> {
-  let last: unknown;
-  for (let attempt = 0; attempt <= RETRIES; attempt++) {
-    if (attempt) await new Promise((r) => setTimeout(r, 500 * 2 ** (attempt - 1)));
-    try {
-      const res = await fetch(url);
-      if (res.ok) return res;
-      last = new Error(`HTTP ${res.status}`);
-      if (res.status === 404) break;
-    } catch (e) {
-      last = e;
-    }
-  }
-  throw new Error(
-    `Could not fetch ${new URL(url).pathname} (${(last as Error).message}) after ${RETRIES + 1} attempts. Check the connection to the app's server and reload.`,
-  );
-}
-
-/** Yields fn(item) in order while keeping up to `limit` calls in flight. */
-async function* inOrder<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): AsyncGenerator<R> {
-  const running: Promise<R>[] = [];
-  let next = 0;
-  while (next < items.length && running.length < limit) running.push(fn(items[next++]));
-  while (running.length) {
-    const r = await running.shift()!;
-    if (next < items.length) running.push(fn(items[next++]));
-    yield r;
-  }
-}
-
 export async function urlShards(base: string, onBytes: OnBytes): Promise<ShardStream> {
   const root = new URL(base, self.location.href);
   const manifestUrl = new URL('model.json', root).href;
-  const res = await fetchWithRetry(manifestUrl);
+  const res = await fetchRetried(manifestUrl);
   const manifest = parseManifest(await res.text(), root.pathname + 'model.json');
   const cache = await openCache();
   let cached = 0;
@@ -141,17 +111,13 @@ export async function checkpointShards(
   onBytes: OnBytes,
 ): Promise<ShardStream> {
   const plan = await planConversion(file, overrides);
-  const manifest: RatManifest = {
-    format: 'rat-tfjs-weights',
-    formatVersion: 1,
+  // the shards are listed as they are packed
+  const manifest = buildManifest(plan.config, [], {
     label: file.name,
     demo: false,
-    config: plan.config,
     dtype: 'float32',
     source: { file: file.name, format: plan.format, bytes: file.size, sha256: '' },
-    converter: { version: 'browser' },
-    weightsManifest: [],
-  };
+  });
   const totalBytes = weightSpecs(plan.config).reduce((n, s) => n + 4 * s.shape.reduce((a, b) => a * b, 1), 0);
   async function* shards(): AsyncGenerator<ShardBytes> {
     for await (const { group, bytes } of packShards(plan.tensors())) {

@@ -6,6 +6,7 @@ import { CONDITIONS } from '../analysis/conditions';
 import { clipFromChannels, decodeClip } from '../audio/decode';
 import { type RatModel, loadFromShards } from '../model/load';
 import { needsRestart } from '../model/out-of-memory';
+import { webgpuDevice } from '../model/tfjs-internals';
 import type { PreparedReference } from '../model/rat';
 import { startBackend } from '../web/backend';
 import {
@@ -16,7 +17,8 @@ import {
   folderShards,
   urlShards,
 } from '../web/weights-loader';
-import type { Api, BackendName, FromWorker, Progress, RequestType, ToWorker, WeightsInfo } from './protocol';
+import { NotLoadedError, wireError } from './errors';
+import type { Api, BackendName, ErrorCode, FromWorker, Progress, RequestType, ToWorker, WeightsInfo } from './protocol';
 
 // The inference worker: owns the tfjs backend, the loaded model, the decoded clips (16 kHz mono) and
 // the prepared references. Requests run one at a time in arrival order; cancel and forget act at once.
@@ -48,7 +50,7 @@ async function preparedRef(
   const known = refs.get(refId);
   if (known) return known;
   const refWave = clips.get(refId);
-  if (!refWave) throw new Error(missing);
+  if (!refWave) throw new NotLoadedError(missing);
   const ref = await model!.prepareReference(refWave, {
     signal,
     onProgress: (p) => progress({ phase: 'reference', done: p.layer, total: p.layers }),
@@ -67,7 +69,7 @@ const handlers: { [K in RequestType]: Handler<K> } = {
     const choice = await startBackend(force === 'wasm' || force === 'webgpu' ? force : undefined);
     backend = choice.name;
     if (choice.name === 'webgpu') {
-      const device = (tf.backend() as unknown as { device?: GPUDevice }).device;
+      const device = webgpuDevice();
       device?.lost.then((info) => post({ id: 0, kind: 'device-lost', message: info.message || String(info.reason) }));
     }
     return choice;
@@ -118,9 +120,9 @@ const handlers: { [K in RequestType]: Handler<K> } = {
   },
 
   async score({ clipId, refId, windows }, { signal, progress }) {
-    if (!model || !weights) throw new Error('No weights are loaded yet.');
+    if (!model || !weights) throw new NotLoadedError('No weights are loaded yet.');
     const wave = clips.get(clipId);
-    if (!wave) throw new Error('That clip is no longer loaded; drop the file again.');
+    if (!wave) throw new NotLoadedError('That clip is no longer loaded; drop the file again.');
     const ref = refId
       ? await preparedRef(refId, 'The reference clip is no longer loaded; choose it again.', signal, progress)
       : null;
@@ -154,13 +156,13 @@ const handlers: { [K in RequestType]: Handler<K> } = {
   },
 
   async conditions({ clipId, refId, mismatchedId, seed, maxSeconds }, { signal, progress }) {
-    if (!model || !weights) throw new Error('No weights are loaded yet.');
+    if (!model || !weights) throw new NotLoadedError('No weights are loaded yet.');
     const wave = clips.get(clipId);
-    if (!wave) throw new Error('That clip is no longer loaded; drop the file again.');
+    if (!wave) throw new NotLoadedError('That clip is no longer loaded; drop the file again.');
     const get = (id: string | null, what: string) => {
       if (!id) return null;
       const w = clips.get(id);
-      if (!w) throw new Error(`The ${what} clip is no longer loaded; choose it again.`);
+      if (!w) throw new NotLoadedError(`The ${what} clip is no longer loaded; choose it again.`);
       return w;
     };
     return runConditions(
@@ -202,7 +204,7 @@ const handlers: { [K in RequestType]: Handler<K> } = {
         throw new Error('simulated worker crash');
       });
     else {
-      const device = (tf.backend() as unknown as { device?: GPUDevice }).device;
+      const device = webgpuDevice();
       if (!device) throw new Error('No GPU device to lose: the backend is not WebGPU.');
       device.destroy();
     }
@@ -216,11 +218,8 @@ const handlers: { [K in RequestType]: Handler<K> } = {
   },
 };
 
-function errorOf(e: unknown) {
-  if (e instanceof DOMException && e.name === 'AbortError') return { name: 'AbortError', message: 'Cancelled.' };
-  const err = e as Error;
-  return { name: err?.name ?? 'Error', message: err?.message ?? String(e) };
-}
+/** What a request's unclassified errors are: a weights set that does not load, audio that does not decode. */
+const FALLBACK: Partial<Record<RequestType, ErrorCode>> = { loadWeights: 'bad-weights', decode: 'bad-audio' };
 
 self.onmessage = (ev: MessageEvent<ToWorker>) => {
   const msg = ev.data;
@@ -238,7 +237,7 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
       const result = await handler(msg.payload as never, { signal: ac.signal, progress });
       post({ id: msg.id, kind: 'result', result });
     } catch (e) {
-      post({ id: msg.id, kind: 'error', error: errorOf(e) });
+      post({ id: msg.id, kind: 'error', error: wireError(e, FALLBACK[msg.type]) });
       // a WASM module that trapped fails every later call; the page replaces this worker
       if (needsRestart(e)) post({ id: 0, kind: 'out-of-memory', message: (e as Error).message });
     } finally {

@@ -97,9 +97,46 @@ export interface Progress {
 export type ToWorker =
   { [K in RequestType]: { id: number; type: K; payload: Api[K]['req'] } }[RequestType] | { id: number; type: 'cancel' };
 
+/**
+ * What went wrong, for the page to act on (it never reads the message text):
+ * undecodable: the shared decoder did not recognise the bytes (the browser's decoder may);
+ * bad-audio: decoded but unusable (empty, too short, too long, odd rate);
+ * needs-config: a checkpoint whose sizes need the converter's --config options;
+ * bad-weights: a weights folder or checkpoint that cannot be used;
+ * download: the weights could not be fetched;
+ * out-of-memory: the pass did not fit (see OutOfMemoryError);
+ * not-loaded: no weights yet, or the clip or reference is no longer in the worker;
+ * cancelled: the request was cancelled; crashed: the worker died or was restarted;
+ * failed: anything else.
+ */
+export type ErrorCode =
+  | 'undecodable'
+  | 'bad-audio'
+  | 'needs-config'
+  | 'bad-weights'
+  | 'download'
+  | 'out-of-memory'
+  | 'not-loaded'
+  | 'cancelled'
+  | 'crashed'
+  | 'failed';
+
 export interface WireError {
+  code: ErrorCode;
   name: string;
   message: string;
+}
+
+/** An error raised on the other side of a worker boundary (the page's worker, the CLI's pool), with its code. */
+export class WorkerError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    name: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = name;
+  }
 }
 
 export type FromWorker =

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor1D, Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
-import type { WebGPUBackend, WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
-import { withMatMulActivation } from '../tfjs-internals';
+import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
+import { runWebGPUProgram, withMatMulActivation } from '../tfjs-internals';
 
 // Custom WebGPU kernels for the RAT forward pass, run through tfjs-backend-webgpu's own program
 // interface (WebGPUProgram + runWebGPUProgram), so tensors, memory and pipelines stay tfjs's. On a
@@ -46,9 +46,7 @@ function program(
 }
 
 function run(p: WebGPUProgram, inputs: Tensor[], uniforms: Uniform[]): Tensor {
-  const backend = tf.backend() as unknown as WebGPUBackend;
-  const info = backend.runWebGPUProgram(p, inputs, 'float32', uniforms);
-  return tf.engine().makeTensorFromTensorInfo(info);
+  return runWebGPUProgram(p, inputs, uniforms);
 }
 
 /** Exact GELU, x Phi(x), with erf by Abramowitz and Stegun 7.1.26 (|error| < 1.5e-7), as tfjs's own Erf kernel. */

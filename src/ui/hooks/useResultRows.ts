@@ -1,0 +1,112 @@
+import { useMemo } from 'react';
+import { type Evaluation, evaluate } from '../../analysis/evaluate';
+import { fileId } from '../../analysis/labels';
+import type { ResultRow } from '../../analysis/result';
+import { verdictOf } from '../../analysis/verdict';
+import type { WeightsInfo } from '../../worker/protocol';
+import type { LoadedLabels } from '../EvaluationPanel';
+import type { TableRow } from '../ResultsTable';
+import { type ScoreRow, keyOf } from '../scoring-queue';
+import { usePersistedRows } from '../usePersistedRows';
+import type { Clip } from './useClips';
+
+export interface ResultRows {
+  /** Every row the table shows: restored rows from earlier visits, then this visit's. */
+  shown: TableRow[];
+  /** The same rows as the exports write them. */
+  exported: ResultRow[];
+  restoredCount: number;
+  forgetSaved: () => Promise<void>;
+  evaluation: Evaluation | null;
+  /** Test clips finished (scored or failed) under the current reference and weights. */
+  done: number;
+}
+
+/** The table's rows from the queue's scores, the clips and the labels; one source for the table, the exports and the evaluation. */
+export function useResultRows(
+  scores: ReadonlyMap<string, ScoreRow>,
+  clips: Clip[],
+  weights: WeightsInfo | null,
+  ref: Clip | undefined,
+  labels: LoadedLabels | null,
+  rescore: (key: string) => void,
+): ResultRows {
+  const refId = ref?.id ?? null;
+  const live: TableRow[] = useMemo(() => {
+    const byId = new Map(clips.map((c) => [c.id, c]));
+    const order = new Map(clips.map((c, i) => [c.id, i]));
+    const out: TableRow[] = [...scores.values()]
+      .sort((a, b) => (order.get(a.clipId) ?? -1) - (order.get(b.clipId) ?? -1))
+      .map((r) => {
+        const clip = byId.get(r.clipId);
+        const p = r.result?.pBonafide ?? null;
+        return {
+          key: r.key,
+          current: !!weights && r.key === keyOf(r.clipId, refId, weights.id),
+          file: clip?.name ?? '(removed)',
+          seconds: clip?.info?.seconds ?? null,
+          pBonafide: p,
+          pSource: r.result?.pSource,
+          logits: r.result?.logits ?? null,
+          verdict: p == null ? null : verdictOf(p),
+          refMode: r.refId ? 'audio' : 'zero',
+          ref: r.refId ? r.refName : null,
+          weights: { label: r.weightsLabel, sha256: r.weightsSha256, demo: r.demo },
+          audioSha256: clip?.sha256 ?? null,
+          backend: r.result?.backend,
+          elapsedMs: r.result?.elapsedMs,
+          noSignal: clip?.info?.noSignal,
+          timeline: r.result?.timeline ?? null,
+          error: r.result ? undefined : r.error,
+          cancelled: r.code === 'cancelled',
+          onRescore: r.error ? () => rescore(r.key) : undefined,
+        };
+      });
+    // files that could not be decoded are part of the batch too (and of its exports)
+    for (const c of clips) {
+      if (c.role !== 'test' || c.status !== 'error') continue;
+      out.push({
+        key: `decode|${c.id}`,
+        current: true,
+        file: c.name,
+        seconds: null,
+        pBonafide: null,
+        verdict: null,
+        refMode: refId ? 'audio' : 'zero',
+        ref: ref?.name ?? null,
+        weights: { label: weights?.label ?? '', sha256: weights?.sha256 ?? null, demo: !!weights?.demo },
+        audioSha256: c.sha256 ?? null,
+        error: c.error ?? 'could not be decoded',
+      });
+    }
+    return out;
+  }, [scores, clips, weights, refId, ref, rescore]);
+
+  // results from earlier visits come back as older rows; every finished row is kept for the next one
+  const { restored, forget: forgetSaved } = usePersistedRows(live);
+  const shown = useMemo(() => {
+    const rows = restored.length ? [...restored, ...live] : live;
+    // restored rows get the loaded labels as live rows do
+    return labels ? rows.map((r) => ({ ...r, label: labels.set.labels.get(fileId(r.file))?.key ?? null })) : rows;
+  }, [restored, live, labels]);
+
+  // the evaluation takes the scores the table shows: this visit's, and restored ones for files not scored again
+  const evaluation = useMemo(() => {
+    if (!labels) return null;
+    const current = live.filter((r) => r.current && r.pBonafide != null);
+    const liveFiles = new Set(current.map((r) => r.file));
+    const older = restored.filter((r) => r.pBonafide != null && !liveFiles.has(r.file));
+    const scored = [...current, ...older].map((r) => ({ file: r.file, score: r.pBonafide! }));
+    return evaluate(scored, labels.set);
+  }, [labels, live, restored]);
+
+  const exported = useMemo(
+    () => shown.map(({ key: _k, current: _c, onRescore: _r, cancelled: _x, ...r }): ResultRow => r),
+    [shown],
+  );
+  const tests = clips.filter((c) => c.role === 'test');
+  const done = tests.filter(
+    (c) => c.status === 'error' || (weights && scores.get(keyOf(c.id, refId, weights.id))),
+  ).length;
+  return { shown, exported, restoredCount: restored.length, forgetSaved, evaluation, done };
+}

@@ -1,0 +1,134 @@
+import { useCallback, useRef, useState } from 'react';
+import type { ConfigOverrides } from '../../convert/keymap';
+import { type WeightsIndexEntry, fetchWeightsIndex } from '../../web/fetch-weights';
+import type { Progress, WeightsInfo, WeightsSpec } from '../../worker/protocol';
+import { WorkerError } from '../../worker/protocol';
+import type { InferenceClient } from '../inference-client';
+
+/** Something slow the user may cancel, with its progress. */
+export interface Busy {
+  label: string;
+  progress?: Progress;
+  cancel?: () => void;
+}
+
+export interface CacheLine {
+  bytes: number;
+  entries: number;
+  persisted: boolean;
+}
+
+export interface Weights {
+  /** The sets the site offers (weights/index.json). */
+  index: WeightsIndexEntry[];
+  /** The weights in use; null until the first set loads. */
+  info: WeightsInfo | null;
+  /** The chosen set's spec: a set that fails to load is not chosen. */
+  spec: WeightsSpec | null;
+  busy: Busy | null;
+  error: string | null;
+  cache: CacheLine | null;
+  /** Loads the chosen set again (after an engine restart), or the site's first set. */
+  loadCurrent: () => Promise<void>;
+  pickSet: (id: string) => void;
+  openFolder: (files: File[]) => void;
+  /** A checkpoint, with the converter's --config as JSON text (empty: XLS-R 300M / RAT sizes). */
+  openCheckpoint: (file: File, configJson: string) => void;
+  clearCache: () => Promise<void>;
+}
+
+const urlSpec = (e: WeightsIndexEntry): WeightsSpec => ({
+  kind: 'url',
+  id: e.id,
+  base: new URL(e.path, document.baseURI).href,
+});
+
+/** The weights: the site's sets, a folder or a checkpoint from disk, the download cache. */
+export function useWeights(client: InferenceClient): Weights {
+  const [index, setIndex] = useState<WeightsIndexEntry[]>([]);
+  const [info, setInfo] = useState<WeightsInfo | null>(null);
+  const [busy, setBusy] = useState<Busy | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [cache, setCache] = useState<CacheLine | null>(null);
+  const specRef = useRef<WeightsSpec | null>(null);
+  const [spec, setSpec] = useState<WeightsSpec | null>(null);
+
+  // the cache line is informational: an engine restart or a storage error only leaves it stale
+  const refreshCache = useCallback(async () => {
+    const c = await client.request('cacheInfo', {}).catch(() => null);
+    if (!c) return;
+    const persisted = (await navigator.storage?.persisted?.().catch(() => false)) ?? false;
+    setCache({ ...c, persisted });
+  }, [client]);
+
+  const load = useCallback(
+    async (next: WeightsSpec, label: string) => {
+      // a set that fails to load does not become the current choice: the weights in use stay chosen
+      const previous = specRef.current;
+      specRef.current = next;
+      setSpec(next);
+      setError(null);
+      const ac = new AbortController();
+      const cancel = () => ac.abort();
+      setBusy({ label, cancel });
+      try {
+        const loaded = await client.request(
+          'loadWeights',
+          { weights: next },
+          { signal: ac.signal, onProgress: (progress) => setBusy({ label, progress, cancel }) },
+        );
+        setInfo(loaded);
+        void refreshCache();
+      } catch (e) {
+        specRef.current = previous;
+        setSpec(previous);
+        const code = e instanceof WorkerError ? e.code : 'failed';
+        const hint =
+          code === 'needs-config'
+            ? ' In the app, put that JSON under "Checkpoint options" and open the checkpoint again.'
+            : '';
+        if (code !== 'crashed') setError(`Could not load ${label}: ${(e as Error).message}${hint}`);
+      } finally {
+        setBusy(null);
+      }
+    },
+    [client, refreshCache],
+  );
+
+  const loadCurrent = useCallback(async () => {
+    let s = specRef.current;
+    if (!s) {
+      const entries = await fetchWeightsIndex();
+      setIndex(entries);
+      if (!entries.length) throw new Error('weights/index.json lists no weight sets.');
+      s = urlSpec(entries[0]);
+      void navigator.storage?.persist?.().catch(() => false);
+    }
+    await load(s, s.kind === 'url' ? s.id : s.kind === 'folder' ? 'weights folder' : s.file.name);
+  }, [load]);
+
+  const pickSet = (id: string) => {
+    const entry = index.find((x) => x.id === id);
+    if (entry) void load(urlSpec(entry), entry.label);
+  };
+
+  const openFolder = (files: File[]) => {
+    if (files.length) void load({ kind: 'folder', id: `folder:${Date.now()}`, files }, 'the chosen folder');
+  };
+
+  const openCheckpoint = (file: File, configJson: string) => {
+    let overrides: ConfigOverrides | undefined;
+    try {
+      overrides = configJson.trim() ? JSON.parse(configJson) : undefined;
+    } catch {
+      setError('Checkpoint options are not valid JSON; fix them and open the checkpoint again.');
+      return;
+    }
+    const id = `ckpt:${file.name}:${file.size}:${file.lastModified}:${configJson}`;
+    void load({ kind: 'checkpoint', id, file, overrides }, file.name);
+  };
+
+  const clearCache = () => client.request('cacheClear', {}).then(() => refreshCache());
+
+  return { index, info, spec, busy, error, cache, loadCurrent, pickSet, openFolder, openCheckpoint, clearCache };
+}

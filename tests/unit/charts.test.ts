@@ -1,0 +1,193 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import fc from 'fast-check';
+import { type FunctionComponent, createElement } from 'react';
+import { renderToStaticMarkup } from 'react-dom/server';
+import { describe, expect, it } from 'vitest';
+import {
+  conditionsPSvg,
+  conditionsRatioSvg,
+  detSvg,
+  esc,
+  histogramSvg,
+  timelineSvg,
+  timelineWindowAt,
+} from '../../src/analysis/charts';
+import { evaluate } from '../../src/analysis/evaluate';
+import { parseLabels } from '../../src/analysis/labels';
+import { PALETTE, pColour } from '../../src/analysis/palette';
+import { buildHtml } from '../../src/analysis/report';
+import type { ReportContext, ResultRow } from '../../src/analysis/result';
+import type { ConditionResult } from '../../src/analysis/run-conditions';
+import { verdictOf, verdictText } from '../../src/analysis/verdict';
+import { summariseWindows } from '../../src/analysis/windows';
+import {
+  ConditionsPChart,
+  ConditionsRatioChart,
+  DetChart,
+  HistogramChart,
+  TimelineChart,
+  timelineChartLabel,
+} from '../../src/ui/Charts';
+
+// One chart implementation (src/analysis/charts.ts) for the page and the HTML report, one palette,
+// one verdict wording.
+
+const ROOT = path.resolve(__dirname, '../..');
+
+const e = evaluate(
+  [
+    { file: 'a.wav', score: 0.1 },
+    { file: 'b.wav', score: 0.45 },
+    { file: 'c.wav', score: 0.55 },
+    { file: 'd.wav', score: 0.9 },
+    { file: 'e.wav', score: 0.7 },
+    { file: 'f.wav', score: 0.3 },
+  ],
+  parseLabels('a.wav,spoof\nb.wav,bonafide\nc.wav,spoof\nd.wav,bonafide\ne.wav,bonafide\nf.wav,spoof\n', 'l.csv'),
+);
+// ~14 s at 4 s windows every 2 s, like the E2E clip
+const timeline = summariseWindows(
+  [0, 2, 4, 6, 8, 10].map((s, i) => ({ start: s, end: s + 4, pBonafide: [0.9, 0.6, 0.2, 0.45, 0.8, 0.05][i] })),
+);
+const EVIL = '<script>alert(1)</script>"\'&.wav';
+const conditions: ConditionResult[] = [
+  { id: 'zero', label: 'Zero vector', caption: '', pBonafide: 0.31, attnRms: [0.02, 0.03], mlpRms: [1, 1.5] },
+  { id: 'matched', label: EVIL, caption: '', pBonafide: 0.72, attnRms: [0.01, 0.04], mlpRms: [1, 2] },
+  { id: 'silence', label: 'Silence', caption: '', unavailable: 'no reference chosen' },
+];
+
+const W = { label: 'Demo weights', sha256: 'ab'.repeat(32), demo: true };
+const row = (file: string, p: number, t?: typeof timeline): ResultRow => ({
+  file,
+  seconds: 14,
+  pBonafide: p,
+  verdict: verdictOf(p),
+  refMode: 'zero',
+  ref: null,
+  weights: W,
+  audioSha256: 'cd'.repeat(32),
+  timeline: t,
+});
+const ctx: ReportContext = {
+  appVersion: '0.1.0',
+  date: '2026-01-01T00:00:00.000Z',
+  weights: W,
+  settings: { refMode: 'zero', ref: null },
+  evaluation: e,
+};
+
+function page<P extends object>(component: FunctionComponent<P>, props: P): string {
+  return renderToStaticMarkup(createElement(component, props));
+}
+/** The SVG markup inside a page chart's wrapper. */
+const inner = (html: string) => html.replace(/^<div[^>]*>/, '').replace(/<\/div>$/, '');
+/** Every element name in an SVG string. */
+const tags = (svg: string) => new Set([...svg.matchAll(/<\/?([a-zA-Z][\w:-]*)/g)].map((m) => m[1].toLowerCase()));
+const SVG_TAGS = new Set(['svg', 'rect', 'line', 'polyline', 'circle', 'text', 'title']);
+
+describe('one chart implementation for the page and the report', () => {
+  it('the page draws the very SVG the report inlines', () => {
+    const html = buildHtml([row('long.wav', 0.62, timeline)], ctx);
+    const det = inner(page(DetChart, { e }));
+    const hist = inner(page(HistogramChart, { e }));
+    expect(det).toBe(detSvg(e));
+    expect(hist).toBe(histogramSvg(e));
+    expect(html).toContain(det);
+    expect(html).toContain(hist);
+    // the timeline: the same drawing, the page's text alternative naming the file and the click
+    const onPage = inner(page(TimelineChart, { timeline, file: 'long.wav' }));
+    expect(onPage).toBe(timelineSvg(timeline, { label: timelineChartLabel(6, 'long.wav') }));
+    expect(html).toContain(timelineSvg(timeline));
+    expect(onPage.replace(/aria-label="[^"]*"/, '')).toBe(timelineSvg(timeline).replace(/aria-label="[^"]*"/, ''));
+    expect(inner(page(ConditionsPChart, { results: conditions }))).toBe(conditionsPSvg(conditions));
+    expect(inner(page(ConditionsRatioChart, { results: conditions }))).toBe(conditionsRatioSvg(conditions));
+  });
+
+  it('keeps the test ids and text alternatives the page had', () => {
+    expect(page(DetChart, { e })).toMatch(
+      /^<div class="svg-chart chart" data-testid="det-chart"><svg [^>]*aria-label="DET curve on probit axes"/,
+    );
+    expect(page(HistogramChart, { e })).toMatch(
+      /data-testid="histogram-chart"><svg [^>]*aria-label="Score histogram per class"/,
+    );
+    expect(page(TimelineChart, { timeline, file: 'x.wav' })).toContain(
+      'data-testid="timeline-chart"><svg xmlns="http://www.w3.org/2000/svg" width="600" height="150" viewBox="0 0 600 150" role="img" aria-label="P(bona fide) of each of the 6 windows of x.wav over time; click a point to play from there"',
+    );
+    expect(page(ConditionsPChart, { results: conditions })).toContain('data-testid="conditions-p-chart"');
+    expect(page(ConditionsRatioChart, { results: conditions })).toContain('data-testid="conditions-ratio-chart"');
+    // tooltips are <title> elements
+    expect(timelineSvg(timeline)).toContain('<title>window 3, 4.0-8.0 s: P(bona fide) 0.2000</title>');
+    expect(detSvg(e)).toMatch(/<title>EER \d+\.\d\d %<\/title>/);
+    // conditions that did not run are left out of both condition charts
+    expect(conditionsPSvg(conditions)).not.toContain('Silence');
+    expect(conditionsRatioSvg(conditions)).not.toContain('Silence');
+    expect(detSvg({ ...e, metrics: null })).toBe('');
+  });
+
+  it('escapes a file name or label with markup inside the SVG, on the page and in the report', () => {
+    const onPage = page(TimelineChart, { timeline, file: EVIL });
+    expect(onPage).not.toContain('<script');
+    expect(onPage).toContain(esc(EVIL));
+    for (const svg of [conditionsPSvg(conditions), conditionsRatioSvg(conditions), onPage]) {
+      expect(svg).not.toMatch(/<script|alert\(1\)<\//);
+      expect(svg).toContain('&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;.wav');
+    }
+    const html = buildHtml([row(EVIL, 0.2, timeline)], ctx);
+    expect(html).not.toContain('<script');
+    // any text at all: only the builders' own elements, no event handler attribute
+    fc.assert(
+      fc.property(fc.string(), fc.string(), (a, b) => {
+        const rs = [
+          { label: a, pBonafide: 0.4, attnRms: [0.1], mlpRms: [1] },
+          { label: b, pBonafide: 0.6, attnRms: [0.2], mlpRms: [1] },
+        ];
+        for (const svg of [conditionsPSvg(rs), conditionsRatioSvg(rs), timelineSvg(timeline, { label: a + b })]) {
+          for (const t of tags(svg)) expect(SVG_TAGS.has(t), t).toBe(true);
+          expect(svg).not.toMatch(/\son\w+=/i);
+        }
+      }),
+    );
+  });
+
+  it('a click at a fraction of the timeline chart picks the window whose centre is nearest', () => {
+    expect(timelineWindowAt(timeline, 0)).toBe(0);
+    expect(timelineWindowAt(timeline, 0.85)).toBe(5); // as the E2E test clicks
+    expect(timelineWindowAt(timeline, 1)).toBe(5);
+    // the drawing's own position of window 3's centre maps back to window 3
+    const cx = Number(/<circle cx="([\d.]+)"[^>]*><title>window 4,/.exec(timelineSvg(timeline))![1]);
+    expect(timelineWindowAt(timeline, cx / 600)).toBe(3);
+  });
+});
+
+describe('one palette', () => {
+  it('colour-blind safe: bona fide blue, spoof red, the same in the charts, the report and the page CSS', () => {
+    expect(PALETTE.bonafide).toBe('#2166ac');
+    expect(PALETTE.spoof).toBe('#b2182b');
+    expect(pColour(1)).toBe('rgba(33, 102, 172, 1)');
+    expect(pColour(0)).toBe('rgba(178, 24, 43, 1)');
+    expect(pColour(0.5, 0.45)).toBe('rgba(200, 200, 200, 0.45)');
+    expect(histogramSvg(e)).toContain(`fill="${PALETTE.bonafide}"`);
+    expect(histogramSvg(e)).toContain(`fill="${PALETTE.spoof}"`);
+    const css = readFileSync(path.join(ROOT, 'src/ui/style.css'), 'utf8');
+    const vars = Object.fromEntries([...css.matchAll(/--([a-z]+):\s*(#[0-9a-f]+);/gi)].map((m) => [m[1], m[2]]));
+    expect(vars).toEqual(PALETTE);
+    for (const s of [css, buildHtml([row('a.wav', 0.9, timeline)], ctx), detSvg(e), histogramSvg(e)])
+      expect(s).not.toMatch(/#2e7d32|#c62828|#05603a/i);
+  });
+});
+
+describe('one verdict wording', () => {
+  it('verdictText grades the score; verdictOf is the machine value', () => {
+    expect([0.95, 0.7, 0.55, 0.45, 0.2, 0.05].map((p) => verdictText(p))).toEqual([
+      { text: 'Likely bona fide (genuine)', tone: 'bona' },
+      { text: 'Leans bona fide', tone: 'bona' },
+      { text: 'Uncertain, just on the bona fide side of 0.5', tone: 'unsure' },
+      { text: 'Uncertain, just on the spoof side of 0.5', tone: 'unsure' },
+      { text: 'Leans spoof', tone: 'spoof' },
+      { text: 'Likely spoof (synthetic or converted)', tone: 'spoof' },
+    ]);
+    expect(verdictOf(0.5)).toBe('bonafide');
+    expect(verdictOf(0.4999)).toBe('spoof');
+  });
+});

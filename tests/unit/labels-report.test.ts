@@ -1,0 +1,265 @@
+import { describe, expect, it } from 'vitest';
+import { evaluate } from '../../src/analysis/evaluate';
+import { LabelsError, fileId, matchLabels, parseLabels } from '../../src/analysis/labels';
+import { computeMetrics } from '../../src/analysis/metrics';
+import { buildHtml } from '../../src/analysis/report';
+import { PALETTE } from '../../src/analysis/palette';
+import {
+  type ResultRow,
+  type ReportContext,
+  CSV_COLUMNS,
+  buildCsv,
+  buildJson,
+  evaluationJson,
+  rowJson,
+} from '../../src/analysis/result';
+import { summariseWindows } from '../../src/analysis/windows';
+import Papa from 'papaparse';
+
+const PROTOCOL5 = [
+  'T_4850 T_0000000000 F - - - AC3 A05 spoof -',
+  'T_4850 T_0000000001 F - - - - bonafide bonafide -',
+  '',
+  '# a comment',
+  'T_1234 T_0000000002 M mp3 1 7 AC1 A01 spoof -',
+  'T_1234 T_0000000003 M - - - AC3 A05 spoof -',
+].join('\n');
+
+describe('labels', () => {
+  it('reads an ASVspoof 5 protocol with attack labels and tags', () => {
+    const s = parseLabels(PROTOCOL5, 'ASVspoof5.dev.track_1.tsv');
+    expect(s.format).toBe('asvspoof5');
+    expect(s.labels.size).toBe(4);
+    expect(s.labels.get('T_0000000000')).toEqual({ id: 'T_0000000000', key: 'spoof', attack: 'A05', attackTag: 'AC3' });
+    expect(s.labels.get('T_0000000001')!.key).toBe('bonafide');
+  });
+
+  it('reads an ASVspoof 2019 LA protocol', () => {
+    const s = parseLabels('LA_0079 LA_T_1138215 - - bonafide\nLA_0079 LA_T_1271820 - A01 spoof\n', 'trn.txt');
+    expect(s.format).toBe('asvspoof2019');
+    expect(s.labels.get('LA_T_1271820')).toEqual({ id: 'LA_T_1271820', key: 'spoof', attack: 'A01', attackTag: null });
+  });
+
+  it('reads a whitespace-separated list of file, key and attack, with or without a header', () => {
+    const s = parseLabels('file\tlabel\nclips/a.flac\tbonafide\nb.wav   spoof  A07\n', 'labels.tsv');
+    expect(s.format).toBe('list');
+    expect([...s.labels.values()]).toEqual([
+      { id: 'a', key: 'bonafide', attack: null, attackTag: null },
+      { id: 'b', key: 'spoof', attack: 'A07', attackTag: null },
+    ]);
+  });
+
+  it('reads a CSV with or without a header, quoted names with commas, and other spellings of the classes', () => {
+    const a = parseLabels('file,label\n"a, b.wav",bonafide\nc.flac,Spoof\nd,bona-fide\n', 'labels.csv');
+    expect(a.format).toBe('csv');
+    expect([...a.labels.values()].map((l) => [l.id, l.key])).toEqual([
+      ['a, b', 'bonafide'],
+      ['c', 'spoof'],
+      ['d', 'bonafide'],
+    ]);
+    const b = parseLabels('x.wav,spoof,A07\r\ny.wav,genuine\r\n', 'my labels');
+    expect(b.labels.get('x')!.attack).toBe('A07');
+    expect(b.labels.get('y')!.key).toBe('bonafide');
+  });
+
+  it('names the line and what is wrong in a malformed file', () => {
+    expect(() => parseLabels('T_1 T_2 F - - - AC3 A05 spoof -\nT_1 T_3 F - spoof\n', 'p.tsv')).toThrow(
+      /p\.tsv line 2: 5 columns, but earlier lines had 10/,
+    );
+    expect(() => parseLabels('a b c d\n', 'p.txt')).toThrow(
+      /p\.txt line 1: expected 10 columns \(ASVspoof 5\), 5 \(ASVspoof 2019 LA\) or 2-3 \(file, key, attack\), got 4/,
+    );
+    expect(() => parseLabels('a.wav spoof\nT_1 T_2 F - - - AC3 A05 spoof -\n', 'p.txt')).toThrow(
+      /line 2: 10 columns, but earlier lines had 2-3/,
+    );
+    expect(() => parseLabels('T_1 T_2 F - - - AC3 A05 maybe -\n', 'p.tsv')).toThrow(
+      /line 1: the key column says "maybe"; it must be bonafide or spoof/,
+    );
+    expect(() => parseLabels('a.wav,bonafide\nb.wav,unsure\n', 'l.csv')).toThrow(/l\.csv row 2: the label is "unsure"/);
+    expect(() => parseLabels('a.wav,bonafide\na.flac,spoof\n', 'l.csv')).toThrow(
+      /row 2: "a" is labelled spoof here but bonafide earlier/,
+    );
+    expect(() => parseLabels('only-a-name\n', 'l.csv')).toThrow(/row 1: expected a file name and a label/);
+    expect(() => parseLabels('', 'p.tsv')).toThrow(LabelsError);
+    expect(() => parseLabels('file,label\n', 'l.csv')).toThrow(/only a header row/);
+  });
+
+  it('matches by base name without extension and reports both kinds of leftovers', () => {
+    expect(fileId('dir/sub/T_0000000000.flac')).toBe('T_0000000000');
+    expect(fileId('C:\\x\\a.b.wav')).toBe('a.b');
+    const s = parseLabels(PROTOCOL5, 'p.tsv');
+    const m = matchLabels(
+      [
+        { file: 'x/T_0000000000.wav', score: 0.2 },
+        { file: 'extra.wav', score: 0.9 },
+      ],
+      s,
+    );
+    expect(m.matched.map((x) => x.label.id)).toEqual(['T_0000000000']);
+    expect(m.unlabelledFiles).toEqual(['extra.wav']);
+    expect(m.unmatchedLabels).toEqual(['T_0000000001', 'T_0000000002', 'T_0000000003']);
+    expect(m.sharedIds).toEqual([]);
+    const twice = matchLabels(
+      [
+        { file: 'a/T_0000000001.wav', score: 0.2 },
+        { file: 'b/T_0000000001.flac', score: 0.4 },
+      ],
+      s,
+    );
+    expect(twice.matched).toHaveLength(2);
+    expect(twice.sharedIds).toEqual(['T_0000000001']);
+  });
+
+  it('evaluates: overall metrics equal computeMetrics on the matched scores, per-attack counts and EER', () => {
+    const s = parseLabels(PROTOCOL5, 'p.tsv');
+    const scores = [
+      { file: 'T_0000000000.flac', score: 0.3 },
+      { file: 'T_0000000001.flac', score: 0.6 },
+      { file: 'T_0000000002.flac', score: 0.7 },
+      { file: 'T_0000000003.flac', score: 0.1 },
+    ];
+    const e = evaluate(scores, s);
+    const ref = computeMetrics([0.6], [0.3, 0.7, 0.1]);
+    expect(e.metrics!.eer).toBe(ref.eer);
+    expect(e.metrics!.minDcf).toBe(ref.minDcf);
+    expect(e.attacks).toEqual([
+      { attack: 'bonafide', tags: '', n: 1, eer: null },
+      { attack: 'A01', tags: 'AC1', n: 1, eer: 1 },
+      { attack: 'A05', tags: 'AC3', n: 2, eer: 0 },
+    ]);
+    const j = evaluationJson(e);
+    expect(j).toMatchObject({ eer: ref.eer, min_dcf: ref.minDcf, n_bonafide: 1, n_spoof: 3 });
+    const one = evaluate(scores.slice(0, 1), s);
+    expect(one.metrics).toBeNull();
+    expect(one.problem).toMatch(/matched 0 bona fide and 1 spoof/);
+  });
+});
+
+const W = { label: 'Demo weights (untrained)', sha256: 'ab'.repeat(32), demo: true, dtype: 'float16' };
+const rows: ResultRow[] = [
+  {
+    file: '=cmd|calc.wav',
+    seconds: 1.5,
+    pBonafide: 0.25,
+    verdict: 'spoof',
+    refMode: 'zero',
+    ref: null,
+    weights: W,
+    audioSha256: 'cd'.repeat(32),
+    label: 'spoof',
+  },
+  {
+    file: 'a "quoted", <b>.wav',
+    seconds: 20,
+    pBonafide: 0.75,
+    pSource: 'window_mean',
+    verdict: 'bonafide',
+    refMode: 'zero',
+    ref: null,
+    weights: W,
+    audioSha256: 'ef'.repeat(32),
+    timeline: summariseWindows([
+      { start: 0, end: 4, pBonafide: 0.8 },
+      { start: 2, end: 6, pBonafide: 0.3 },
+    ]),
+  },
+  {
+    file: 'bad.wav',
+    seconds: null,
+    pBonafide: null,
+    verdict: null,
+    refMode: 'zero',
+    ref: null,
+    weights: W,
+    audioSha256: '00'.repeat(32),
+    error: 'the file is empty (0 bytes)',
+  },
+];
+const ctx: ReportContext = {
+  appVersion: '0.1.0',
+  date: '2026-11-27T06:00:00.000Z',
+  weights: W,
+  settings: {
+    refMode: 'zero',
+    ref: null,
+    windows: { limitSeconds: 12, windowSeconds: 4, hopSeconds: 2, singlePassMaxSeconds: 30 },
+  },
+  evaluation: evaluate(
+    [
+      { file: 'x.wav', score: 0.2 },
+      { file: 'y.wav', score: 0.9 },
+    ],
+    parseLabels('x.wav,spoof\ny.wav,bonafide\n', 'l.csv'),
+  ),
+};
+
+describe('exports', () => {
+  it('CSV: a header and one row per file that a CSV parser reads back, formulas escaped', () => {
+    const csv = buildCsv(rows);
+    const back = Papa.parse<Record<string, string>>(csv, { header: true, skipEmptyLines: true });
+    expect(back.meta.fields).toEqual([...CSV_COLUMNS]);
+    expect(back.data).toHaveLength(3);
+    expect(back.data[0].file).toBe("'=cmd|calc.wav");
+    expect(back.data[1].file).toBe('a "quoted", <b>.wav');
+    expect(Number(back.data[1].p_bonafide)).toBe(0.75);
+    expect(back.data[1].timeline_min_p).toBe('0.3');
+    expect(back.data.map((r) => r.p_source)).toEqual(['single', 'window_mean', '']);
+    expect(back.data[2].error).toBe('the file is empty (0 bytes)');
+    expect(back.data.every((r) => r.weights_sha256 === W.sha256)).toBe(true);
+  });
+
+  it('JSON: context, the demo warning, every file and the evaluation', () => {
+    const j = JSON.parse(buildJson(rows, ctx));
+    expect(j.version).toBe('0.1.0');
+    expect(j.warning).toMatch(/scores carry no meaning/);
+    expect(j.weights.sha256).toBe(W.sha256);
+    expect(j.files).toHaveLength(3);
+    expect(j.files[1].timeline.windows).toHaveLength(2);
+    expect(j.files[1].p_source).toBe('window_mean');
+    expect(j.files[2]).toEqual({
+      file: 'bad.wav',
+      audio_sha256: '00'.repeat(32),
+      error: 'the file is empty (0 bytes)',
+    });
+    expect(j.evaluation).toMatchObject({ eer: 0, min_dcf: 0, n_bonafide: 1, n_spoof: 1 });
+  });
+
+  it("JSON: one snake_case shape, the same file object as the CLI's --json line and the same evaluation", () => {
+    const j = JSON.parse(buildJson(rows, ctx));
+    const keys = (v: unknown): string[] =>
+      Array.isArray(v)
+        ? v.flatMap(keys)
+        : v && typeof v === 'object'
+          ? Object.entries(v).flatMap(([k, x]) => [k, ...keys(x)])
+          : [];
+    expect(keys(j).filter((k) => !/^[a-z0-9_]+$/.test(k))).toEqual([]);
+    expect(j.files[1].timeline.windows[0]).toEqual({ start: 0, end: 4, p_bonafide: 0.8 });
+    rows.forEach((r, i) => expect(j.files[i]).toEqual(JSON.parse(JSON.stringify(rowJson(r, ctx.settings.windows)))));
+    expect(j.evaluation).toEqual(JSON.parse(JSON.stringify(evaluationJson(ctx.evaluation!))));
+  });
+
+  it('HTML: self-contained, escaped, with the warning, hashes, settings, timeline and charts', () => {
+    const html = buildHtml(rows, ctx);
+    expect(html).not.toMatch(/<script|<link|<img|\ssrc=|\shref=|url\(/i);
+    expect(html).toContain('a &quot;quoted&quot;, &lt;b&gt;.wav');
+    expect(html).not.toContain('<b>.wav');
+    expect(html).toContain('id="demo-warning"');
+    expect(html).toContain(W.sha256);
+    for (const r of rows) expect(html).toContain(r.audioSha256!);
+    expect(html).toContain('rat-detector 0.1.0');
+    expect(html).toContain('2026-11-27T06:00:00.000Z');
+    expect(html).toContain('as 4 s windows every 2 s');
+    expect(html).toMatch(/aria-label="P\(bona fide\) per window"/);
+    expect(html).toMatch(/aria-label="DET curve on probit axes"/);
+    expect(html).toMatch(/aria-label="Score histogram per class"/);
+    expect(html).toContain('EER <strong>0.00 %</strong>');
+    expect(html).toContain('<td>0.7500 (window mean)</td>');
+    // the verdict in the one wording of src/analysis/verdict.ts, coloured from the one palette
+    expect(html).toContain('<td class="verdict spoof">Leans spoof</td>');
+    expect(html).toContain('<td class="verdict bona">Leans bona fide</td>');
+    expect(html).toContain(`.verdict.bona{color:${PALETTE.bonafide}}`);
+    expect(html).not.toMatch(/#2e7d32|#c62828/i);
+    const noDemo = buildHtml(rows, { ...ctx, weights: { ...W, demo: false } });
+    expect(noDemo).not.toContain('demo-warning');
+  });
+});

@@ -1,0 +1,93 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { parseSaved, toSaved } from '../../src/ui/persist';
+
+// The stored form of a results row: what is saved comes back unchanged after a structured clone
+// (what IndexedDB does), and anything else read from storage is dropped rather than shown.
+
+const sha = fc.stringMatching(/^[0-9a-f]{64}$/);
+const row = fc
+  .record({
+    key: fc.string({ minLength: 1, maxLength: 40 }),
+    file: fc.string({ maxLength: 40 }),
+    seconds: fc.option(fc.double({ min: 0, max: 7200, noNaN: true })),
+    p: fc.option(fc.double({ min: 0, max: 1, noNaN: true })),
+    refMode: fc.constantFrom('zero' as const, 'audio' as const),
+    ref: fc.option(fc.string({ maxLength: 20 })),
+    weights: fc.record({ label: fc.string({ maxLength: 30 }), sha256: fc.option(sha), demo: fc.boolean() }),
+    audioSha256: fc.option(sha),
+    backend: fc.option(fc.constantFrom('webgpu', 'wasm'), { nil: undefined }),
+    elapsedMs: fc.option(fc.double({ min: 0, max: 1e6, noNaN: true }), { nil: undefined }),
+    error: fc.string({ minLength: 1, maxLength: 60 }),
+  })
+  .map((r) => ({
+    key: r.key,
+    file: r.file,
+    seconds: r.seconds,
+    pBonafide: r.p,
+    verdict: r.p == null ? null : r.p >= 0.5 ? ('bonafide' as const) : ('spoof' as const),
+    refMode: r.refMode,
+    ref: r.ref,
+    weights: r.weights,
+    audioSha256: r.audioSha256,
+    backend: r.backend,
+    elapsedMs: r.elapsedMs,
+    error: r.p == null ? r.error : undefined,
+  }));
+
+describe('saved results rows', () => {
+  it('round-trip through a structured clone unchanged', () => {
+    fc.assert(
+      fc.property(row, fc.nat(), (r, t) => {
+        const saved = toSaved({ ...r, onRescore: () => undefined } as Parameters<typeof toSaved>[0], t);
+        expect(Object.values(saved).some((v) => typeof v === 'function')).toBe(false);
+        expect(parseSaved(structuredClone(saved))).toEqual(saved);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('anything else read back from storage is dropped, never thrown on', () => {
+    const junk = fc.oneof(
+      fc.anything(),
+      row.chain((r) =>
+        fc
+          .record({ field: fc.constantFrom(...Object.keys(r)), value: fc.anything() })
+          .map(({ field, value }) => ({ ...toSaved(r, 1), [field]: value })),
+      ),
+    );
+    fc.assert(
+      fc.property(junk, (v) => {
+        const out = parseSaved(v);
+        if (out) expect(parseSaved(structuredClone(out))).toEqual(out);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it.each([
+    ['a probability above 1', { pBonafide: 1.5 }],
+    ['NaN as a probability', { pBonafide: NaN }],
+    ['an unknown verdict', { verdict: 'maybe' }],
+    ['weights without a label', { weights: { sha256: null, demo: true } }],
+    ['neither a score nor an error', { pBonafide: null, verdict: null }],
+    ['markup as a reference mode', { refMode: '<img src=x onerror=alert(1)>' }],
+  ])('drops a row with %s', (_, patch) => {
+    const good = toSaved(
+      {
+        key: 'k',
+        file: 'a.wav',
+        seconds: 1,
+        pBonafide: 0.7,
+        verdict: 'bonafide',
+        refMode: 'zero',
+        ref: null,
+        weights: { label: 'w', sha256: null, demo: true },
+        audioSha256: null,
+      },
+      5,
+    );
+    expect(parseSaved(good)).toEqual(good);
+    expect(parseSaved({ ...good, ...patch })).toBeNull();
+  });
+});
