@@ -7,8 +7,8 @@ import type { RatWeights } from './weights';
 
 // On tfjs-backend-wasm every fused matMul goes to XNNPACK, which packs the weight matrix (with its
 // bias) into its own buffer the first time, caches that operator under (weight, bias, activation)
-// and never reads the weight again. Keeping the original as well doubled the resident memory of
-// the full model (1.3 GB of float32 weights -> 2.6 GB, 3.3 GB peak). Here each linear layer is
+// and never reads the weight again. Keeping the original as well would double the resident memory
+// of the full model. Here each linear layer is
 // packed as soon as its shard is in, and the original's heap block is handed back to the
 // allocator, so later shards and activations reuse it: peak memory is one copy plus one shard
 // (tfjs-internals' wasmFreeValues; under another tfjs release the values stay, as the plain path).
@@ -59,7 +59,7 @@ export function packAndRelease(named: Record<string, Tensor>, done: Set<string>)
 }
 
 /**
- * The conv filters likewise (about 50 MB for XLS-R: the extractor's 7 and the 16 positional groups).
+ * The conv filters likewise (the extractor's 7 and the 16 positional groups).
  * tfjs-wasm caches each convolution operator, with its transposed and packed filter, under the
  * filter, bias, kernel, strides and padding but not the input's length, so one short input through
  * each conv exactly as rat.ts calls it serves every later clip. Returns the bytes freed.

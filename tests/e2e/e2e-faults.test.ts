@@ -126,7 +126,7 @@ describe('faults during a batch', () => {
     const page = await openApp(context, preview.url, {
       query: '?backend=wasm',
       watch,
-      // 64 kB of quota for the origin: the 2.5 MB demo shard cannot be stored
+      // 64 kB of quota for the origin: the demo shard cannot be stored
       setup: async (p) => {
         const cdp = await context.newCDPSession(p);
         await cdp.send('Storage.overrideQuotaForOrigin', { origin: new URL(preview.url).origin, quotaSize: 64 * 1024 });

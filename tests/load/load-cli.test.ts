@@ -139,8 +139,8 @@ describe('load', () => {
     // 400 more decoded clips are ~35 MB of samples: keeping them would show here
     expect(end.heap - start.heap).toBeLessThan(8 * 1048576);
     expect(end.buffers - start.buffers).toBeLessThan(8 * 1048576);
-    // RSS also moves with what the allocator and the kernel decide to keep mapped (one CI run saw +84 MB
-    // with every figure above flat), so it only guards against a gross leak here; the CLI test samples it.
+    // RSS also moves with what the allocator and the kernel decide to keep mapped, even with every figure
+    // above flat, so it only guards against a gross leak here; the CLI test samples it.
     expect(end.rss - start.rss).toBeLessThan(256 * 1048576);
     model.dispose();
   }, 900_000);

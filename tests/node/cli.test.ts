@@ -62,10 +62,15 @@ describe('score CLI', () => {
     expect(r.status).toBe(1);
     const out = r.lines.map((l) => JSON.parse(l));
     expect(out).toHaveLength(4);
-    expect(out[0]).toEqual({ file: path.join(dir, 'empty.wav'), error: 'the file is empty (0 bytes)' });
+    expect(out[0]).toEqual({
+      file: path.join(dir, 'empty.wav'),
+      // the bytes were read (all none of them): the row names what was refused
+      audio_sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+      error: 'the file is empty (0 bytes)',
+    });
     expect(out[1].p_bonafide).toBeGreaterThan(0);
     expect(out[2].error).toMatch(/not a decodable audio file/);
-    expect(out[3].error).toBe('no such file');
+    expect(out[3]).toEqual({ file: path.join(dir, 'missing.wav'), audio_sha256: null, error: 'no such file' });
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 

@@ -15,7 +15,7 @@ import { type FakeTensor, op, stateDictPickle, torchZip } from '../pickle-builde
 
 const SCALE = Number(process.env.FUZZ_RUNS ?? 1);
 const runs = (n: number) => Math.max(1, Math.round(n * SCALE));
-/** One case may take this long on a loaded 2-core CI machine; the slowest real case is ~50 ms. */
+/** One case may take this long on a loaded 2-core CI machine, far above what a real case needs. */
 const CASE_MS = 3000;
 
 let tinyPickle: Uint8Array;
