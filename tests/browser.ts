@@ -150,3 +150,31 @@ export async function dropFiles(page: Page, files: string[]) {
     window.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, cancelable: true }));
   }, payload);
 }
+
+/** Rows in the page's results store (IndexedDB `rat-results`, store `rows`); 0 before it exists. */
+export function savedRows(page: Page): Promise<number> {
+  return page.evaluate(async () => {
+    if (!(await indexedDB.databases()).some((d) => d.name === 'rat-results')) return 0;
+    return new Promise<number>((resolve) => {
+      const req = indexedDB.open('rat-results');
+      req.onerror = () => resolve(0);
+      req.onsuccess = () => {
+        const db = req.result;
+        if (!db.objectStoreNames.contains('rows')) {
+          db.close();
+          resolve(0);
+          return;
+        }
+        const count = db.transaction('rows').objectStore('rows').count();
+        count.onsuccess = () => {
+          db.close();
+          resolve(count.result);
+        };
+        count.onerror = () => {
+          db.close();
+          resolve(0);
+        };
+      };
+    });
+  });
+}

@@ -1,6 +1,7 @@
 import { detSvg, esc, histogramSvg, timelineSvg } from './charts';
 import { PALETTE } from './palette';
-import { DEMO_WARNING, type ReportContext, type ResultRow } from './result';
+import { DEMO_WARNING, type ReportContext, type ResultRow, VARIES, type WeightsRef, sharedSettings } from './result';
+import type { WindowOptions } from './windows';
 import { verdictText } from './verdict';
 
 // The self-contained HTML report of a scored batch (inline CSS and SVG, no external resource), a
@@ -16,11 +17,28 @@ function verdictCell(p: number | null): string {
   return `<td class="verdict ${v.tone}">${esc(v.text)}</td>`;
 }
 
+/** A reference in words: the zero vector, or the file with its SHA-256. */
+const refText = (mode: 'zero' | 'audio', name: string | null, sha256?: string | null) =>
+  mode === 'zero' ? 'zero vector (no reference)' : `audio: ${name ?? ''}${sha256 ? ` (SHA-256 ${sha256})` : ''}`;
+
+/** The weights all rows share, with their hash; VARIES when they differ. */
+function weightsText(w: WeightsRef | typeof VARIES | null): string {
+  if (w === VARIES) return esc(VARIES);
+  if (!w) return 'none';
+  return `${esc(w.label)}${w.dtype ? ` (${esc(w.dtype)})` : ''}<br><span class="mono">SHA-256 ${esc(w.sha256 ?? 'unknown')}</span>`;
+}
+
+/** Window settings in words; VARIES when rows differ. */
+function windowsText(w: WindowOptions | typeof VARIES | null): string {
+  if (w === VARIES) return VARIES;
+  if (!w) return 'none';
+  return `files over ${w.limitSeconds} s as ${w.windowSeconds} s windows every ${w.hopSeconds} s; a whole-file pass up to ${w.singlePassMaxSeconds} s`;
+}
+
 /** A self-contained HTML report: no scripts, no external resources. */
 export function buildHtml(rows: readonly ResultRow[], ctx: ReportContext): string {
-  const w = ctx.weights;
   const e = ctx.evaluation;
-  const win = ctx.settings.windows;
+  const shared = sharedSettings(rows);
   const body = rows
     .map(
       (r) =>
@@ -28,7 +46,8 @@ export function buildHtml(rows: readonly ResultRow[], ctx: ReportContext): strin
         (r.error
           ? `<td colspan="2" class="err">${esc(r.error)}</td>`
           : `<td>${fmt(r.pBonafide)}${r.pSource === 'window_mean' ? ' (window mean)' : ''}</td>${verdictCell(r.pBonafide)}`) +
-        `<td>${esc(r.refMode === 'zero' ? 'zero vector' : `audio: ${r.ref ?? ''}`)}</td><td>${esc(r.label ?? '')}</td><td class="mono">${esc(r.audioSha256 ?? '')}</td></tr>`,
+        `<td>${esc(refText(r.refMode, r.ref, r.refSha256))}</td><td>${esc(r.backend ?? '')}</td><td>${esc(r.scoredAt ?? '')}</td>` +
+        `<td>${esc(r.label ?? '')}</td><td class="mono">${esc(r.audioSha256 ?? '')}</td></tr>`,
     )
     .join('\n');
   const timelines = rows
@@ -54,23 +73,24 @@ ${e.attacks.length ? `<table><thead><tr><th>Attack</th><th>Tags</th><th>Files</t
 body{font-family:system-ui,sans-serif;color:${PALETTE.ink};max-width:70rem;margin:1rem auto;padding:0 1rem;line-height:1.45}
 table{border-collapse:collapse;width:100%;font-size:.9rem;margin:.5rem 0}th,td{text-align:left;padding:.25rem .4rem;border-bottom:1px solid #ddd;vertical-align:top}
 .mono{font-family:ui-monospace,monospace;font-size:.75rem;word-break:break-all}.warn{background:#fff3cd;border:2px solid #8a6700;padding:.5rem .7rem}
-.err{color:#912018}.verdict.bona{color:${PALETTE.bonafide}}.verdict.spoof{color:${PALETTE.spoof}}.verdict.unsure{color:${PALETTE.uncertain}}.charts{display:flex;flex-wrap:wrap;gap:1rem}dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dd{margin:0}
+.err{color:#912018}.notes{white-space:pre-wrap}.verdict.bona{color:${PALETTE.bonafide}}.verdict.spoof{color:${PALETTE.spoof}}.verdict.unsure{color:${PALETTE.uncertain}}.charts{display:flex;flex-wrap:wrap;gap:1rem}dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dd{margin:0}
 </style></head><body>
 <h1>RAT audio deepfake detector: report</h1>
-${w.demo ? `<p class="warn" id="demo-warning"><strong>${DEMO_WARNING}.</strong> These weights are untrained; the scores below are not evidence of anything.</p>` : ''}
+${shared.demo ? `<p class="warn" id="demo-warning"><strong>${DEMO_WARNING}.</strong> These weights are untrained; the scores below are not evidence of anything.</p>` : ''}
 <dl>
+${ctx.caseId ? `<dt>Case</dt><dd>${esc(ctx.caseId)}</dd>` : ''}
+${ctx.notes ? `<dt>Notes</dt><dd class="notes">${esc(ctx.notes)}</dd>` : ''}
 <dt>Date</dt><dd>${esc(ctx.date)}</dd>
 <dt>App version</dt><dd>rat-detector ${esc(ctx.appVersion)}</dd>
-<dt>Weights</dt><dd>${esc(w.label)}${w.dtype ? ` (${esc(w.dtype)})` : ''}</dd>
-<dt>Weights SHA-256</dt><dd class="mono">${esc(w.sha256 ?? 'unknown')}</dd>
-<dt>Reference</dt><dd>${esc(ctx.settings.refMode === 'zero' ? 'zero vector (no reference)' : `audio: ${ctx.settings.ref ?? ''}`)}</dd>
-<dt>Windowing</dt><dd>${win ? `files over ${win.limitSeconds} s as ${win.windowSeconds} s windows every ${win.hopSeconds} s` : 'off (whole files)'}</dd>
-${ctx.settings.backend ? `<dt>Backend</dt><dd>${esc(ctx.settings.backend)}</dd>` : ''}
+<dt>Weights</dt><dd>${weightsText(shared.weights)}</dd>
+<dt>Reference</dt><dd>${esc(shared.reference === VARIES ? VARIES : shared.reference ? refText(shared.reference.mode, shared.reference.name, shared.reference.sha256) : 'none')}</dd>
+<dt>Windowing</dt><dd>${esc(windowsText(shared.windows))}</dd>
+<dt>Backend</dt><dd>${esc(shared.backend ?? 'none')}</dd>
 <dt>Files</dt><dd>${rows.length} (${rows.filter((r) => r.error).length} failed)</dd>
 </dl>
 <h2>Scores</h2>
 <p>P(bona fide) is the model's probability that the speech is genuine; the verdict splits at 0.5. One score is evidence, not proof.</p>
-<table><thead><tr><th>File</th><th>Seconds</th><th>P(bona fide)</th><th>Verdict at 0.5</th><th>Reference</th><th>Label</th><th>Audio SHA-256</th></tr></thead>
+<table><thead><tr><th>File</th><th>Seconds</th><th>P(bona fide)</th><th>Verdict at 0.5</th><th>Reference</th><th>Backend</th><th>Scored at</th><th>Label</th><th>Audio SHA-256</th></tr></thead>
 <tbody>
 ${body}
 </tbody></table>

@@ -31,12 +31,18 @@ export interface ResultRow {
   refMode: 'zero' | 'audio';
   /** Reference file name for an audio reference. */
   ref: string | null;
+  /** SHA-256 (hex) of the reference file's bytes; null for the zero vector. */
+  refSha256?: string | null;
   weights: WeightsRef;
   /** SHA-256 (hex) of the audio file's bytes. */
   audioSha256: string | null;
   backend?: string;
   /** Milliseconds the scoring took (reading and decoding not included). */
   elapsedMs?: number;
+  /** The window settings the file was scored under. */
+  windows?: WindowOptions;
+  /** ISO 8601 date-time the score was computed. */
+  scoredAt?: string;
   /** Ground truth from a labels file, when one matched. */
   label?: 'bonafide' | 'spoof' | null;
   timeline?: TimelineSummary | null;
@@ -49,10 +55,43 @@ export interface ReportContext {
   appVersion: string;
   /** ISO 8601 date-time of the export. */
   date: string;
-  weights: WeightsRef;
-  settings: { refMode: 'zero' | 'audio'; ref: string | null; windows?: WindowOptions | null; backend?: string };
+  /** The analyst's case reference, written on every export (optional). */
+  caseId?: string;
+  /** Free text for the case file (optional). */
+  notes?: string;
   evaluation?: Evaluation | null;
 }
+
+/** What a setting reads when the rows of one export were scored under different values. */
+export const VARIES = 'varies, see rows';
+
+/** The one value every item has, or VARIES; null when there are no items. */
+function common<T>(items: readonly T[]): T | typeof VARIES | null {
+  if (!items.length) return null;
+  const first = JSON.stringify(items[0]);
+  return items.every((x) => JSON.stringify(x) === first) ? items[0] : VARIES;
+}
+
+/** The settings an export's rows share (each one a value, or VARIES): what a report's header may state for all rows. */
+export function sharedSettings(rows: readonly ResultRow[]) {
+  const scored = rows.filter((r) => !r.error);
+  return {
+    weights: common(rows.map((r) => r.weights)),
+    reference: common(rows.map((r) => ({ mode: r.refMode, name: r.ref, sha256: r.refSha256 ?? null }))),
+    backend: common(scored.map((r) => r.backend ?? null)),
+    windows: common(scored.map((r) => r.windows ?? null)),
+    /** Any row scored on the demo weights. */
+    demo: rows.some((r) => r.weights.demo),
+  };
+}
+
+/** Window settings as JSON. */
+const windowsJson = (w: WindowOptions) => ({
+  limit_s: w.limitSeconds,
+  window_s: w.windowSeconds,
+  hop_s: w.hopSeconds,
+  single_pass_max_s: w.singlePassMaxSeconds,
+});
 
 /**
  * What to change after a pass ran out of memory, in the words of the place the settings live
@@ -71,8 +110,8 @@ export function outOfMemoryAdvice(w: WindowOptions, where: 'cli' | 'page'): stri
   );
 }
 
-/** A file's JSON object (the CLI's --json line, an entry of the page's JSON export). */
-export function rowJson(r: ResultRow, windows?: WindowOptions | null) {
+/** A file's JSON object (the CLI's --json line, an entry of the page's JSON export): what was scored, with what, and when. */
+export function rowJson(r: ResultRow) {
   if (r.error) return { file: r.file, audio_sha256: r.audioSha256, error: r.error };
   const t = r.timeline;
   return {
@@ -83,10 +122,13 @@ export function rowJson(r: ResultRow, windows?: WindowOptions | null) {
     verdict: r.verdict,
     ref_mode: r.refMode,
     ref: r.ref,
+    ref_sha256: r.refSha256 ?? null,
     seconds: r.seconds,
     ...(r.elapsedMs !== undefined ? { elapsed_ms: Math.round(r.elapsedMs * 10) / 10 } : {}),
     backend: r.backend ?? null,
     weights: r.weights,
+    windows: r.windows ? windowsJson(r.windows) : null,
+    scored_at: r.scoredAt ?? null,
     audio_sha256: r.audioSha256,
     ...(r.label ? { label: r.label } : {}),
     ...(t
@@ -95,7 +137,6 @@ export function rowJson(r: ResultRow, windows?: WindowOptions | null) {
             mean_p: t.meanP,
             min_p: t.minP,
             fraction_below_half: t.fractionBelowHalf,
-            ...(windows ? { window_s: windows.windowSeconds, hop_s: windows.hopSeconds } : {}),
             windows: t.windows.map((x) => ({ start: x.start, end: x.end, p_bonafide: x.pBonafide })),
           },
         }
@@ -130,6 +171,8 @@ export const CSV_COLUMNS = [
   'verdict',
   'ref_mode',
   'ref',
+  'ref_sha256',
+  'backend',
   'weights_label',
   'weights_sha256',
   'demo_weights',
@@ -139,6 +182,12 @@ export const CSV_COLUMNS = [
   'timeline_mean_p',
   'timeline_min_p',
   'timeline_fraction_below_half',
+  'window_limit_s',
+  'window_s',
+  'hop_s',
+  'single_pass_max_s',
+  'scored_at',
+  'case_id',
   'error',
 ] as const;
 
@@ -146,7 +195,7 @@ export const CSV_COLUMNS = [
  * CSV with a header row; every text cell a spreadsheet would run as a formula gets a leading
  * apostrophe (papaparse's own escapeFormulae misses a value with a newline after its first line).
  */
-export function buildCsv(rows: readonly ResultRow[]): string {
+export function buildCsv(rows: readonly ResultRow[], caseId = ''): string {
   const data = rows.map((r) =>
     (
       [
@@ -157,6 +206,8 @@ export function buildCsv(rows: readonly ResultRow[]): string {
         r.verdict ?? '',
         r.refMode,
         r.ref ?? '',
+        r.refSha256 ?? '',
+        r.backend ?? '',
         r.weights.label,
         r.weights.sha256 ?? '',
         r.weights.demo ? 'yes' : 'no',
@@ -166,6 +217,12 @@ export function buildCsv(rows: readonly ResultRow[]): string {
         r.timeline?.meanP ?? '',
         r.timeline?.minP ?? '',
         r.timeline?.fractionBelowHalf ?? '',
+        r.windows?.limitSeconds ?? '',
+        r.windows?.windowSeconds ?? '',
+        r.windows?.hopSeconds ?? '',
+        r.windows?.singlePassMaxSeconds ?? '',
+        r.scoredAt ?? '',
+        caseId,
         r.error ?? '',
       ] as (string | number)[]
     ).map(guardCell),
@@ -173,28 +230,28 @@ export function buildCsv(rows: readonly ResultRow[]): string {
   return Papa.unparse({ fields: [...CSV_COLUMNS], data }, { escapeFormulae: false, newline: '\n' }) + '\n';
 }
 
-/** The whole export as one JSON document: context, rows and the evaluation when labels were given. */
+/** The whole export as one JSON document: the case, the settings all rows share, the rows and the evaluation. */
 export function buildJson(rows: readonly ResultRow[], ctx: ReportContext): string {
   const e = ctx.evaluation;
-  const windows = ctx.settings.windows ?? null;
+  const shared = sharedSettings(rows);
+  const ref = shared.reference;
+  const win = shared.windows;
   const doc = {
     app: 'rat-detector',
     version: ctx.appVersion,
     date: ctx.date,
-    ...(ctx.weights.demo ? { warning: DEMO_WARNING } : {}),
-    weights: ctx.weights,
+    case_id: ctx.caseId || null,
+    notes: ctx.notes || null,
+    ...(shared.demo ? { warning: DEMO_WARNING } : {}),
+    weights: shared.weights,
     settings: {
-      ref_mode: ctx.settings.refMode,
-      ref: ctx.settings.ref,
-      windows: windows && {
-        limit_s: windows.limitSeconds,
-        window_s: windows.windowSeconds,
-        hop_s: windows.hopSeconds,
-        single_pass_max_s: windows.singlePassMaxSeconds,
-      },
-      backend: ctx.settings.backend ?? null,
+      ref_mode: ref && ref !== VARIES ? ref.mode : ref,
+      ref: ref && ref !== VARIES ? ref.name : ref,
+      ref_sha256: ref && ref !== VARIES ? ref.sha256 : ref,
+      windows: win && win !== VARIES ? windowsJson(win) : win,
+      backend: shared.backend,
     },
-    files: rows.map((r) => rowJson(r, windows)),
+    files: rows.map(rowJson),
     ...(e ? { evaluation: evaluationJson(e) } : {}),
   };
   return JSON.stringify(doc, null, 2) + '\n';

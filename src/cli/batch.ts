@@ -69,9 +69,13 @@ export interface BatchOptions {
   windows: WindowOptions;
   /** The reference file as the user named it; null for the zero vector. */
   refName: string | null;
+  /** SHA-256 of the reference file's bytes; null for the zero vector. */
+  refSha256: string | null;
   labels: LabelSet | null;
-  /** Where a long file is (not reported from pool workers). */
-  onStep?: (file: string, p: ClipProgress) => void;
+  /** A file was read and decoded: its length in seconds. */
+  onDecoded?: (file: string, seconds: number) => void;
+  /** Where a long file is (not reported from pool workers); `seconds`: the clip's length. */
+  onStep?: (file: string, p: ClipProgress, seconds: number) => void;
   /** A line for the user about the run itself (a restarted engine). */
   onNote?: (line: string) => void;
 }
@@ -99,8 +103,10 @@ export async function* scoreBatch(engine: Engine, inputs: Input[], o: BatchOptio
       }
       if ('error' in input) throw new AudioDecodeError(file, input.error);
       const clip = await readClip(file, (h) => (audioSha256 = h), 'bytes' in input && input.bytes ? input.bytes : file);
+      o.onDecoded?.(file, clip.seconds);
       const t0 = performance.now();
-      const onProgress = o.pool || !o.onStep ? undefined : (p: ClipProgress) => o.onStep!(file, p);
+      const onStep = o.onStep;
+      const onProgress = o.pool || !onStep ? undefined : (p: ClipProgress) => onStep(file, p, clip.seconds);
       const r = await scoreClip(engine.model, clip.wave, { reference: engine.ref, windows: o.windows, onProgress });
       // numbers read back from a lost device mean nothing, even when no call failed
       if (lostDevice()) throw new Error(`the GPU device was lost (${lostDevice()})`);
@@ -140,6 +146,7 @@ export async function* scoreBatch(engine: Engine, inputs: Input[], o: BatchOptio
       file,
       refMode: engine.ref ? ('audio' as const) : ('zero' as const),
       ref: o.refName,
+      refSha256: o.refSha256,
       weights: weightsRef(engine.model),
       audioSha256: done.audioSha256,
     };
@@ -157,6 +164,8 @@ export async function* scoreBatch(engine: Engine, inputs: Input[], o: BatchOptio
       verdict: verdictOf(r.pBonafide),
       backend: tf.getBackend(),
       elapsedMs: elapsed,
+      windows: o.windows,
+      scoredAt: new Date().toISOString(),
       label: o.labels?.labels.get(fileId(file))?.key ?? null,
       timeline: r.timeline,
       noSignal: clip.noSignal,

@@ -10,7 +10,7 @@ import { displayName, escapeControls } from '../analysis/plain-text';
 import { buildHtml } from '../analysis/report';
 import { DEMO_WARNING, type ResultRow } from '../analysis/result';
 import { DEFAULT_WINDOWS, type WindowOptions, windowOptionProblems } from '../analysis/windows';
-import { type Engine, readClip, reason, scoreBatch, weightsRef } from './batch';
+import { type Engine, readClip, reason, scoreBatch } from './batch';
 import { expandInputs } from './inputs';
 import { nodeAdapter } from './node-webgpu';
 import { type NodeBackend, loadModelFromDir, memoryGuardFromEnv, useBackend, weightsFromDir } from './node-weights';
@@ -39,6 +39,8 @@ interface Options {
   window: number;
   hop: number;
   singlePassMax: number;
+  caseId?: string;
+  notes?: string;
 }
 
 async function readLabels(file: string): Promise<LabelSet> {
@@ -93,9 +95,10 @@ async function main(args: string[], o: Options): Promise<number> {
     console.log(escapeControls(`weights: ${m.label} (${m.dtype}), backend: ${tf.getBackend()}${adapter}`));
   } else if (o.csv && m.demo) console.error(`*** ${DEMO_WARNING} ***`);
   const engine: Engine = { model, ref: null, refWave: null };
+  let refSha256: string | null = null;
   if (o.ref) {
     try {
-      engine.refWave = (await readClip(o.ref)).wave;
+      engine.refWave = (await readClip(o.ref, (h) => (refSha256 = h))).wave;
       engine.ref = await model.prepareReference(engine.refWave);
     } catch (e) {
       if (o.json) console.log(JSON.stringify({ file: o.ref, role: 'reference', error: reason(e) }));
@@ -105,9 +108,9 @@ async function main(args: string[], o: Options): Promise<number> {
   }
   const term = terminal({ json: o.json, text, progress: o.progress }, inputs.length);
   const writer = o.json
-    ? jsonWriter(term, windows)
+    ? jsonWriter(term)
     : o.csv
-      ? csvWriter({ ...term, table: (csv) => process.stdout.write(csv) }, m.demo)
+      ? csvWriter({ ...term, table: (csv) => process.stdout.write(csv) }, m.demo, o.caseId)
       : textWriter(term, windows, m.demo);
   const rows: ResultRow[] = [];
   if (inputs[0]) term.starting(inputs[0].file);
@@ -117,14 +120,16 @@ async function main(args: string[], o: Options): Promise<number> {
     pool,
     windows,
     refName: o.ref ?? null,
+    refSha256,
     labels,
+    onDecoded: term.decoded,
     onStep: term.onStep,
     onNote: term.err,
   });
   for await (const row of batch) {
     rows.push(row);
     writer.row(row);
-    term.finished();
+    term.finished(row.file);
     if (inputs[rows.length]) term.starting(inputs[rows.length].file);
   }
   term.stop();
@@ -140,8 +145,8 @@ async function main(args: string[], o: Options): Promise<number> {
     const html = buildHtml(rows, {
       appVersion: version,
       date: new Date().toISOString(),
-      weights: weightsRef(engine.model),
-      settings: { refMode: o.ref ? 'audio' : 'zero', ref: o.ref ?? null, windows, backend: tf.getBackend() },
+      caseId: o.caseId,
+      notes: o.notes,
       evaluation,
     });
     if (!(await writeReport(o.out, html))) return 2;
@@ -215,9 +220,11 @@ new Command()
   .option('--csv', 'a CSV table of every file on stdout', false)
   .option('--labels <file>', 'ASVspoof 5 / 2019 protocol or CSV of file name and bonafide/spoof: EER and minDCF')
   .option('--out <file>', 'write a self-contained HTML report')
+  .option('--case-id <id>', 'a case reference, written in the HTML report and on every CSV row')
+  .option('--notes <text>', 'notes for the HTML report')
   .option(
     '--progress',
-    'progress bar on stderr even when it is not a terminal (default: only on a terminal, for more than one file)',
+    'progress bar (seconds of audio, and files) on stderr even when it is not a terminal (default: only on a terminal, for more than one file)',
     false,
   )
   .option(

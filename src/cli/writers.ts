@@ -55,15 +55,15 @@ export function textWriter(s: Sinks, windows: WindowOptions, demo: boolean): Wri
 }
 
 /** One JSON object per file on stdout (failures too), the evaluation as the last line. */
-export function jsonWriter(s: Sinks, windows: WindowOptions): Writer {
+export function jsonWriter(s: Sinks): Writer {
   return {
-    row: (r) => s.out(JSON.stringify(rowJson(r, windows))),
+    row: (r) => s.out(JSON.stringify(rowJson(r))),
     end: (e) => e && s.out(JSON.stringify(evaluationJson(e))),
   };
 }
 
 /** The whole CSV table at the end on stdout; failures and the evaluation in words on stderr. */
-export function csvWriter(s: Sinks & { table: (csv: string) => void }, demo: boolean): Writer {
+export function csvWriter(s: Sinks & { table: (csv: string) => void }, demo: boolean, caseId = ''): Writer {
   const rows: ResultRow[] = [];
   return {
     row(r) {
@@ -71,7 +71,7 @@ export function csvWriter(s: Sinks & { table: (csv: string) => void }, demo: boo
       if (r.error) s.err(`${displayName(r.file)}: ${r.error}`);
     },
     end(e) {
-      s.table(buildCsv(rows));
+      s.table(buildCsv(rows, caseId));
       if (e) evaluationText(e, s.err, demo);
     },
   };

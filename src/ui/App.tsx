@@ -38,8 +38,8 @@ export function App() {
   const info = weights.info;
   const ready = engine.status === 'ready' && !!info && !weights.busy;
   const decodedTests = useMemo(
-    () => clips.tests.filter((c) => c.status === 'ready').map((c) => ({ id: c.id, name: c.name })),
-    [clips.tests],
+    () => clips.all.filter((c) => c.role === 'test' && c.status === 'ready').map((c) => ({ id: c.id, name: c.name })),
+    [clips.all],
   );
   const queueInputs = useMemo(
     () => ({
@@ -48,10 +48,12 @@ export function App() {
       clips: decodedTests,
       refId: clips.refId,
       refName: refClip?.name ?? 'zero vector',
+      refSha256: refClip?.sha256 ?? null,
       refReady: !clips.refId || refClip?.status === 'ready',
       windows,
+      focusId: clips.shown?.id ?? null,
     }),
-    [ready, info, decodedTests, clips.refId, refClip, windows],
+    [ready, info, decodedTests, clips.refId, refClip, windows, clips.shown?.id],
   );
   const scoring = useScoringQueue(engine.client, queueInputs);
   const results = useResultRows(scoring.rows, clips.all, info, refClip, labels.loaded, scoring.rescore);
@@ -68,14 +70,23 @@ export function App() {
   /** Dropped or picked files and folders: audio to the batch, a labels file to the evaluation. */
   const { add: addClips } = clips;
   const { load: loadLabels } = labels;
+  const { prioritize } = scoring;
+  /** New test clips; a single one (a recording, a one-file drop) is scored ahead of a running batch. */
+  const addTests = useCallback(
+    (files: (File | PickedFile)[]) => {
+      const ids = addClips(files, 'test');
+      if (ids.length === 1) prioritize(ids[0]);
+    },
+    [addClips, prioritize],
+  );
   const onPicked = useCallback(
     (picked: PickedFile[]) => {
       const sorted = sortPicked(picked);
       setSkipped(sorted.skipped);
       if (sorted.labels.length) void loadLabels(sorted.labels[sorted.labels.length - 1]);
-      addClips(sorted.audio, 'test');
+      addTests(sorted.audio);
     },
-    [addClips, loadLabels],
+    [addTests, loadLabels],
   );
   const dragging = useDropFiles(onPicked);
 
@@ -84,13 +95,6 @@ export function App() {
   const reportContext = (): ReportContext => ({
     appVersion: APP_VERSION,
     date: new Date().toISOString(),
-    weights: { label: info?.label ?? '', sha256: info?.sha256 ?? null, demo: !!info?.demo, dtype: info?.dtype },
-    settings: {
-      refMode: clips.refId ? 'audio' : 'zero',
-      ref: refClip?.name ?? null,
-      windows,
-      backend: engine.backend?.name,
-    },
     evaluation: results.evaluation,
   });
 
@@ -129,11 +133,20 @@ export function App() {
         clips={clips}
         dragging={dragging}
         onPicked={onPicked}
+        onRecorded={(f) => addTests([f])}
+        queue={scoring}
         skipped={skipped}
         windows={windows}
         onWindows={applyWindows}
         shownResult={shownResult}
         demo={!!info?.demo}
+      />
+      <ResultsPanel
+        scoring={scoring}
+        results={results}
+        total={clips.tests.length}
+        showLabels={!!labels.loaded}
+        context={reportContext}
       />
       <ReferencePanel clips={clips} />
       <ConditionsPanel
@@ -147,13 +160,6 @@ export function App() {
         weightsId={info?.id ?? null}
         demo={!!info?.demo}
         maxSeconds={Math.max(windows.limitSeconds, windows.singlePassMaxSeconds)}
-      />
-      <ResultsPanel
-        scoring={scoring}
-        results={results}
-        total={clips.tests.length}
-        showLabels={!!labels.loaded}
-        context={reportContext}
       />
       <EvaluationPanel
         labels={labels.loaded}

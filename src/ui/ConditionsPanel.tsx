@@ -162,7 +162,7 @@ export function ConditionsPanel({
             Conditions:{' '}
             {busy.progress?.total
               ? `${busy.progress.done} of ${busy.progress.total} done${busy.progress.label ? `, running ${busy.progress.label}` : ''}`
-              : 'queued'}
+              : 'queued: starts when the engine finishes the file it is scoring'}
           </span>
           <progress max={busy.progress?.total ?? 1} value={busy.progress?.total ? busy.progress.done : undefined} />
           <button type="button" onClick={busy.cancel}>

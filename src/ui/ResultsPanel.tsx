@@ -32,6 +32,15 @@ export function ResultsPanel({ scoring, results, total, showLabels, context }: P
           </button>
         </p>
       )}
+      {scoring.awaiting.length > 0 && (
+        <p className="notice" data-testid="awaiting">
+          {scoring.awaiting.length} file{scoring.awaiting.length > 1 ? 's were' : ' was'} scored under another reference
+          or weights; the file in view is scored under the current ones first.{' '}
+          <button type="button" data-testid="approve-batch" onClick={scoring.approve}>
+            Score all {scoring.awaiting.length} under this choice
+          </button>
+        </p>
+      )}
       {total > 1 && (
         <div className="progress" role="status" data-testid="batch-status">
           <span>
@@ -39,7 +48,7 @@ export function ResultsPanel({ scoring, results, total, showLabels, context }: P
             <strong data-testid="batch-total">{total}</strong> files done
           </span>
           <progress data-testid="batch-progress" max={total} value={done} />
-          {done < total && !paused && (
+          {done < total && !paused && (job || scoring.queued.length > 0) && (
             <button type="button" onClick={scoring.pause}>
               Stop batch
             </button>

@@ -3,6 +3,7 @@ import { NO_SIGNAL_WARNING } from '../audio/limits';
 import type { ScoreResult } from '../worker/protocol';
 import { type PickedFile, fromInput } from './batch-files';
 import type { Clips } from './hooks/useClips';
+import type { QueueState } from './scoring-queue';
 import { Recorder } from './Recorder';
 import { Timeline } from './Timeline';
 import { Waveform } from './Waveform';
@@ -15,6 +16,9 @@ interface Props {
   clips: Clips;
   dragging: boolean;
   onPicked: (picked: PickedFile[]) => void;
+  onRecorded: (file: File) => void;
+  /** The scoring queue's state: what each clip waits for. */
+  queue: Pick<QueueState, 'job' | 'queued' | 'awaiting' | 'blocked'>;
   /** Names in a dropped folder that are not audio by their extension. */
   skipped: string[];
   windows: WindowOptions;
@@ -25,7 +29,22 @@ interface Props {
 }
 
 /** The suspect clips: pickers, folder drops, recording, the list with its errors, the waveform or timeline. */
-export function SuspectPanel({ clips, dragging, onPicked, skipped, windows, onWindows, shownResult, demo }: Props) {
+/** What a decoded clip waits for, in words; null once it is scored under the current choice. */
+export function waitText(id: string, q: Props['queue']): string | null {
+  if (q.job?.key.startsWith(`${id}|`)) return 'scoring…';
+  const k = q.queued.indexOf(id);
+  if (k >= 0) {
+    if (q.blocked === 'engine') return 'queued: waits for the engine and weights';
+    if (q.blocked === 'reference') return 'queued: waits for the reference clip to decode';
+    if (q.blocked === 'paused') return 'queued: scoring is paused (Resume below)';
+    return q.job ? `queued: ${k + 1} of ${q.queued.length}, after the file being scored` : 'queued';
+  }
+  if (q.awaiting.includes(id)) return 'waits for your go-ahead to score it under this reference and weights (below)';
+  return null;
+}
+
+export function SuspectPanel(props: Props) {
+  const { clips, dragging, onPicked, onRecorded, queue, skipped, windows, onWindows, shownResult, demo } = props;
   const shown = clips.shown;
   return (
     <section className="panel" aria-labelledby="test-h">
@@ -62,7 +81,7 @@ export function SuspectPanel({ clips, dragging, onPicked, skipped, windows, onWi
               }}
             />
           </label>
-          <Recorder label="suspect audio" onRecorded={(f) => clips.add([f], 'test')} />
+          <Recorder label="suspect audio" onRecorded={onRecorded} />
         </div>
       </div>
       {skipped.length > 0 && (
@@ -88,6 +107,11 @@ export function SuspectPanel({ clips, dragging, onPicked, skipped, windows, onWi
                 {c.status === 'decoding' && ' decoding…'}
                 {c.info && ` ${c.info.seconds.toFixed(2)} s, ${c.info.sourceSampleRate} Hz, ${c.info.channels} ch`}
               </span>
+              {c.status === 'ready' && waitText(c.id, queue) && (
+                <span className="muted inline" data-testid="clip-wait">
+                  {waitText(c.id, queue)}
+                </span>
+              )}
               {c.info?.noSignal && (
                 <span className="warning inline" data-testid="no-signal">
                   {NO_SIGNAL_WARNING}

@@ -1,5 +1,6 @@
 import { type IDBPDatabase, openDB } from 'idb';
 import type { ResultRow } from '../analysis/result';
+import type { WindowOptions } from '../analysis/windows';
 
 // Finished results survive a page reload: each row of the results table is kept in IndexedDB
 // (this origin only, never sent anywhere) and read back as an older row. What comes back from
@@ -39,6 +40,16 @@ export function parseSaved(v: unknown): SavedRow | null {
   if (r.backend !== undefined && !str(r.backend)) return null;
   if (r.elapsedMs !== undefined && !numOrNull(r.elapsedMs)) return null;
   if (r.label !== undefined && r.label !== null && r.label !== 'bonafide' && r.label !== 'spoof') return null;
+  if (r.refSha256 !== undefined && !strOrNull(r.refSha256)) return null;
+  if (r.scoredAt !== undefined && !str(r.scoredAt)) return null;
+  if (r.pSource !== undefined && r.pSource !== 'single' && r.pSource !== 'window_mean') return null;
+  const win = r.windows as Record<string, unknown> | undefined;
+  const windowKeys = ['limitSeconds', 'windowSeconds', 'hopSeconds', 'singlePassMaxSeconds'] as const;
+  if (
+    win !== undefined &&
+    (!win || typeof win !== 'object' || !windowKeys.every((k) => numOrNull(win[k]) && win[k] !== null))
+  )
+    return null;
   return {
     key: r.key,
     file: r.file,
@@ -54,6 +65,12 @@ export function parseSaved(v: unknown): SavedRow | null {
     ...(r.elapsedMs !== undefined ? { elapsedMs: r.elapsedMs as number } : {}),
     ...(r.error !== undefined ? { error: r.error } : {}),
     ...(r.timeline ? { timeline: r.timeline as SavedRow['timeline'] } : {}),
+    ...(r.refSha256 !== undefined ? { refSha256: r.refSha256 } : {}),
+    ...(r.scoredAt !== undefined ? { scoredAt: r.scoredAt } : {}),
+    ...(r.pSource !== undefined ? { pSource: r.pSource } : {}),
+    ...(win
+      ? { windows: Object.fromEntries(windowKeys.map((k) => [k, win[k] as number])) as unknown as WindowOptions }
+      : {}),
   };
 }
 
@@ -73,6 +90,10 @@ export function toSaved(row: ResultRow & { key: string; elapsedMs?: number }, sa
     error,
     timeline,
     elapsedMs,
+    refSha256,
+    scoredAt,
+    pSource,
+    windows,
   } = row;
   return {
     key,
@@ -89,6 +110,10 @@ export function toSaved(row: ResultRow & { key: string; elapsedMs?: number }, sa
     ...(elapsedMs !== undefined ? { elapsedMs } : {}),
     ...(error !== undefined ? { error } : {}),
     ...(timeline ? { timeline } : {}),
+    ...(refSha256 !== undefined ? { refSha256 } : {}),
+    ...(scoredAt !== undefined ? { scoredAt } : {}),
+    ...(pSource !== undefined ? { pSource } : {}),
+    ...(windows ? { windows: { ...windows } } : {}),
   };
 }
 

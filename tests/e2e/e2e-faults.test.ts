@@ -97,9 +97,11 @@ describe('faults during a batch', () => {
       });
 
       if (fault === 'crash') {
-        // switching weights after the batch: every file is scored again under the new weights, the old rows stay
+        // switching weights after the batch: the file in view is scored under them at once, the other 14
+        // when asked for; then every file has a row under the new weights, and the old rows stay
         await page.getByTestId('weights-folder-input').setInputFiles(path.join(dir, 'tiny'));
         await page.getByTestId('weights-label').filter({ hasText: 'tiny folder' }).waitFor({ timeout: 120_000 });
+        await page.getByTestId('approve-batch').filter({ hasText: 'Score all 14 under this choice' }).click();
         await expect
           .poll(
             () =>

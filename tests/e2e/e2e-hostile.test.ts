@@ -8,7 +8,15 @@ import { convertFile } from '../../scripts/convert-weights/convert-file';
 import type { RatManifest } from '../../src/model/manifest';
 import { CSP_HEADER } from '../../src/web/csp';
 import { type AudioCase, SPEECH, makeAudioTable } from '../audio-table';
-import { type AppWatch, cspViolations, launchBrowser, newWatch, openApp as openAppAt, startPreview } from '../browser';
+import {
+  type AppWatch,
+  cspViolations,
+  launchBrowser,
+  newWatch,
+  openApp as openAppAt,
+  savedRows,
+  startPreview,
+} from '../browser';
 import { FIXTURES, ROOT, jsonLines, runCli, tempDir } from '../helpers';
 
 // Hostile input in the built app (Chromium, vite preview): a strict CSP with no violation over a
@@ -352,34 +360,6 @@ describe('results across a reload', () => {
     await page.close();
   }, 600_000);
 });
-
-/** Rows in the page's results store (IndexedDB `rat-results`, store `rows`); 0 before it exists. */
-function savedRows(page: Page): Promise<number> {
-  return page.evaluate(async () => {
-    if (!(await indexedDB.databases()).some((d) => d.name === 'rat-results')) return 0;
-    return new Promise<number>((resolve) => {
-      const req = indexedDB.open('rat-results');
-      req.onerror = () => resolve(0);
-      req.onsuccess = () => {
-        const db = req.result;
-        if (!db.objectStoreNames.contains('rows')) {
-          db.close();
-          resolve(0);
-          return;
-        }
-        const count = db.transaction('rows').objectStore('rows').count();
-        count.onsuccess = () => {
-          db.close();
-          resolve(count.result);
-        };
-        count.onerror = () => {
-          db.close();
-          resolve(0);
-        };
-      };
-    });
-  });
-}
 
 function rmShard(folder: string, m: RatManifest, g: number) {
   rmSync(path.join(folder, m.weightsManifest[g].paths[0]));

@@ -1,7 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import Papa from 'papaparse';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, runCli, tempDir } from '../helpers';
 
@@ -47,8 +49,11 @@ describe('score CLI', () => {
     const o = JSON.parse(r.lines[0]);
     expect(o.ref_mode).toBe('audio');
     expect(o.ref).toBe(REF);
+    // the reference that was used, by content: its SHA-256 as sha256sum gives it
+    expect(o.ref_sha256).toBe(createHash('sha256').update(readFileSync(REF)).digest('hex'));
     const zero = JSON.parse(score('--json', SPEECH).lines[0]);
     expect(o.p_bonafide).not.toBe(zero.p_bonafide);
+    expect(zero.ref_sha256).toBeNull();
   });
 
   it('names each bad file and its reason, scores the others, exits 1, prints no stack trace', () => {
@@ -93,9 +98,12 @@ describe('score CLI', () => {
 
 describe("the README's redirected commands", () => {
   it('npm run -s score -- --csv writes nothing but the CSV on stdout, and --json nothing but JSON lines', () => {
-    const csv = spawnSync('npm', ['run', '-s', 'score', '--', '--csv', SPEECH], { cwd: ROOT, encoding: 'utf8' });
+    const args = ['run', '-s', 'score', '--', '--csv', '--case-id', 'CASE-9', SPEECH];
+    const csv = spawnSync('npm', args, { cwd: ROOT, encoding: 'utf8' });
     expect(csv.status).toBe(0);
     expect(csv.stdout.split('\n')[0]).toMatch(/^file,seconds,p_bonafide,/);
+    const rows = Papa.parse<Record<string, string>>(csv.stdout, { header: true, skipEmptyLines: true }).data;
+    expect(rows.map((r) => r.case_id)).toEqual(['CASE-9']);
     const json = spawnSync('npm', ['run', '-s', 'score', '--', '--json', SPEECH], { cwd: ROOT, encoding: 'utf8' });
     for (const line of json.stdout.trim().split('\n')) expect(() => JSON.parse(line)).not.toThrow();
   });

@@ -72,8 +72,6 @@ const row = (file: string, p: number, t?: typeof timeline): ResultRow => ({
 const ctx: ReportContext = {
   appVersion: '0.1.0',
   date: '2026-01-01T00:00:00.000Z',
-  weights: W,
-  settings: { refMode: 'zero', ref: null },
   evaluation: e,
 };
 

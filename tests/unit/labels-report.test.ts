@@ -12,8 +12,9 @@ import {
   buildJson,
   evaluationJson,
   rowJson,
+  VARIES,
 } from '../../src/analysis/result';
-import { summariseWindows } from '../../src/analysis/windows';
+import { DEFAULT_WINDOWS, summariseWindows } from '../../src/analysis/windows';
 import Papa from 'papaparse';
 
 const PROTOCOL5 = [
@@ -147,6 +148,9 @@ const rows: ResultRow[] = [
     weights: W,
     audioSha256: 'cd'.repeat(32),
     label: 'spoof',
+    backend: 'wasm',
+    windows: DEFAULT_WINDOWS,
+    scoredAt: '2026-11-27T05:59:00.000Z',
   },
   {
     file: 'a "quoted", <b>.wav',
@@ -158,6 +162,9 @@ const rows: ResultRow[] = [
     ref: null,
     weights: W,
     audioSha256: 'ef'.repeat(32),
+    backend: 'wasm',
+    windows: DEFAULT_WINDOWS,
+    scoredAt: '2026-11-27T05:59:30.000Z',
     timeline: summariseWindows([
       { start: 0, end: 4, pBonafide: 0.8 },
       { start: 2, end: 6, pBonafide: 0.3 },
@@ -178,12 +185,8 @@ const rows: ResultRow[] = [
 const ctx: ReportContext = {
   appVersion: '0.1.0',
   date: '2026-11-27T06:00:00.000Z',
-  weights: W,
-  settings: {
-    refMode: 'zero',
-    ref: null,
-    windows: { limitSeconds: 12, windowSeconds: 4, hopSeconds: 2, singlePassMaxSeconds: 30 },
-  },
+  caseId: 'CASE-17 <b>',
+  notes: 'line one\nline <two>',
   evaluation: evaluate(
     [
       { file: 'x.wav', score: 0.2 },
@@ -234,7 +237,7 @@ describe('exports', () => {
           : [];
     expect(keys(j).filter((k) => !/^[a-z0-9_]+$/.test(k))).toEqual([]);
     expect(j.files[1].timeline.windows[0]).toEqual({ start: 0, end: 4, p_bonafide: 0.8 });
-    rows.forEach((r, i) => expect(j.files[i]).toEqual(JSON.parse(JSON.stringify(rowJson(r, ctx.settings.windows)))));
+    rows.forEach((r, i) => expect(j.files[i]).toEqual(JSON.parse(JSON.stringify(rowJson(r)))));
     expect(j.evaluation).toEqual(JSON.parse(JSON.stringify(evaluationJson(ctx.evaluation!))));
   });
 
@@ -259,7 +262,56 @@ describe('exports', () => {
     expect(html).toContain('<td class="verdict bona">Leans bona fide</td>');
     expect(html).toContain(`.verdict.bona{color:${PALETTE.bonafide}}`);
     expect(html).not.toMatch(/#2e7d32|#c62828/i);
-    const noDemo = buildHtml(rows, { ...ctx, weights: { ...W, demo: false } });
+    const noDemo = buildHtml(
+      rows.map((r) => ({ ...r, weights: { ...W, demo: false } })),
+      ctx,
+    );
     expect(noDemo).not.toContain('demo-warning');
+    expect(html).toContain('<dt>Case</dt><dd>CASE-17 &lt;b&gt;</dd>');
+    expect(html).toContain('line one\nline &lt;two&gt;');
+  });
+
+  it('evidence: each row says what it was scored with; the header states only what all rows share', () => {
+    const REF = 'ab12'.repeat(16);
+    const mixed: ResultRow[] = [
+      { ...rows[0], file: 'one.wav' },
+      {
+        ...rows[0],
+        file: 'two.wav',
+        refMode: 'audio',
+        ref: 'speaker.wav',
+        refSha256: REF,
+        backend: 'webgpu',
+        windows: { ...DEFAULT_WINDOWS, hopSeconds: 3 },
+      },
+    ];
+    const j = JSON.parse(buildJson(mixed, ctx));
+    expect(j.files[0]).toMatchObject({ ref_mode: 'zero', ref: null, ref_sha256: null, backend: 'wasm' });
+    expect(j.files[0].windows).toEqual({ limit_s: 12, window_s: 4, hop_s: 2, single_pass_max_s: 30 });
+    expect(j.files[0].scored_at).toBe('2026-11-27T05:59:00.000Z');
+    expect(j.files[1]).toMatchObject({ ref_mode: 'audio', ref: 'speaker.wav', ref_sha256: REF, backend: 'webgpu' });
+    expect(j.files[1].windows.hop_s).toBe(3);
+    expect(j.settings).toEqual({
+      ref_mode: VARIES,
+      ref: VARIES,
+      ref_sha256: VARIES,
+      windows: VARIES,
+      backend: VARIES,
+    });
+    expect(j.weights).toEqual(W);
+    expect(j.case_id).toBe('CASE-17 <b>');
+    const html = buildHtml(mixed, ctx);
+    expect(html).toContain(`<dt>Reference</dt><dd>${VARIES}</dd>`);
+    expect(html).toContain(`<dt>Backend</dt><dd>${VARIES}</dd>`);
+    expect(html).toContain(`<dt>Windowing</dt><dd>${VARIES}</dd>`);
+    expect(html).toContain(`audio: speaker.wav (SHA-256 ${REF})`);
+    const one = buildHtml(mixed.slice(1), ctx);
+    expect(one).toContain(`<dt>Reference</dt><dd>audio: speaker.wav (SHA-256 ${REF})</dd>`);
+    expect(one).toContain('<dt>Backend</dt><dd>webgpu</dd>');
+    const csv = Papa.parse<Record<string, string>>(buildCsv(mixed, 'CASE-17'), { header: true, skipEmptyLines: true });
+    expect(csv.data.map((r) => [r.ref_sha256, r.backend, r.hop_s, r.case_id])).toEqual([
+      ['', 'wasm', '2', 'CASE-17'],
+      [REF, 'webgpu', '3', 'CASE-17'],
+    ]);
   });
 });

@@ -19,6 +19,20 @@ const row = fc
     backend: fc.option(fc.constantFrom('webgpu', 'wasm'), { nil: undefined }),
     elapsedMs: fc.option(fc.double({ min: 0, max: 1e6, noNaN: true }), { nil: undefined }),
     error: fc.string({ minLength: 1, maxLength: 60 }),
+    refSha256: fc.option(sha, { nil: undefined }),
+    scoredAt: fc.option(
+      fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+      { nil: undefined },
+    ),
+    windows: fc.option(
+      fc.record({
+        limitSeconds: fc.integer({ min: 1, max: 7200 }),
+        windowSeconds: fc.integer({ min: 1, max: 60 }),
+        hopSeconds: fc.integer({ min: 1, max: 60 }),
+        singlePassMaxSeconds: fc.integer({ min: 0, max: 7200 }),
+      }),
+      { nil: undefined },
+    ),
   })
   .map((r) => ({
     key: r.key,
@@ -33,6 +47,9 @@ const row = fc
     backend: r.backend,
     elapsedMs: r.elapsedMs,
     error: r.p == null ? r.error : undefined,
+    refSha256: r.refSha256,
+    scoredAt: r.scoredAt,
+    windows: r.windows,
   }));
 
 describe('saved results rows', () => {
@@ -72,6 +89,9 @@ describe('saved results rows', () => {
     ['weights without a label', { weights: { sha256: null, demo: true } }],
     ['neither a score nor an error', { pBonafide: null, verdict: null }],
     ['markup as a reference mode', { refMode: '<img src=x onerror=alert(1)>' }],
+    ['a number as the reference hash', { refSha256: 5 }],
+    ['window settings without a hop', { windows: { limitSeconds: 12, windowSeconds: 4, singlePassMaxSeconds: 30 } }],
+    ['an object as the scoring time', { scoredAt: {} }],
   ])('drops a row with %s', (_, patch) => {
     const good = toSaved(
       {

@@ -48,8 +48,10 @@ const inputs = (over: Partial<QueueInputs> = {}): QueueInputs => ({
   ],
   refId: null,
   refName: 'zero vector',
+  refSha256: null,
   refReady: true,
   windows: DEFAULT_WINDOWS,
+  focusId: null,
   ...over,
 });
 const tick = () => new Promise((r) => setTimeout(r, 0));
@@ -58,7 +60,13 @@ describe('scoring queue', () => {
   it('scores ready clips one at a time, in order, and keeps a row per clip, reference and weights', async () => {
     const { queue, calls } = fake();
     queue.update(inputs());
-    queue.update(inputs()); // a second update while a job runs starts nothing
+    let heard = 0;
+    const off = queue.on(() => heard++);
+    // the page passes new but equal inputs on every render: that starts nothing and is not news (a render loop otherwise)
+    queue.update(inputs());
+    queue.update(inputs());
+    expect(heard).toBe(0);
+    off();
     expect(calls.map((c) => c.clipId)).toEqual(['a']);
     expect(queue.snapshot.job).toMatchObject({ key: keyOf('a', null, 'w1'), label: 'Scoring a.wav' });
     calls[0].resolve(0.9);
@@ -69,10 +77,66 @@ describe('scoring queue', () => {
     expect(queue.snapshot.job).toBeNull();
     expect([...queue.snapshot.rows.keys()]).toEqual(['a|zero|w1', 'b|zero|w1']);
     expect(queue.snapshot.rows.get('a|zero|w1')?.result?.pBonafide).toBe(0.9);
-    // another reference: both clips again, under new keys; the old rows stay
-    queue.update(inputs({ refId: 'r', refName: 'r.wav' }));
-    expect(calls[2]).toMatchObject({ clipId: 'a', refId: 'r' });
+    // another reference: the clip in view first, under a new key; the old rows stay; the rest waits for a go-ahead
+    queue.update(inputs({ refId: 'r', refName: 'r.wav', focusId: 'b' }));
+    expect(calls[2]).toMatchObject({ clipId: 'b', refId: 'r' });
     expect(queue.snapshot.rows.size).toBe(2);
+    expect(queue.snapshot.awaiting).toEqual(['a']);
+    calls[2].resolve(0.4);
+    await tick();
+    expect(calls).toHaveLength(3);
+    queue.approve();
+    expect(calls[3]).toMatchObject({ clipId: 'a', refId: 'r' });
+    expect(queue.snapshot.awaiting).toEqual([]);
+    calls[3].resolve(0.6);
+    await tick();
+    // back to the zero vector: everything is scored already, nothing runs
+    queue.update(inputs({ focusId: 'b' }));
+    expect(calls).toHaveLength(4);
+    expect(queue.snapshot.rows.size).toBe(4);
+  });
+
+  it('new files are scored without asking; a single new file goes ahead of the running batch', async () => {
+    const { queue, calls } = fake();
+    const three = [
+      { id: 'a', name: 'a.wav' },
+      { id: 'b', name: 'b.wav' },
+      { id: 'c', name: 'c.wav' },
+    ];
+    queue.update(inputs({ clips: three }));
+    expect(queue.snapshot.queued).toEqual(['b', 'c']);
+    // a recording lands while a is scored: it is next
+    queue.update(inputs({ clips: [...three, { id: 'rec', name: 'recording.webm' }] }));
+    queue.prioritize('rec');
+    expect(queue.snapshot.queued).toEqual(['rec', 'b', 'c']);
+    calls[0].resolve(0.5);
+    await tick();
+    expect(calls.map((c) => c.clipId)).toEqual(['a', 'rec']);
+    // after a reference change, a new file is still scored at once (nothing was scored for it before)
+    calls[1].resolve(0.5);
+    await tick();
+    calls[2].resolve(0.5);
+    await tick();
+    calls[3].resolve(0.5);
+    await tick();
+    const four = [...three, { id: 'rec', name: 'recording.webm' }, { id: 'd', name: 'd.wav' }];
+    queue.update(inputs({ clips: four, refId: 'r', refName: 'r.wav' }));
+    expect(calls[4].clipId).toBe('d');
+    expect(queue.snapshot.awaiting).toEqual(['a', 'b', 'c', 'rec']);
+  });
+
+  it('says what queued files wait for: the engine, the reference clip, a pause', async () => {
+    const { queue, calls } = fake();
+    queue.update(inputs({ ready: false }));
+    expect(queue.snapshot).toMatchObject({ blocked: 'engine', queued: ['a', 'b'] });
+    queue.update(inputs({ refId: 'r', refReady: false }));
+    expect(queue.snapshot).toMatchObject({ blocked: 'reference', queued: ['a', 'b'] });
+    queue.update(inputs());
+    expect(queue.snapshot).toMatchObject({ blocked: null, queued: ['b'], job: { key: 'a|zero|w1' } });
+    queue.pause();
+    await tick();
+    expect(queue.snapshot).toMatchObject({ blocked: 'paused', queued: ['b'] });
+    expect(calls).toHaveLength(1);
   });
 
   it('waits for the engine, the weights and a decoded reference', () => {

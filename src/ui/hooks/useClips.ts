@@ -35,7 +35,8 @@ export interface Clips {
   /** The test clip shown in the waveform and the conditions panel. */
   shown: Clip | undefined;
   select: (id: string) => void;
-  add: (files: Iterable<File | PickedFile>, role: Role) => void;
+  /** Adds clips and starts decoding them; returns their ids. */
+  add: (files: Iterable<File | PickedFile>, role: Role) => string[];
   remove: (id: string) => void;
   /** Decodes every clip again (a restarted worker holds no audio). */
   decodeAgain: () => void;
@@ -92,11 +93,12 @@ export function useClips(client: InferenceClient): Clips {
         const { file, path } = f instanceof File ? { file: f, path: '' } : f;
         return { id: crypto.randomUUID(), name: path || file.name, role, file, status: 'decoding' as const };
       });
-      if (!added.length) return;
+      if (!added.length) return [];
       setAll((cs) => [...cs, ...added]);
       if (role === 'ref') setRefChoice(added[added.length - 1].id);
       else setSelected((s) => s ?? added[0].id);
       added.forEach((c) => void decode(c));
+      return added.map((c) => c.id);
     },
     [decode],
   );

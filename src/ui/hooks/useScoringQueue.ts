@@ -8,6 +8,8 @@ export interface Scoring extends QueueState {
   resume: () => void;
   rescore: (key: string) => void;
   newWindows: (windows: WindowOptions, ids: ReadonlySet<string>) => void;
+  approve: () => void;
+  prioritize: (clipId: string) => void;
 }
 
 /** The scoring queue (scoring-queue.ts) on the worker, fed the page's current clips, reference and weights. */
@@ -24,6 +26,8 @@ export function useScoringQueue(client: InferenceClient, inputs: QueueInputs): S
       resume: () => queue.resume(),
       rescore: (key: string) => queue.rescore(key),
       newWindows: (windows: WindowOptions, ids: ReadonlySet<string>) => queue.newWindows(windows, ids),
+      approve: () => queue.approve(),
+      prioritize: (clipId: string) => queue.prioritize(clipId),
     }),
     [queue],
   );
