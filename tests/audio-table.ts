@@ -9,6 +9,41 @@ import path from 'node:path';
 const ALSA = '/usr/share/sounds/alsa';
 export const SPEECH = `${ALSA}/Front_Center.wav`;
 
+/** The speaker-test recordings of alsa-utils: a second or two of speech each, 16-bit mono at 48 kHz. */
+export const ALSA_SPEECH = [
+  'Front_Center',
+  'Front_Left',
+  'Rear_Right',
+  'Side_Left',
+  'Rear_Center',
+  'Front_Right',
+  'Side_Right',
+  'Rear_Left',
+].map((n) => `${ALSA}/${n}.wav`);
+
+/** A file's length in seconds, as sox reads it. */
+export const audioSeconds = (file: string) => Number(execFileSync('soxi', ['-D', file], { encoding: 'utf8' }));
+
+/**
+ * About 14 s of speech at 48 kHz (the eight ALSA_SPEECH clips, then the first two again), written
+ * to `dir`/long.wav: windowed under the default settings, and short enough for a whole-file pass.
+ * `base` is the same speech at 16 kHz, the unit that {@link repeatSpeech} plays over.
+ */
+export function longSpeech(dir: string): { long: string; base: string } {
+  const long = path.join(dir, 'long.wav');
+  const base = path.join(dir, 'base16k.wav');
+  execFileSync('sox', [...ALSA_SPEECH, ALSA_SPEECH[0], ALSA_SPEECH[1], long]);
+  execFileSync('sox', [long, '-r', '16000', base]);
+  return { long, base };
+}
+
+/** `base` played over until it lasts at least `seconds`, written to `out`; returns `out`. */
+export function repeatSpeech(base: string, seconds: number, out: string): string {
+  // sox's "repeat n" plays the input n + 1 times
+  execFileSync('sox', [base, out, 'repeat', String(Math.max(0, Math.ceil(seconds / audioSeconds(base)) - 1))]);
+  return out;
+}
+
 export interface AudioCase {
   file: string;
   /** What the row checks. */

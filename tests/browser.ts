@@ -1,27 +1,16 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from '../scripts/chromium';
 
 // Debian's Chromium driven by playwright-core against `vite preview` of the built app (dist/).
 
 const ROOT = path.resolve(__dirname, '..');
 
-export const CHROMIUM_ARGS = [
-  '--headless=new',
-  '--no-sandbox',
-  '--enable-unsafe-webgpu',
-  '--enable-features=Vulkan',
-  '--use-webgpu-adapter=swiftshader',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
-
-export async function launchBrowser(extraArgs: string[] = []): Promise<Browser> {
-  return chromium.launch({ executablePath: '/usr/bin/chromium', args: [...CHROMIUM_ARGS, ...extraArgs] });
+/** Debian's Chromium with the arguments every browser test and the benchmark share (scripts/chromium.ts). */
+export function launchBrowser(extraArgs: string[] = []): Promise<Browser> {
+  return launchChromium(extraArgs);
 }
 
 /**
@@ -177,4 +166,54 @@ export function savedRows(page: Page): Promise<number> {
       };
     });
   });
+}
+
+/**
+ * The JS heap of the app's inference worker after a full garbage collection: V8's used heap plus the
+ * ArrayBuffer backing stores (decoded audio, WASM memory), read over the DevTools protocol because
+ * a worker has no `performance.memory`.
+ */
+export async function workerHeap(browser: Browser): Promise<{ used: number; backing: number; total: number }> {
+  const cdp = await browser.newBrowserCDPSession();
+  try {
+    const { targetInfos } = await cdp.send('Target.getTargets');
+    const workers = targetInfos.filter((t) => t.type === 'worker' && t.url.includes('inference.worker'));
+    if (workers.length !== 1) throw new Error(`expected one inference worker, found ${workers.length}`);
+    const { sessionId } = await cdp.send('Target.attachToTarget', { targetId: workers[0].targetId, flatten: false });
+    let next = 0;
+    const call = <T>(method: string): Promise<T> => {
+      const id = ++next;
+      return new Promise<T>((resolve, reject) => {
+        const onMessage = (e: { sessionId?: string; message: string }) => {
+          const m = JSON.parse(e.message) as { id?: number; result?: T; error?: { message: string } };
+          if (e.sessionId !== sessionId || m.id !== id) return;
+          cdp.off('Target.receivedMessageFromTarget', onMessage);
+          if (m.error) reject(new Error(`${method}: ${m.error.message}`));
+          else resolve(m.result as T);
+        };
+        cdp.on('Target.receivedMessageFromTarget', onMessage);
+        void cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method }) });
+      });
+    };
+    await call('HeapProfiler.enable');
+    await call('HeapProfiler.collectGarbage');
+    const u = await call<{ usedSize: number; backingStorageSize: number }>('Runtime.getHeapUsage');
+    await cdp.send('Target.detachFromTarget', { sessionId });
+    return { used: u.usedSize, backing: u.backingStorageSize, total: u.usedSize + u.backingStorageSize };
+  } finally {
+    await cdp.detach();
+  }
+}
+
+/** The engine's memory in a fault-injection page (?faults=1): tensors, their bytes, clips and references held. */
+export function engineMemory(page: Page): Promise<{
+  numTensors: number;
+  numBytes: number;
+  clips: number;
+  cached: number;
+  cachedBytes: number;
+  refs: number;
+}> {
+  type Memory = Awaited<ReturnType<typeof engineMemory>>;
+  return page.evaluate(() => (window as unknown as { ratFaults: { memory(): Promise<Memory> } }).ratFaults.memory());
 }

@@ -1,7 +1,7 @@
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { createServer } from 'vite';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../chromium';
 
 // Chromium rows of the benchmark: Vite's dev server serves scripts/bench/page.html (cross-origin
 // isolated, as the app) plus the converted weights and the clips; Debian's Chromium runs it through
@@ -9,20 +9,6 @@ import { chromium } from 'playwright-core';
 // clips; a second visit measures the warm load from the cache and the time to the first score.
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
-
-/** As tests/browser.ts (which is CommonJS-only: __dirname): Debian's Chromium, WebGPU on SwiftShader. */
-const CHROMIUM_ARGS = [
-  '--headless=new',
-  '--no-sandbox',
-  '--enable-unsafe-webgpu',
-  '--enable-features=Vulkan',
-  '--use-webgpu-adapter=swiftshader',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
 
 export interface BrowserBenchOptions {
   weights: string;
@@ -78,7 +64,7 @@ async function withBenchPage<T>(
     ],
   });
   await server.listen();
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  const browser = await launchChromium();
   try {
     const context = await browser.newContext();
     const url = `http://127.0.0.1:${port}/scripts/bench/page.html`;

@@ -52,7 +52,7 @@ function gpuMb(): number | null {
 
 async function run(args: BenchArgs) {
   const t0 = performance.now();
-  const backend = await startBackend(args.backend === 'wasm' ? 'wasm' : undefined);
+  const backend = await startBackend({ force: args.backend === 'wasm' ? 'wasm' : undefined });
   if (backend.name !== args.backend)
     throw new Error(`asked for ${args.backend}, got ${backend.name}: ${backend.reason}`);
   const data = await clips();

@@ -3,8 +3,9 @@ import { createReadStream, openAsBlob } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseManifest } from '../../src/model/manifest';
+import { CheckpointError } from '../../src/convert/checkpoint';
 import { buildManifest, planConversion, writeShards } from '../../src/convert/convert';
-import type { ConfigOverrides } from '../../src/convert/keymap';
+import { type ConfigOverrides, LayoutError } from '../../src/convert/keymap';
 import type { RatManifest } from '../../src/model/manifest';
 
 export interface ConvertFileOptions {
@@ -59,7 +60,14 @@ export async function convertFile(checkpoint: string, opts: ConvertFileOptions):
   const existing = await stat(opts.out).catch(() => null);
   if (existing && !opts.force) throw new Error(`${opts.out} already exists; pass --force to replace it.`);
   if (existing) await checkReplaceable(opts.out, existing.isDirectory());
-  const plan = await planConversion(await openAsBlob(checkpoint), opts.overrides);
+  // what the checkpoint holds is refused by a reader that never saw its path: the message gets it here
+  const named = (e: unknown) => {
+    if (e instanceof CheckpointError || e instanceof LayoutError) e.message = `${checkpoint}: ${e.message}`;
+    return e;
+  };
+  const plan = await planConversion(await openAsBlob(checkpoint), opts.overrides).catch((e) => {
+    throw named(e);
+  });
   const tmp = `${opts.out.replace(/\/+$/, '')}.partial-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
@@ -85,6 +93,6 @@ export async function convertFile(checkpoint: string, opts: ConvertFileOptions):
     return manifest;
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
-    throw e;
+    throw named(e);
   }
 }

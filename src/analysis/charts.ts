@@ -1,6 +1,7 @@
 import type { Evaluation } from './evaluate';
 import { probit } from './metrics';
 import { PALETTE, SERIES, pColour } from './palette';
+import { PAPER_RATIO } from './conditions';
 import type { ConditionResult } from './run-conditions';
 import type { TimelineSummary } from './windows';
 
@@ -266,31 +267,140 @@ export function conditionsPSvg(results: readonly Scored[], o: { width?: number }
 
 type Measured = Pick<ConditionResult, 'label' | 'attnRms' | 'mlpRms'>;
 
-/** Per encoder layer, attention RMS over MLP RMS, one line per condition that ran, with a legend. */
-export function conditionsRatioSvg(results: readonly Measured[], o: { width?: number } = {}): string {
+/** Marker shapes of the per-layer chart, one per series: the lines stay apart without colour. */
+export const MARKERS = [
+  'circle',
+  'square',
+  'triangle',
+  'diamond',
+  'triangle-down',
+  'plus',
+  'cross',
+  'star',
+  'hexagon',
+] as const;
+/** Dash patterns of the same series (solid first), a second cue beside the marker. */
+const DASHES = ['', '6 3', '2 2', '8 3 2 3', '4 4', '1 3', '10 3', '6 2 2 2 2 2', '3 2'];
+
+/** Corners of a marker shape of radius r around (0, 0); the circle is drawn as a circle. */
+function shapePoints(shape: (typeof MARKERS)[number], r: number): [number, number][] {
+  const ring = (n: number, rot: number, radii: number[]) =>
+    Array.from({ length: n }, (_, i) => {
+      const a = rot + (2 * Math.PI * i) / n;
+      const rr = radii[i % radii.length];
+      return [rr * Math.cos(a), rr * Math.sin(a)] as [number, number];
+    });
+  const t = r * 0.38; // half the bar width of the plus and the cross
+  const plus: [number, number][] = [
+    [-t, -r],
+    [t, -r],
+    [t, -t],
+    [r, -t],
+    [r, t],
+    [t, t],
+    [t, r],
+    [-t, r],
+    [-t, t],
+    [-r, t],
+    [-r, -t],
+    [-t, -t],
+  ];
+  switch (shape) {
+    case 'square':
+      return ring(4, Math.PI / 4, [r * 1.2]);
+    case 'triangle':
+      return ring(3, -Math.PI / 2, [r * 1.3]);
+    case 'triangle-down':
+      return ring(3, Math.PI / 2, [r * 1.3]);
+    case 'diamond':
+      return ring(4, -Math.PI / 2, [r * 1.35]);
+    case 'plus':
+      return plus.map(([x, y]) => [x * 1.2, y * 1.2]);
+    case 'cross':
+      return plus.map(([x, y]) => [(x - y) * 0.85, (x + y) * 0.85]);
+    case 'star':
+      return ring(10, -Math.PI / 2, [r * 1.45, r * 0.6]);
+    case 'hexagon':
+      return ring(6, 0, [r * 1.15]);
+    default:
+      return [];
+  }
+}
+
+/** Series i's marker at (x, y), with a tooltip; data-shape names the shape for the tests and for CSS. */
+function marker(i: number, x: number, y: number, r: number, colour: string, title = ''): string {
+  const shape = MARKERS[i % MARKERS.length];
+  const tip = title ? `<title>${esc(title)}</title>` : '';
+  const attrs = `fill="${colour}" stroke="#ffffff" stroke-width="0.6" data-shape="${shape}" data-series="${i}"`;
+  if (shape === 'circle') return `<circle cx="${f1(x)}" cy="${f1(y)}" r="${r}" ${attrs}>${tip}</circle>`;
+  const pts = shapePoints(shape, r)
+    .map(([dx, dy]) => `${(x + dx).toFixed(2)},${(y + dy).toFixed(2)}`)
+    .join(' ');
+  return `<polygon points="${pts}" ${attrs}>${tip}</polygon>`;
+}
+
+/** 1, 2 or 5 times a power of ten: the largest at or below v (down) or the smallest at or above it (up). */
+function niceLog(v: number, dir: 'down' | 'up'): number {
+  const mag = 10 ** Math.floor(Math.log10(v));
+  const steps = [1, 2, 5, 10].map((m) => m * mag);
+  return dir === 'down' ? steps.filter((s) => s <= v * (1 + 1e-9)).pop()! : steps.find((s) => s >= v * (1 - 1e-9))!;
+}
+
+/** Where the per-layer chart puts a ratio (log scale) and a layer, shared by the drawing and its tests. */
+export function conditionsRatioLayout(results: readonly Measured[], width = 420) {
   const series = results
     .filter((r) => r.attnRms && r.mlpRms)
     .map((r) => ({ label: r.label, ratios: r.attnRms!.map((a, l) => a / r.mlpRms![l]) }));
-  const width = o.width ?? 420;
   const layers = Math.max(1, ...series.map((s) => s.ratios.length));
-  const max = Math.max(1e-9, ...series.flatMap((s) => s.ratios.filter(Number.isFinite)));
-  const step = niceStep(max, 5);
+  const seen = series.flatMap((s) => s.ratios.filter((v) => Number.isFinite(v) && v > 0));
+  // the axis always holds the paper's ratio, so its guide line is on the chart whatever these weights do
+  const lo = niceLog(Math.min(PAPER_RATIO, ...seen) / 1.5, 'down');
+  const hi = Math.max(niceLog(Math.max(PAPER_RATIO, ...seen), 'up'), lo * 10);
   const top = 8;
   const left = 52;
   const plotW = width - left - 12;
   const plotH = 150;
-  const yMax = Math.ceil(max / step - 1e-9) * step;
-  const x = (l: number) => left + (layers === 1 ? plotW / 2 : (l / (layers - 1)) * plotW);
-  const y = (v: number) => top + plotH - (Math.min(v, yMax) / yMax) * plotH;
+  const clamp = (v: number) => Math.min(hi, Math.max(lo, Number.isFinite(v) ? v : hi));
+  return {
+    series,
+    layers,
+    lo,
+    hi,
+    top,
+    left,
+    plotW,
+    plotH,
+    x: (l: number) => left + (layers === 1 ? plotW / 2 : (l / (layers - 1)) * plotW),
+    y: (v: number) =>
+      top + plotH - ((Math.log10(clamp(v)) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * plotH,
+  };
+}
+
+/**
+ * Per encoder layer, attention RMS over MLP RMS on a log scale, one line per condition that ran,
+ * each with its own marker shape and dash as well as colour, and the paper's trained-model ratio as a
+ * dashed, labelled guide line. A log axis keeps a ratio near the paper's and one a hundred times
+ * larger readable on the same chart.
+ */
+export function conditionsRatioSvg(results: readonly Measured[], o: { width?: number } = {}): string {
+  const width = o.width ?? 420;
+  const { series, layers, lo, hi, top, left, plotW, plotH, x, y } = conditionsRatioLayout(results, width);
   const legendTop = top + plotH + 44;
   const perRow = 2;
-  const height = legendTop + Math.ceil(series.length / perRow) * 15 + 4;
-  const yTicks: string[] = [];
-  for (let v = 0; v <= yMax + step / 2; v += step) {
-    yTicks.push(
-      `<line x1="${left}" x2="${left + plotW}" y1="${f1(y(v))}" y2="${f1(y(v))}" stroke="${PALETTE.grid}"/>` +
-        text(left - 4, y(v) + 3.5, tick(v), { anchor: 'end' }),
-    );
+  // the guide line's own legend entry follows the series
+  const height = legendTop + Math.ceil((series.length + 1) / perRow) * 16 + 4;
+  const grid: string[] = [];
+  const decade = (v: number) => Math.floor(Math.log10(v) + 1e-9);
+  for (let d = decade(lo); d <= decade(hi); d++) {
+    for (const m of [1, 2, 5]) {
+      const v = m * 10 ** d;
+      if (v < lo * (1 - 1e-9) || v > hi * (1 + 1e-9)) continue;
+      const major = m === 1 || v === lo || v === hi;
+      grid.push(
+        `<line x1="${left}" x2="${left + plotW}" y1="${f1(y(v))}" y2="${f1(y(v))}" stroke="${PALETTE.grid}"${major ? '' : ' stroke-opacity="0.5"'}/>` +
+          (major && v !== PAPER_RATIO ? text(left - 4, y(v) + 3.5, tick(v), { anchor: 'end' }) : ''),
+      );
+    }
   }
   const xTicks = Array.from({ length: layers }, (_, l) =>
     text(x(l), top + plotH + 13, String(l + 1), { anchor: 'middle' }),
@@ -298,39 +408,55 @@ export function conditionsRatioSvg(results: readonly Measured[], o: { width?: nu
   const lines = series
     .map((s, i) => {
       const colour = SERIES[i % SERIES.length];
+      const dash = DASHES[i % DASHES.length];
       const pts = s.ratios.map((v, l) => `${f1(x(l))},${f1(y(v))}`).join(' ');
       const dots = s.ratios
-        .map(
-          (v, l) =>
-            `<circle cx="${f1(x(l))}" cy="${f1(y(v))}" r="2.5" fill="${colour}"><title>${esc(s.label)}, layer ${l + 1}: ${v.toFixed(4)}</title></circle>`,
-        )
+        .map((v, l) => marker(i, x(l), y(v), 3, colour, `${s.label}, layer ${l + 1}: ${v.toFixed(4)}`))
         .join('');
-      return `<polyline points="${pts}" fill="none" stroke="${colour}" stroke-width="1.5"/>${dots}`;
+      return `<polyline points="${pts}" fill="none" stroke="${colour}" stroke-width="1.5"${dash ? ` stroke-dasharray="${dash}"` : ''}/>${dots}`;
     })
     .join('');
+  const gy = y(PAPER_RATIO);
+  // labelled at the axis and in the legend, not inside the plot, where a trained model's lines run along it
+  const guide =
+    `<line x1="${left}" x2="${left + plotW}" y1="${f1(gy)}" y2="${f1(gy)}" stroke="${PALETTE.threshold}" stroke-width="1.5" stroke-dasharray="6 4" data-guide="${PAPER_RATIO}">` +
+    `<title>the paper's trained model: ${PAPER_RATIO} on every layer</title></line>` +
+    `<text x="${left - 4}" y="${f1(gy + 3.5)}" font-size="10" text-anchor="end" fill="${PALETTE.threshold}" font-weight="bold">${tick(PAPER_RATIO)}</text>`;
+  const legendAt = (n: number) => ({
+    lx: left + (n % perRow) * (plotW / perRow),
+    ly: legendTop + Math.floor(n / perRow) * 16,
+  });
+  const { lx: gx, ly: gly } = legendAt(series.length);
+  const guideLegend =
+    `<line x1="${f1(gx)}" x2="${f1(gx + 22)}" y1="${f1(gly - 3.5)}" y2="${f1(gly - 3.5)}" stroke="${PALETTE.threshold}" stroke-width="1.5" stroke-dasharray="6 4"/>` +
+    text(gx + 27, gly, `paper's trained model, ${PAPER_RATIO}`);
   const legend = series
-    .map((s, i) =>
-      swatch(
-        left + (i % perRow) * (plotW / perRow),
-        legendTop + Math.floor(i / perRow) * 15,
-        SERIES[i % SERIES.length],
-        s.label,
-      ),
-    )
+    .map((s, i) => {
+      const { lx, ly } = legendAt(i);
+      const colour = SERIES[i % SERIES.length];
+      const dash = DASHES[i % DASHES.length];
+      return (
+        `<line x1="${f1(lx)}" x2="${f1(lx + 22)}" y1="${f1(ly - 3.5)}" y2="${f1(ly - 3.5)}" stroke="${colour}" stroke-width="1.5"${dash ? ` stroke-dasharray="${dash}"` : ''}/>` +
+        marker(i, lx + 11, ly - 3.5, 3.5, colour) +
+        text(lx + 27, ly, s.label)
+      );
+    })
     .join('');
   return (
     svgOpen(
       width,
       height,
-      'Per encoder layer, the RMS of the attention branch divided by the RMS of the MLP branch, one line per condition',
+      `Per encoder layer, the RMS of the attention branch divided by the RMS of the MLP branch on a log scale, one line per condition, each with its own marker shape; a dashed line marks the paper's trained model at ${PAPER_RATIO}`,
     ) +
-    yTicks.join('') +
+    grid.join('') +
     `<rect x="${left}" y="${top}" width="${plotW}" height="${plotH}" fill="none" stroke="${PALETTE.axis}"/>` +
+    guide +
     lines +
     xTicks.join('') +
     text(left + plotW / 2, top + plotH + 28, 'encoder layer', { size: 11, anchor: 'middle' }) +
-    text(12, top + plotH / 2, 'attention RMS / MLP RMS', { size: 11, anchor: 'middle', rotate: true }) +
+    text(12, top + plotH / 2, 'attention / MLP RMS (log)', { size: 11, anchor: 'middle', rotate: true }) +
     legend +
+    guideLegend +
     '</svg>'
   );
 }

@@ -166,3 +166,99 @@ export function conditionReferences(inputs: ConditionInputs): ConditionReference
     return typeof r === 'string' ? { spec, unavailable: r } : { spec, reference: r };
   });
 }
+
+// ---------------------------------------------------------------- what the run shows
+
+/**
+ * Attention-branch RMS over MLP-branch RMS that the paper reports for its trained model, on every
+ * layer (rat-spec.md "Reference conditions"): the guide line of the per-layer chart.
+ */
+export const PAPER_RATIO = 0.02;
+
+/**
+ * The paper's finding, stated as what it is: a property of the trained model, which other weights
+ * (the demo weights, another checkpoint, a broken conversion) need not share.
+ */
+export const PAPER_FINDING =
+  "In the paper, training all but switched this branch off: in the trained RAT model the attention output is about 2 % of the MLP branch's (ratio ≈ 0.02), so for that model any reference, even none, silence or noise, barely moves the score (2.57 % EER without a reference, about the same with one). Other weights need not behave so; after a run, this panel says whether the weights loaded here do.";
+
+/**
+ * Below these, a run counts as behaving like the trained model: the score moves by less than a
+ * twentieth across the conditions, and the attention branch stays within a small multiple of the
+ * paper's ratio.
+ */
+export const PAPER_LIKE_SPREAD = 0.05;
+export const PAPER_LIKE_RATIO = 2.5 * PAPER_RATIO;
+
+type Outcome = {
+  label: string;
+  pBonafide?: number;
+  attnRms?: readonly number[];
+  mlpRms?: readonly number[];
+  unavailable?: string;
+};
+
+export interface ConditionsFinding {
+  /** Highest minus lowest P(bona fide) over the conditions that ran; null with fewer than two. */
+  spread: number | null;
+  /** Attention RMS over MLP RMS averaged over layers and conditions, and its largest single value; null without diagnostics. */
+  meanRatio: number | null;
+  maxRatio: number | null;
+  /** Whether these weights behave as the paper's trained model: small spread and small ratio. */
+  paperLike: boolean;
+  /** What the scores did, compared with the trained model. */
+  score: string;
+  /** What the attention branch did, compared with the trained model; null without diagnostics. */
+  ratio: string | null;
+  /** Why the weights may differ: demo weights say they are untrained; null when they behave as the paper's. */
+  why: string | null;
+}
+
+const sig2 = (v: number) => `${+v.toPrecision(2)}`;
+/** A condition's label inside a sentence. */
+const lower = (label: string) => label.charAt(0).toLowerCase() + label.slice(1);
+
+/** The run's scores and branch sizes set against the paper's trained model, in words. */
+export function conditionsFinding(results: readonly Outcome[], o: { demo: boolean }): ConditionsFinding {
+  const ran = results.filter((r): r is Outcome & { pBonafide: number } => r.pBonafide !== undefined);
+  const byP = [...ran].sort((a, b) => a.pBonafide - b.pBonafide);
+  const lo = byP[0];
+  const hi = byP[byP.length - 1];
+  const spread = ran.length >= 2 ? hi.pBonafide - lo.pBonafide : null;
+  const ratios = ran
+    .filter((r) => r.attnRms?.length && r.mlpRms?.length)
+    .map((r) => r.attnRms!.map((a, l) => a / r.mlpRms![l]).filter(Number.isFinite))
+    .filter((rs) => rs.length > 0);
+  const meanRatio = ratios.length
+    ? ratios.reduce((s, rs) => s + rs.reduce((a, v) => a + v, 0) / rs.length, 0) / ratios.length
+    : null;
+  const maxRatio = ratios.length ? Math.max(...ratios.flat()) : null;
+  const smallSpread = spread !== null && spread <= PAPER_LIKE_SPREAD;
+  const smallRatio = meanRatio === null || meanRatio <= PAPER_LIKE_RATIO;
+  const paperLike = smallSpread && smallRatio;
+
+  // a small spread needs the table's four decimals to show at all
+  const d = smallSpread ? 4 : 2;
+  const range =
+    spread === null
+      ? ''
+      : ` (${lo.pBonafide.toFixed(d)} with ${lower(lo.label)}, ${hi.pBonafide.toFixed(d)} with ${lower(hi.label)})`;
+  const score =
+    spread === null
+      ? `${ran.length === 1 ? 'Only one condition' : 'No condition'} ran, so there is nothing to compare yet: choose a reference clip (and a mismatched one) to run the others.`
+      : smallSpread
+        ? `These weights move the score by at most ${spread.toFixed(d)} across the ${ran.length} conditions${range}, as the paper found for its trained model: here too the reference barely matters.`
+        : `These weights move the score by up to ${spread.toFixed(2)} across the ${ran.length} conditions${range}, unlike the trained model in the paper, whose score the reference barely moves.`;
+  const ratio =
+    meanRatio === null
+      ? null
+      : meanRatio <= PAPER_LIKE_RATIO
+        ? `Their attention branch averages ${sig2(meanRatio)} of the MLP branch (up to ${sig2(maxRatio!)} on one layer), near the trained model's ${PAPER_RATIO} (the dashed line): the reference channel is all but disconnected, as in the paper.`
+        : `Their attention branch averages ${sig2(meanRatio)} of the MLP branch (up to ${sig2(maxRatio!)} on one layer), about ${Math.round(meanRatio / PAPER_RATIO)} times the trained model's ${PAPER_RATIO} (the dashed line): here the reference channel is connected.`;
+  const why = o.demo
+    ? "These are the demo weights: seeded and untrained, so they show how the panel works, not what RAT learned. Load the published checkpoint to see the paper's finding."
+    : paperLike || spread === null
+      ? null
+      : "Weights that behave otherwise than the paper's trained model are another model: another checkpoint or training run, or a conversion that went wrong.";
+  return { spread, meanRatio, maxRatio, paperLike, score, ratio, why };
+}

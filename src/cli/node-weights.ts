@@ -4,7 +4,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { parseManifest } from '../model/manifest';
-import { type LoadOptions, type RatModel, ShardError, type WeightSource, loadRatModel } from '../model/load';
+import {
+  type LoadOptions,
+  type RatModel,
+  ShardError,
+  type WeightSource,
+  loadRatModel,
+  shardSizeError,
+} from '../model/load';
 import { restartBackend, setMemoryGuard } from '../model/out-of-memory';
 import type { PreparedReference } from '../model/rat';
 import { NoAdapterError, registerNodeWebGPU } from './node-webgpu';
@@ -61,11 +68,7 @@ export async function weightsFromDir(dir: string): Promise<WeightSource> {
         throw new ShardError(
           `${where} is not a regular file (it leads to ${real}). A weights folder holds its shards itself.`,
         );
-      if (info.size !== expectedBytes) {
-        throw new ShardError(
-          `Weight shard ${name} has ${info.size} bytes, the manifest expects ${expectedBytes}: the file is ${info.size < expectedBytes ? 'truncated' : 'not the one the manifest lists'}. Re-copy or re-convert the weights folder.`,
-        );
-      }
+      if (info.size !== expectedBytes) throw shardSizeError(name, info.size, expectedBytes);
       const b = await readFile(real);
       return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
     },

@@ -1,4 +1,11 @@
-import { BlobReader, type FileEntry, Uint8ArrayWriter, ZipReader, configure } from '@zip.js/zip.js';
+import {
+  BlobReader,
+  ERR_UNSAFE_FILENAME,
+  type FileEntry,
+  Uint8ArrayWriter,
+  ZipReader,
+  configure,
+} from '@zip.js/zip.js';
 import { float16ToFloat32 } from './float16';
 import { PickleError, type StorageRef, type TensorRef, type TorchDtype, unpickle } from './pickle';
 
@@ -110,6 +117,11 @@ async function openTorchZip(blob: Blob): Promise<Checkpoint> {
   try {
     entries = (await reader.getEntries()).filter((e): e is FileEntry => !e.directory);
   } catch (e) {
+    // zip.js refuses a name with a ".." part or a leading "/" by itself; it is hostile, not truncated
+    if ((e as Error).message === ERR_UNSAFE_FILENAME)
+      throw new CheckpointError(
+        `Archive entry ${JSON.stringify((e as { filename?: string }).filename)} is named outside the archive's folder (a ".." part or a leading "/"); torch.save never writes such a name, so the checkpoint is refused. Re-save it with torch.save.`,
+      );
     throw new CheckpointError(
       `The file is not a readable PyTorch checkpoint archive (${(e as Error).message}). ` +
         'It may be truncated (an interrupted download?) or not a torch.save file at all.',
@@ -138,6 +150,11 @@ async function openTorchZip(blob: Blob): Promise<Checkpoint> {
       );
     }
     if (e.encrypted) throw new CheckpointError(`Archive entry ${e.filename} is encrypted.`);
+    // a size read from the central directory alone; refused here rather than when the tensor is read
+    if (e.offset + e.compressedSize > blob.size)
+      throw new CheckpointError(
+        `Archive entry ${e.filename} declares ${e.compressedSize} bytes at offset ${e.offset}, past the end of the ${blob.size}-byte file: the checkpoint is truncated or hostile.`,
+      );
   }
   const byteorder = byName.get(`${root}byteorder`);
   if (byteorder) {

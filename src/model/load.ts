@@ -80,7 +80,30 @@ export class ShardError extends Error {
   }
 }
 
-/** A shard's bytes with the group that describes them; `trusted` skips the SHA-256 check (bytes made in this process). */
+/** A shard of another size than its manifest lists; sources that know a file's size refuse it before reading it. */
+export function shardSizeError(path: string, bytes: number, expected: number): ShardError {
+  return new ShardError(
+    `Weight shard ${path} has ${bytes} bytes, the manifest expects ${expected}: the file is ${bytes < expected ? 'truncated' : 'not the one the manifest lists'}. Re-copy or re-convert the weights folder.`,
+  );
+}
+
+/** Refuses a shard whose SHA-256 is not the manifest's, or that holds a non-finite value. */
+export async function checkShard(group: WeightGroup, bytes: ArrayBuffer): Promise<void> {
+  const path = group.paths[0];
+  const digest = await sha256Hex(bytes);
+  if (digest !== group.sha256[0]) {
+    throw new ShardError(
+      `Weight shard ${path} is corrupted: its SHA-256 is ${digest}, the manifest lists ${group.sha256[0]}. Re-copy or re-convert the weights folder.`,
+    );
+  }
+  const bad = firstNonFinite(bytes, group);
+  if (bad)
+    throw new ShardError(
+      `Weight shard ${path} holds a non-finite value in ${bad}: the weights are damaged and would give meaningless scores. Re-convert the weights folder from its checkpoint.`,
+    );
+}
+
+/** A shard's bytes with the group that describes them; `trusted` skips checkShard (bytes made in this process, or checked before they were cached). */
 export interface ShardBytes {
   group: WeightGroup;
   bytes: ArrayBuffer;
@@ -121,24 +144,8 @@ export async function loadFromShards(
       opts.signal?.throwIfAborted();
       const path = group.paths[0];
       const expected = groupBytes(group);
-      if (bytes.byteLength !== expected) {
-        throw new ShardError(
-          `Weight shard ${path} has ${bytes.byteLength} bytes, the manifest expects ${expected}: the file is ${bytes.byteLength < expected ? 'truncated' : 'not the one the manifest lists'}. Re-copy or re-convert the weights folder.`,
-        );
-      }
-      if (!trusted) {
-        const digest = await sha256Hex(bytes);
-        if (digest !== group.sha256[0]) {
-          throw new ShardError(
-            `Weight shard ${path} is corrupted: its SHA-256 is ${digest}, the manifest lists ${group.sha256[0]}. Re-copy or re-convert the weights folder.`,
-          );
-        }
-      }
-      const bad = trusted ? null : firstNonFinite(bytes, group);
-      if (bad)
-        throw new ShardError(
-          `Weight shard ${path} holds a non-finite value in ${bad}: the weights are damaged and would give meaningless scores. Re-convert the weights folder from its checkpoint.`,
-        );
+      if (bytes.byteLength !== expected) throw shardSizeError(path, bytes.byteLength, expected);
+      if (!trusted) await checkShard(group, bytes);
       Object.assign(named, tf.io.decodeWeights(bytes, group.weights));
       if (split) splitHeads(named, config.numLayers, config.numHeads, splitDone);
       if (release) releasedBytes += packAndRelease(named, packed);
@@ -193,6 +200,7 @@ export async function loadFromShards(
       },
     };
   }
+  const signal = opts.signal;
   if (opts.warmup ?? true) {
     opts.onWarmup?.();
     try {
@@ -200,19 +208,21 @@ export async function loadFromShards(
         // a GPU compiles a pipeline per kernel variant, and tfjs picks matmul variants by shape: a
         // typical 4 s clip with each kind of reference compiles what the first real score needs
         // (on a software adapter, where each pass costs seconds, the 1 s clip below instead)
-        const ref = await model.prepareReference(new Float32Array(SAMPLE_RATE));
+        const ref = await model.prepareReference(new Float32Array(SAMPLE_RATE), { signal });
         try {
-          await model.score(new Float32Array(4 * SAMPLE_RATE));
-          await model.score(new Float32Array(4 * SAMPLE_RATE), { reference: ref });
+          await model.score(new Float32Array(4 * SAMPLE_RATE), { signal });
+          await model.score(new Float32Array(4 * SAMPLE_RATE), { reference: ref, signal });
         } finally {
           ref.dispose();
         }
       } else {
-        await model.score(new Float32Array(SAMPLE_RATE));
+        await model.score(new Float32Array(SAMPLE_RATE), { signal });
       }
+      // a load cancelled during the warm-up is cancelled: the caller keeps the weights it had
+      signal?.throwIfAborted();
     } catch (e) {
       // weights that overflow the logits are refused clip by clip, where the message reaches the user
-      if (!(e instanceof NonFiniteLogitsError)) {
+      if (!(e instanceof NonFiniteLogitsError) || signal?.aborted) {
         model.dispose();
         throw e;
       }

@@ -18,6 +18,7 @@ import { ReferencePanel } from './ReferencePanel';
 import { ResultsPanel } from './ResultsPanel';
 import { keyOf } from './scoring-queue';
 import { SuspectPanel } from './SuspectPanel';
+import type { Span } from './Waveform';
 
 // The page: weights, test clips, reference, results. All model work happens in the worker; the
 // hooks keep the user's clips and results here, so a restarted worker loses nothing.
@@ -91,7 +92,22 @@ export function App() {
   const dragging = useDropFiles(onPicked);
 
   const shown = clips.shown;
-  const shownResult = info && shown ? scoring.rows.get(keyOf(shown.id, clips.refId, info.id))?.result : undefined;
+  const { rows: scores } = scoring;
+  const refId = clips.refId;
+  const weightsId = info?.id;
+  const scoreOf = useCallback(
+    (clipId: string) => (weightsId ? scores.get(keyOf(clipId, refId, weightsId)) : undefined),
+    [scores, refId, weightsId],
+  );
+  /** A stretch of a clip, scored under the current reference, weights and window settings (not kept in the table). */
+  const { client } = engine;
+  const scoreSpan = useCallback(
+    (clipId: string, span: Span, signal: AbortSignal) =>
+      client.request('score', { clipId, refId, windows, span }, { signal }),
+    // the weights change what a stretch scores, so a new function marks earlier results as stale
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [client, refId, windows, weightsId],
+  );
   const reportContext = (): ReportContext => ({
     appVersion: APP_VERSION,
     date: new Date().toISOString(),
@@ -135,10 +151,11 @@ export function App() {
         onPicked={onPicked}
         onRecorded={(f) => addTests([f])}
         queue={scoring}
+        scoreOf={scoreOf}
+        scoreSpan={scoreSpan}
         skipped={skipped}
         windows={windows}
         onWindows={applyWindows}
-        shownResult={shownResult}
         demo={!!info?.demo}
       />
       <ResultsPanel
@@ -148,12 +165,12 @@ export function App() {
         showLabels={!!labels.loaded}
         context={reportContext}
       />
-      <ReferencePanel clips={clips} />
+      <ReferencePanel clips={clips} refClip={refClip} />
       <ConditionsPanel
         client={engine.client}
         ready={ready && refClip?.status !== 'decoding' && !clips.all.some((c) => c.status === 'decoding')}
         test={shown && shown.status === 'ready' ? { id: shown.id, name: shown.name } : null}
-        matched={refClip && refClip.status === 'ready' ? { id: refClip.id, name: refClip.name } : null}
+        matched={refClip ? { id: refClip.id, name: refClip.name, status: refClip.status } : null}
         candidates={clips.all
           .filter((c) => c.status === 'ready' && c.id !== shown?.id && c.id !== refClip?.id)
           .map((c) => ({ id: c.id, name: c.name }))}

@@ -6,7 +6,7 @@ const MB = (n: number) => (n / 1048576).toFixed(1);
 /** A progress line in words: bytes, layers, windows or the phase. */
 export function progressText(p?: Progress): string {
   if (!p) return '';
-  if (p.phase === 'warmup') return 'preparing GPU kernels';
+  if (p.phase === 'warmup') return 'preparing the kernels (a first pass on silence)';
   if (p.total && (p.phase === 'download' || p.phase === 'convert')) {
     return `${MB(p.done ?? 0)} MB of ${MB(p.total)} MB (${((100 * (p.done ?? 0)) / p.total).toFixed(0)} %)`;
   }

@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
-import { DEFAULT_SEED } from '../analysis/conditions';
+import { DEFAULT_SEED, PAPER_FINDING, PAPER_RATIO, conditionsFinding } from '../analysis/conditions';
 import type { ConditionResult } from '../analysis/run-conditions';
 import { type Progress, WorkerError } from '../worker/protocol';
 import { ConditionsPChart, ConditionsRatioChart } from './Charts';
@@ -12,13 +12,15 @@ import type { InferenceClient } from './inference-client';
 export interface ClipRef {
   id: string;
   name: string;
+  /** Where the clip's decoding stands (a clip without one counts as ready). */
+  status?: 'decoding' | 'ready' | 'error';
 }
 
 export interface ConditionsPanelProps {
   client: InferenceClient;
   /** The test clip the conditions run on (the one shown), or null. */
   test: ClipRef | null;
-  /** The chosen reference (the matched condition), or null for none. */
+  /** The chosen reference (the matched condition) whatever its state, or null for the zero vector. */
   matched: ClipRef | null;
   /** Clips that can stand in for a different speaker. */
   candidates: ClipRef[];
@@ -33,6 +35,7 @@ export interface ConditionsPanelProps {
 
 interface Run {
   test: string;
+  matchedId: string | null;
   matched: string | null;
   mismatched: string | null;
   seed: number;
@@ -57,6 +60,8 @@ export function ConditionsPanel({
   const [error, setError] = useState<string | null>(null);
   const acRef = useRef<AbortController | null>(null);
   const mismatched = candidates.find((c) => c.id === mismatchedId) ?? null;
+  // the choice stands while its clip decodes or fails: the panel says so rather than "none"
+  const refState = matched?.status ?? 'ready';
 
   useEffect(() => {
     setRun(null);
@@ -85,6 +90,7 @@ export function ConditionsPanel({
       );
       setRun({
         test: test.name,
+        matchedId: matched?.id ?? null,
         matched: matched?.name ?? null,
         mismatched: mismatched?.name ?? null,
         seed: s,
@@ -105,24 +111,29 @@ export function ConditionsPanel({
   };
 
   const ran = useMemo(() => run?.results.filter((r) => r.pBonafide !== undefined) ?? [], [run]);
+  const finding = useMemo(() => (run ? conditionsFinding(run.results, { demo }) : null), [run, demo]);
+  const stale = run !== null && run.matchedId !== (matched?.id ?? null);
 
   const meanRatio = (r: ConditionResult) => r.attnRms!.reduce((a, v, l) => a + v / r.mlpRms![l], 0) / r.attnRms!.length;
 
   return (
-    <section className="panel" aria-labelledby="cond-h" data-testid="conditions" data-runs={runs}>
+    <section className="panel conditions-panel" aria-labelledby="cond-h" data-testid="conditions" data-runs={runs}>
       <h2 id="cond-h">Reference conditions (for teaching)</h2>
-      <p className="muted">
-        RAT compares the test clip with a reference recording through an attention branch. The paper found that after
-        training this branch nearly switches off: the attention output is about 2 % of the MLP branch (ratio ≈ 0.02), so
-        any reference, even none, silence or noise, leaves the score essentially unchanged. One click runs the test clip
-        under each condition the paper tried.
+      <p className="muted" data-testid="conditions-intro">
+        RAT compares the test clip with a reference recording through an attention branch. {PAPER_FINDING} One click
+        runs the test clip under each condition the paper tried.
       </p>
       <div className="row">
         <span>
           Test clip: <strong data-testid="conditions-test">{test?.name ?? 'none: add suspect audio first'}</strong>
         </span>
         <span>
-          Matched reference: <strong>{matched?.name ?? 'none chosen (choose one above)'}</strong>
+          Matched reference:{' '}
+          <strong data-testid="conditions-matched" data-state={matched ? refState : 'none'}>
+            {matched
+              ? `${matched.name}${refState === 'decoding' ? ' (decoding…)' : refState === 'error' ? ' (cannot be read: choose another)' : ''}`
+              : 'none chosen, so the zero vector (choose a reference clip above)'}
+          </strong>
         </span>
       </div>
       <div className="row">
@@ -152,7 +163,12 @@ export function ConditionsPanel({
             data-testid="seed"
           />
         </label>
-        <button type="button" className="primary" disabled={!test || !ready || !!busy} onClick={() => void start()}>
+        <button
+          type="button"
+          className="primary"
+          disabled={!test || !ready || !!busy || refState !== 'ready'}
+          onClick={() => void start()}
+        >
           Run all conditions
         </button>
       </div>
@@ -182,8 +198,14 @@ export function ConditionsPanel({
             seed {run.seed}.
             {demo && <strong className="demo-tag"> Demo weights: these scores carry no meaning.</strong>}
           </p>
+          {stale && (
+            <p className="notice" data-testid="conditions-stale">
+              The reference has changed since this run (now {matched ? matched.name : 'the zero vector'}): run the
+              conditions again to see it.
+            </p>
+          )}
           <div className="table-wrap">
-            <table>
+            <table className="conditions-table">
               <thead>
                 <tr>
                   <th scope="col">Condition</th>
@@ -196,18 +218,24 @@ export function ConditionsPanel({
                 {run.results.map((r) => (
                   <tr key={r.id} data-testid="condition-row" data-id={r.id}>
                     <th scope="row">{r.label}</th>
-                    <td className="small">{r.caption}</td>
+                    <td className="small" data-label="What it means">
+                      {r.caption}
+                    </td>
                     {r.pBonafide !== undefined ? (
                       <>
-                        <td data-testid="condition-p" data-value={String(r.pBonafide)}>
+                        <td data-testid="condition-p" data-label="P(bona fide)" data-value={String(r.pBonafide)}>
                           {r.pBonafide.toFixed(4)}
                         </td>
-                        <td data-testid="condition-ratio" data-value={String(meanRatio(r))}>
+                        <td
+                          data-testid="condition-ratio"
+                          data-label="Attention / MLP (mean over layers)"
+                          data-value={String(meanRatio(r))}
+                        >
                           {meanRatio(r).toFixed(4)}
                         </td>
                       </>
                     ) : (
-                      <td colSpan={2} className="muted" data-testid="condition-unavailable">
+                      <td colSpan={2} className="muted" data-testid="condition-unavailable" data-label="P(bona fide)">
                         Not run: {r.unavailable}
                       </td>
                     )}
@@ -216,19 +244,32 @@ export function ConditionsPanel({
               </tbody>
             </table>
           </div>
+          {finding && (
+            <div
+              className={`conditions-finding ${finding.paperLike ? 'notice' : 'warning'}`}
+              data-testid="conditions-finding"
+              data-paper-like={String(finding.paperLike)}
+            >
+              <p>{finding.score}</p>
+              {finding.ratio && <p>{finding.ratio}</p>}
+              {finding.why && <p>{finding.why}</p>}
+            </div>
+          )}
           {ran.length > 0 && (
             <div className="chart-pair">
               <figure>
                 <ConditionsPChart results={ran} />
                 <figcaption className="small muted">
-                  P(bona fide) per condition. Bars that barely differ mean the reference hardly matters.
+                  P(bona fide) per condition with the weights loaded; the dashed line is the 0.5 decision point. Bars
+                  that barely differ mean the reference hardly matters to these weights.
                 </figcaption>
               </figure>
               <figure>
                 <ConditionsRatioChart results={ran} />
                 <figcaption className="small muted">
-                  Per layer, how strong the reference channel (attention) is next to the MLP branch. The paper's trained
-                  model sits near 0.02 on every layer: the reference is "disconnected".
+                  Per layer, how strong the reference channel (attention) is next to the MLP branch, on a log scale: one
+                  line per condition, each with its own marker shape and dash. The dashed red line is the paper's
+                  trained model, near {PAPER_RATIO} on every layer.
                 </figcaption>
               </figure>
             </div>

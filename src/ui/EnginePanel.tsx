@@ -51,16 +51,25 @@ export function EnginePanel({ engine, weights }: { engine: Engine; weights: Weig
           Weight set
           <select
             data-testid="weight-set"
-            value={spec?.kind === 'url' ? spec.id : ''}
+            value={spec?.kind === 'url' || spec?.kind === 'kept' ? spec.id : ''}
             disabled={locked}
             onChange={(e) => weights.pickSet(e.target.value)}
           >
-            {spec?.kind !== 'url' && <option value="">{info?.label ?? 'from disk'}</option>}
+            {spec?.kind !== 'url' && spec?.kind !== 'kept' && <option value="">{info?.label ?? 'from disk'}</option>}
             {weights.index.map((x) => (
               <option key={x.id} value={x.id}>
                 {x.label}
               </option>
             ))}
+            {weights.kept.length > 0 && (
+              <optgroup label="Converted in this browser">
+                {weights.kept.map((x) => (
+                  <option key={x.id} value={x.id} data-testid="kept-set">
+                    {x.label} ({MB(x.bytes)} MB, {x.keptAt.slice(0, 10)})
+                  </option>
+                ))}
+              </optgroup>
+            )}
           </select>
         </label>
         <label className="file-button">
@@ -107,14 +116,15 @@ export function EnginePanel({ engine, weights }: { engine: Engine; weights: Weig
       </details>
       {weights.busy && <BusyBar busy={weights.busy} prefix="Loading " idle="starting" />}
       {weights.error && (
-        <p className="error" role="alert" data-testid="error">
+        <p className="error" role="alert" data-testid="error" data-code={weights.errorCode ?? undefined}>
           {weights.error}
         </p>
       )}
       {info?.cacheProblem && (
         <p className="warning" role="status" data-testid="cache-problem">
-          These weights work now but were not kept for the next visit: {info.cacheProblem}. They will be downloaded
-          again next time; free some space (or "Clear cache") to keep them.
+          These weights work now but were not kept for the next visit: {info.cacheProblem}. They will be{' '}
+          {spec?.kind === 'checkpoint' ? 'converted' : 'downloaded'} again next time; free some space (or "Clear cache")
+          to keep them.
         </p>
       )}
       {weights.cache && (

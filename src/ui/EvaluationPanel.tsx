@@ -33,7 +33,7 @@ export function EvaluationPanel(props: {
   const unlabelled = list(e?.unlabelledFiles ?? []);
   const unmatched = list(e?.unmatchedLabels ?? []);
   return (
-    <section className="panel" aria-labelledby="eval-h">
+    <section className="panel evaluation-panel" aria-labelledby="eval-h" data-testid="evaluation">
       <h2 id="eval-h">Labelled evaluation</h2>
       <p className="muted">
         Labels for the dropped files: an ASVspoof 5 (or 2019 LA) protocol file, or a CSV of file name and
@@ -130,9 +130,9 @@ export function EvaluationPanel(props: {
                 {e.attacks.map((a) => (
                   <tr key={a.attack} data-testid="attack-row">
                     <th scope="row">{a.attack}</th>
-                    <td>{a.tags}</td>
-                    <td>{a.n}</td>
-                    <td>{a.eer == null ? '' : pct(a.eer)}</td>
+                    <td data-label="Tags">{a.tags}</td>
+                    <td data-label="Files">{a.n}</td>
+                    <td data-label="EER vs all bona fide">{a.eer == null ? '' : pct(a.eer)}</td>
                   </tr>
                 ))}
               </tbody>

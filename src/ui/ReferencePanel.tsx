@@ -1,11 +1,12 @@
-import type { Clips } from './hooks/useClips';
+import { formatTime } from '../analysis/time';
+import { ClipRowEnd } from './ClipRowEnd';
+import type { Clip, Clips } from './hooks/useClips';
 import { Recorder } from './Recorder';
 import { AUDIO_ACCEPT } from './SuspectPanel';
 import { Waveform } from './Waveform';
 
-/** The reference: the zero vector or one of the reference clips, picked, recorded and shown. */
-export function ReferencePanel({ clips }: { clips: Clips }) {
-  const refClip = clips.refs.find((c) => c.id === clips.refId);
+/** The reference: the zero vector or one of the reference clips (refClip: the chosen one), picked, recorded and shown. */
+export function ReferencePanel({ clips, refClip }: { clips: Clips; refClip: Clip | undefined }) {
   return (
     <section className="panel" aria-labelledby="ref-h">
       <h2 id="ref-h">Reference (claimed speaker)</h2>
@@ -26,21 +27,9 @@ export function ReferencePanel({ clips }: { clips: Clips }) {
             />
             {c.name}
             <span className="muted">
-              {c.status === 'decoding' ? ' decoding…' : c.info ? ` ${c.info.seconds.toFixed(2)} s` : ''}
+              {c.status === 'decoding' ? ' decoding…' : c.info ? ` ${formatTime(c.info.seconds)}` : ''}
             </span>
-            {c.status === 'error' && (
-              <span className="error inline" role="alert" data-testid="error">
-                {c.name}: {c.error}
-              </span>
-            )}
-            <button
-              type="button"
-              className="remove"
-              onClick={() => clips.remove(c.id)}
-              aria-label={`Remove reference ${c.name}`}
-            >
-              Remove
-            </button>
+            <ClipRowEnd clip={c} onRemove={() => clips.remove(c.id)} removeLabel={`Remove reference ${c.name}`} />
           </label>
         ))}
       </fieldset>

@@ -1,9 +1,11 @@
 import { memo, useMemo, useState } from 'react';
 import type { ResultRow } from '../analysis/result';
-import { verdictText } from '../analysis/verdict';
+import { formatTime } from '../analysis/time';
+import { VerdictText } from './Verdict';
 
 // The results table: every score the page has produced, sortable by any column and filtered by
-// text and verdict. Unsorted, rows keep the order the clips were added in.
+// text and verdict. Unsorted, rows keep the order the clips were added in. The weights are named
+// once above the table while every row shares them, and in a column of their own only when they differ.
 
 /** A row of the table: an exportable result plus what only the page shows. */
 export interface TableRow extends ResultRow {
@@ -60,6 +62,15 @@ export function viewRows(
     .map((x) => x.r);
 }
 
+const sameWeights = (a: ResultRow['weights'], b: ResultRow['weights']) =>
+  a.label === b.label && a.sha256 === b.sha256 && a.demo === b.demo;
+
+/** The weights every row was scored with; null when they differ (or there are no rows). */
+export function sharedWeights(rows: readonly TableRow[]): ResultRow['weights'] | null {
+  const first = rows[0]?.weights;
+  return first && rows.every((r) => sameWeights(r.weights, first)) ? first : null;
+}
+
 /** Memoised: the page re-renders on every progress message, the table only when its rows change. */
 export const ResultsTable = memo(function ResultsTable({
   rows,
@@ -72,6 +83,7 @@ export const ResultsTable = memo(function ResultsTable({
   const [v, setV] = useState<VerdictFilter>('all');
   const [sort, setSort] = useState<{ col: Col; dir: 1 | -1 } | null>(null);
   const shown = useMemo(() => viewRows(rows, text, v, sort), [rows, text, v, sort]);
+  const shared = useMemo(() => sharedWeights(rows), [rows]);
 
   const head = (col: Col, label: string) => {
     const active = sort?.col === col;
@@ -121,8 +133,14 @@ export const ResultsTable = memo(function ResultsTable({
           Showing {shown.length} of {rows.length}
         </span>
       </div>
+      {shared && (
+        <p className="small" data-testid="table-weights">
+          Weights: <strong>{shared.label}</strong>
+          {shared.demo && <strong className="demo-tag"> (demo: meaningless)</strong>}
+        </p>
+      )}
       <div className="table-wrap">
-        <table>
+        <table className="results-table">
           <thead>
             <tr>
               {head('file', 'File')}
@@ -130,91 +148,91 @@ export const ResultsTable = memo(function ResultsTable({
               {head('ref', 'Reference')}
               {head('p', 'P(bona fide)')}
               <th scope="col">Verdict at 0.5</th>
-              {head('weights', 'Weights')}
+              {!shared && head('weights', 'Weights')}
               {showLabels && head('label', 'Label')}
-              {head('sha', 'Audio SHA-256')}
-              <th scope="col">Backend, time</th>
+              {head('sha', 'Audio SHA-256, engine')}
             </tr>
           </thead>
           <tbody>
-            {shown.map((r) => {
-              const vd = r.pBonafide != null ? verdictText(r.pBonafide) : null;
-              return (
-                <tr
-                  key={r.key}
-                  className={r.current ? 'current' : 'older'}
-                  data-testid="result-row"
-                  data-ref={r.refMode}
-                  data-file={r.file}
-                >
-                  <th scope="row">{r.file}</th>
-                  <td data-label="Duration">{r.seconds != null && `${r.seconds.toFixed(2)} s`}</td>
-                  <td data-label="Reference" data-testid="ref-mode">
-                    {r.refMode === 'audio' ? `audio: ${r.ref}` : 'zero vector'}
-                  </td>
-                  <td data-label="P(bona fide)">
-                    {r.pBonafide != null ? (
-                      <>
-                        <strong data-testid="score" data-value={String(r.pBonafide)}>
-                          {r.pBonafide.toFixed(4)}
-                        </strong>
-                        {r.timeline && (
-                          <span className="muted small">
-                            {' '}
-                            {r.pSource === 'window_mean' ? 'window mean' : 'whole file'}; {r.timeline.windows.length}{' '}
-                            windows, min {r.timeline.minP.toFixed(4)}
-                          </span>
-                        )}
-                        {r.noSignal && (
-                          <span className="warning inline small" data-testid="no-signal-score">
-                            {' '}
-                            no speech signal
-                          </span>
-                        )}
-                      </>
-                    ) : r.error ? (
-                      <span className="error inline" data-testid="error">
-                        {r.error}{' '}
-                        {r.onRescore && (
-                          <button type="button" onClick={r.onRescore}>
-                            Rescore
-                          </button>
-                        )}
-                      </span>
-                    ) : (
-                      <span className="muted">waiting…</span>
-                    )}
-                  </td>
-                  <td data-label="Verdict" className="small">
-                    {vd && (
-                      <span className={`verdict ${vd.tone}`}>
-                        {vd.tone === 'bona' ? '✓ ' : vd.tone === 'spoof' ? '✗ ' : '? '}
-                        {vd.text}
-                      </span>
-                    )}
-                  </td>
-                  <td data-label="Weights" className="small">
-                    {r.weights.label}
-                    {r.weights.demo && <strong className="demo-tag"> (demo: meaningless)</strong>}
-                  </td>
-                  {showLabels && (
-                    <td data-label="Label" data-testid="label">
-                      {r.label ?? <span className="muted">none</span>}
-                    </td>
+            {shown.map((r) => (
+              <tr
+                key={r.key}
+                className={r.current ? 'current' : 'older'}
+                data-testid="result-row"
+                data-ref={r.refMode}
+                data-file={r.file}
+                data-weights={r.weights.label}
+              >
+                <th scope="row">{r.file}</th>
+                <td data-label="Duration" className="mono">
+                  {r.seconds != null && formatTime(r.seconds)}
+                </td>
+                <td data-label="Reference" data-testid="ref-mode">
+                  {r.refMode === 'audio' ? `audio: ${r.ref}` : 'zero vector'}
+                </td>
+                <td data-label="P(bona fide)">
+                  {r.pBonafide != null ? (
+                    <>
+                      <strong data-testid="score" data-value={String(r.pBonafide)}>
+                        {r.pBonafide.toFixed(4)}
+                      </strong>
+                      {r.timeline && (
+                        <span className="muted small note">
+                          {r.pSource === 'window_mean' ? 'window mean' : 'whole file'}; {r.timeline.windows.length}{' '}
+                          windows, min {r.timeline.minP.toFixed(4)}
+                        </span>
+                      )}
+                      {r.noSignal && (
+                        <span className="warning inline small" data-testid="no-signal-score">
+                          {' '}
+                          no speech signal
+                        </span>
+                      )}
+                    </>
+                  ) : r.error ? (
+                    <span className="error inline" data-testid="error">
+                      {r.error}{' '}
+                      {r.onRescore && (
+                        <button type="button" onClick={r.onRescore}>
+                          Rescore
+                        </button>
+                      )}
+                    </span>
+                  ) : (
+                    <span className="muted">waiting…</span>
                   )}
-                  <td
-                    data-label="SHA-256"
+                </td>
+                <td data-label="Verdict" className="small">
+                  {r.pBonafide != null && <VerdictText p={r.pBonafide} />}
+                </td>
+                {!shared && (
+                  <td data-label="Weights" className="small weights-cell" title={r.weights.label}>
+                    {r.weights.label}
+                    {r.weights.demo && <strong className="demo-tag"> (demo)</strong>}
+                  </td>
+                )}
+                {showLabels && (
+                  <td data-label="Label" data-testid="label">
+                    {r.label ?? <span className="muted">none</span>}
+                  </td>
+                )}
+                <td data-label="SHA-256, engine" className="small">
+                  <span
                     className="mono"
                     title={r.audioSha256 ?? ''}
                     data-testid="audio-sha"
                     data-value={r.audioSha256 ?? ''}
                   >
                     {r.audioSha256 ? `${r.audioSha256.slice(0, 12)}…` : ''}
-                  </td>
-                  <td data-label="Backend">{r.backend && `${r.backend}, ${(r.elapsedMs ?? 0).toFixed(0)} ms`}</td>
-                </tr>
-              );
-            })}
+                  </span>
+                  {r.backend && (
+                    <span className="muted note">
+                      {r.backend}, {(r.elapsedMs ?? 0).toFixed(0)} ms
+                    </span>
+                  )}
+                </td>
+              </tr>
+            ))}
           </tbody>
         </table>
       </div>

@@ -1,12 +1,18 @@
+import { useCallback, useEffect, useRef } from 'react';
+import { formatTime } from '../analysis/time';
 import type { WindowOptions } from '../analysis/windows';
 import { NO_SIGNAL_WARNING } from '../audio/limits';
+import { SAMPLE_RATE } from '../model/config';
 import type { ScoreResult } from '../worker/protocol';
 import { type PickedFile, fromInput } from './batch-files';
-import type { Clips } from './hooks/useClips';
-import type { QueueState } from './scoring-queue';
+import { ClipRowEnd } from './ClipRowEnd';
+import type { Clip, Clips } from './hooks/useClips';
+import { MiniTimeline } from './MiniTimeline';
+import type { QueueState, ScoreRow } from './scoring-queue';
 import { Recorder } from './Recorder';
 import { Timeline } from './Timeline';
-import { Waveform } from './Waveform';
+import { VerdictText } from './Verdict';
+import { type Span, type WaveHandle, Waveform } from './Waveform';
 import { WindowSettings } from './WindowSettings';
 
 /** What the file pickers offer: anything the browser calls audio, plus the extensions the decoder knows. */
@@ -19,16 +25,17 @@ interface Props {
   onRecorded: (file: File) => void;
   /** The scoring queue's state: what each clip waits for. */
   queue: Pick<QueueState, 'job' | 'queued' | 'awaiting' | 'blocked'>;
+  /** A clip's score (or failure) under the current reference and weights, if it has one. */
+  scoreOf: (clipId: string) => ScoreRow | undefined;
+  /** Scores a stretch of a clip under the current reference and weights. */
+  scoreSpan: (clipId: string, span: Span, signal: AbortSignal) => Promise<ScoreResult>;
   /** Names in a dropped folder that are not audio by their extension. */
   skipped: string[];
   windows: WindowOptions;
   onWindows: (w: WindowOptions) => void;
-  /** The shown clip's result under the current reference and weights, if scored. */
-  shownResult: ScoreResult | undefined;
   demo: boolean;
 }
 
-/** The suspect clips: pickers, folder drops, recording, the list with its errors, the waveform or timeline. */
 /** What a decoded clip waits for, in words; null once it is scored under the current choice. */
 export function waitText(id: string, q: Props['queue']): string | null {
   if (q.job?.key.startsWith(`${id}|`)) return 'scoring…';
@@ -43,9 +50,22 @@ export function waitText(id: string, q: Props['queue']): string | null {
   return null;
 }
 
+/**
+ * The suspect clips: pickers, folder drops, recording; the list, each file with its score, verdict
+ * and mini timeline as soon as it is scored; the chosen file's waveform, named, with its results.
+ */
 export function SuspectPanel(props: Props) {
-  const { clips, dragging, onPicked, onRecorded, queue, skipped, windows, onWindows, shownResult, demo } = props;
+  const { clips, dragging, onPicked, onRecorded, queue, scoreOf, skipped, windows, onWindows, demo } = props;
   const shown = clips.shown;
+  const list = useRef<HTMLUListElement>(null);
+  const count = clips.tests.length;
+  const seen = useRef(count);
+  // a new file or recording lands at the end of a list that scrolls: bring it into view
+  useEffect(() => {
+    if (count > seen.current) list.current?.lastElementChild?.scrollIntoView({ block: 'nearest' });
+    seen.current = count;
+  }, [count]);
+
   return (
     <section className="panel" aria-labelledby="test-h">
       <h2 id="test-h">Suspect audio</h2>
@@ -91,68 +111,138 @@ export function SuspectPanel(props: Props) {
           {skipped.length > 5 ? ', …' : ''}
         </p>
       )}
-      {clips.tests.length > 0 && (
-        <ul className="clips">
+      {count > 0 && (
+        <ul className="clips" ref={list}>
           {clips.tests.map((c) => (
-            <li key={c.id} className={c.id === shown?.id ? 'selected' : ''}>
-              <button
-                type="button"
-                className="linklike"
-                onClick={() => clips.select(c.id)}
-                aria-pressed={c.id === shown?.id}
-              >
-                {c.name}
-              </button>
-              <span className="muted">
-                {c.status === 'decoding' && ' decoding…'}
-                {c.info && ` ${c.info.seconds.toFixed(2)} s, ${c.info.sourceSampleRate} Hz, ${c.info.channels} ch`}
-              </span>
-              {c.status === 'ready' && waitText(c.id, queue) && (
-                <span className="muted inline" data-testid="clip-wait">
-                  {waitText(c.id, queue)}
-                </span>
-              )}
-              {c.info?.noSignal && (
-                <span className="warning inline" data-testid="no-signal">
-                  {NO_SIGNAL_WARNING}
-                </span>
-              )}
-              {c.status === 'error' && (
-                <span className="error inline" role="alert" data-testid="error">
-                  {c.name}: {c.error}
-                </span>
-              )}
-              <button
-                type="button"
-                className="remove"
-                onClick={() => clips.remove(c.id)}
-                aria-label={`Remove ${c.name}`}
-              >
-                Remove
-              </button>
-            </li>
+            <ClipRow
+              key={c.id}
+              clip={c}
+              selected={c.id === shown?.id}
+              row={c.status === 'ready' ? scoreOf(c.id) : undefined}
+              wait={c.status === 'ready' ? waitText(c.id, queue) : null}
+              onSelect={() => clips.select(c.id)}
+              onRemove={() => clips.remove(c.id)}
+            />
           ))}
         </ul>
       )}
       <WindowSettings value={windows} onApply={onWindows} />
-      {shown &&
-        shown.status !== 'error' &&
-        (shownResult?.timeline ? (
-          <Timeline
-            key={shown.id}
-            blob={shown.file}
-            label={shown.name}
-            timeline={shownResult.timeline}
-            pBonafide={shownResult.pBonafide}
-            pSource={shownResult.pSource}
-            windowSeconds={windows.windowSeconds}
-            hopSeconds={windows.hopSeconds}
-            singlePassMaxSeconds={windows.singlePassMaxSeconds}
-            demo={demo}
-          />
-        ) : (
-          <Waveform key={shown.id} blob={shown.file} label={shown.name} />
-        ))}
+      {shown && shown.status !== 'error' && (
+        <ClipView
+          key={shown.id}
+          clip={shown}
+          result={shown.status === 'ready' ? scoreOf(shown.id)?.result : undefined}
+          scoreSpan={props.scoreSpan}
+          windows={windows}
+          demo={demo}
+        />
+      )}
     </section>
+  );
+}
+
+/** One file of the list: clicking it shows its waveform; once scored, its score, verdict and mini timeline. */
+function ClipRow(props: {
+  clip: Clip;
+  selected: boolean;
+  row: ScoreRow | undefined;
+  wait: string | null;
+  onSelect: () => void;
+  onRemove: () => void;
+}) {
+  const { clip: c, selected, row, wait } = props;
+  const r = row?.result;
+  return (
+    <li className={selected ? 'selected' : ''} data-testid="clip-row" data-file={c.name}>
+      <button
+        type="button"
+        className="clip-pick"
+        onClick={props.onSelect}
+        aria-pressed={selected}
+        title={c.info ? `${c.info.sourceSampleRate} Hz, ${c.info.channels} ch` : undefined}
+      >
+        <span className="clip-name">{c.name}</span>
+        <span className="muted mono small">
+          {c.status === 'decoding' ? 'decoding…' : c.info ? formatTime(c.info.seconds) : ''}
+        </span>
+        {r && (
+          <>
+            <strong className="mono" data-testid="clip-score" data-value={String(r.pBonafide)}>
+              {r.pBonafide.toFixed(4)}
+            </strong>
+            <VerdictText p={r.pBonafide} testId="clip-verdict" />
+            <MiniTimeline p={r.pBonafide} timeline={r.timeline} />
+          </>
+        )}
+      </button>
+      {wait && (
+        <span className="muted inline small" data-testid="clip-wait">
+          {wait}
+        </span>
+      )}
+      {row?.error && !wait && (
+        <span className="error inline small" data-testid="clip-score-error">
+          not scored: {row.error}
+        </span>
+      )}
+      {c.info?.noSignal && (
+        <span className="warning inline" data-testid="no-signal">
+          {NO_SIGNAL_WARNING}
+        </span>
+      )}
+      <ClipRowEnd clip={c} onRemove={props.onRemove} removeLabel={`Remove ${c.name}`} />
+    </li>
+  );
+}
+
+/** The file in view: its waveform, titled with its name and its score, and a long file's window summary. */
+function ClipView(props: {
+  clip: Clip;
+  result: ScoreResult | undefined;
+  scoreSpan: Props['scoreSpan'];
+  windows: WindowOptions;
+  demo: boolean;
+}) {
+  const { clip, result, windows, demo, scoreSpan } = props;
+  const wave = useRef<WaveHandle>(null);
+  const id = clip.id;
+  const ready = clip.status === 'ready';
+  // one function per reference and weights (the page's scoreSpan changes with them): a stretch's
+  // result is shown only beside the choice it was scored under
+  const scoreStretch = useCallback((span: Span, signal: AbortSignal) => scoreSpan(id, span, signal), [scoreSpan, id]);
+  return (
+    <>
+      <Waveform
+        ref={wave}
+        blob={clip.file}
+        label={clip.name}
+        seconds={clip.info ? clip.info.samples / SAMPLE_RATE : undefined}
+        keyboard
+        scoreSpan={ready ? scoreStretch : undefined}
+        timeline={result?.timeline}
+        headline={
+          result ? (
+            <span className="wave-score" data-testid="wave-score" data-value={String(result.pBonafide)}>
+              P(bona fide) <strong>{result.pBonafide.toFixed(4)}</strong> <VerdictText p={result.pBonafide} />
+              {demo && <span className="demo-tag small"> (demo weights: meaningless)</span>}
+            </span>
+          ) : (
+            <span className="muted small">not scored yet</span>
+          )
+        }
+      />
+      {result?.timeline && (
+        <Timeline
+          timeline={result.timeline}
+          pBonafide={result.pBonafide}
+          pSource={result.pSource}
+          windowSeconds={windows.windowSeconds}
+          hopSeconds={windows.hopSeconds}
+          singlePassMaxSeconds={windows.singlePassMaxSeconds}
+          demo={demo}
+          onSeek={(t) => wave.current?.seek(t)}
+        />
+      )}
+    </>
   );
 }

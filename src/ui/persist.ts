@@ -1,6 +1,6 @@
 import { type IDBPDatabase, openDB } from 'idb';
 import type { ResultRow } from '../analysis/result';
-import type { WindowOptions } from '../analysis/windows';
+import type { TimelineSummary, WindowOptions } from '../analysis/windows';
 
 // Finished results survive a page reload: each row of the results table is kept in IndexedDB
 // (this origin only, never sent anywhere) and read back as an older row. What comes back from
@@ -23,6 +23,58 @@ const str = (v: unknown): v is string => typeof v === 'string';
 const strOrNull = (v: unknown): v is string | null => v === null || typeof v === 'string';
 const numOrNull = (v: unknown): v is number | null => v === null || (typeof v === 'number' && Number.isFinite(v));
 
+const prob = (v: unknown): v is number => typeof v === 'number' && v >= 0 && v <= 1;
+const WINDOW_KEYS = ['limitSeconds', 'windowSeconds', 'hopSeconds', 'singlePassMaxSeconds'] as const;
+
+/** A stored timeline as the page draws it: every window a span of the clip with a probability. */
+function isTimeline(v: unknown): v is TimelineSummary {
+  const t = v as Record<string, unknown> | null;
+  if (!t || typeof t !== 'object' || !Array.isArray(t.windows) || t.windows.length > 1_000_000) return false;
+  if (!prob(t.meanP) || !prob(t.minP) || !prob(t.fractionBelowHalf)) return false;
+  return t.windows.every((w: Record<string, unknown> | null) => {
+    if (!w || typeof w !== 'object' || !prob(w.pBonafide)) return false;
+    const { start, end } = w;
+    return typeof start === 'number' && typeof end === 'number' && start >= 0 && end > start && Number.isFinite(end);
+  });
+}
+
+/**
+ * The optional fields of a saved row, each with its check and its copy (a fresh object, so nothing
+ * else from storage rides along): one table for reading rows back and for writing them.
+ */
+const OPTIONAL: { [K in keyof SavedRow]?: { ok: (v: unknown) => boolean; copy?: (v: never) => unknown } } = {
+  backend: { ok: str },
+  elapsedMs: { ok: numOrNull },
+  error: { ok: str },
+  timeline: { ok: (v) => v === null || isTimeline(v), copy: (t: TimelineSummary | null) => t && structuredClone(t) },
+  refSha256: { ok: strOrNull },
+  scoredAt: { ok: str },
+  pSource: { ok: (v) => v === 'single' || v === 'window_mean' },
+  noSignal: { ok: (v) => typeof v === 'boolean' },
+  logits: {
+    ok: (v) => v === null || (Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'number')),
+    copy: (l: [number, number] | null) => l && [l[0], l[1]],
+  },
+  windows: {
+    ok: (v) => {
+      const w = v as Record<string, unknown> | null;
+      return !!w && typeof w === 'object' && WINDOW_KEYS.every((k) => numOrNull(w[k]) && w[k] !== null);
+    },
+    copy: (w: WindowOptions) => Object.fromEntries(WINDOW_KEYS.map((k) => [k, w[k]])),
+  },
+};
+
+/** The optional fields of `r` that are present, copied; null when one of them fails its check. */
+function optionals(r: Record<string, unknown>): Partial<SavedRow> | null {
+  const out: Record<string, unknown> = {};
+  for (const [k, f] of Object.entries(OPTIONAL)) {
+    if (r[k] === undefined) continue;
+    if (!f.ok(r[k])) return null;
+    out[k] = f.copy ? f.copy(r[k] as never) : r[k];
+  }
+  return out as Partial<SavedRow>;
+}
+
 /** A stored value back as a row, or null when it is not one (another version, damaged, tampered). */
 export function parseSaved(v: unknown): SavedRow | null {
   const r = v as Record<string, unknown> | null;
@@ -30,26 +82,15 @@ export function parseSaved(v: unknown): SavedRow | null {
   const w = r.weights as Record<string, unknown> | null;
   if (!str(r.key) || !str(r.file) || !numOrNull(r.seconds) || !numOrNull(r.pBonafide) || typeof r.savedAt !== 'number')
     return null;
-  if (r.pBonafide !== null && !(r.pBonafide >= 0 && r.pBonafide <= 1)) return null;
+  if (r.pBonafide !== null && !prob(r.pBonafide)) return null;
   if (r.verdict !== null && r.verdict !== 'bonafide' && r.verdict !== 'spoof') return null;
   if (r.refMode !== 'zero' && r.refMode !== 'audio') return null;
   if (!strOrNull(r.ref) || !strOrNull(r.audioSha256)) return null;
   if (!w || typeof w !== 'object' || !str(w.label) || !strOrNull(w.sha256) || typeof w.demo !== 'boolean') return null;
-  if (r.error !== undefined && !str(r.error)) return null;
   if (r.pBonafide === null && r.error === undefined) return null; // neither a score nor a reason
-  if (r.backend !== undefined && !str(r.backend)) return null;
-  if (r.elapsedMs !== undefined && !numOrNull(r.elapsedMs)) return null;
   if (r.label !== undefined && r.label !== null && r.label !== 'bonafide' && r.label !== 'spoof') return null;
-  if (r.refSha256 !== undefined && !strOrNull(r.refSha256)) return null;
-  if (r.scoredAt !== undefined && !str(r.scoredAt)) return null;
-  if (r.pSource !== undefined && r.pSource !== 'single' && r.pSource !== 'window_mean') return null;
-  const win = r.windows as Record<string, unknown> | undefined;
-  const windowKeys = ['limitSeconds', 'windowSeconds', 'hopSeconds', 'singlePassMaxSeconds'] as const;
-  if (
-    win !== undefined &&
-    (!win || typeof win !== 'object' || !windowKeys.every((k) => numOrNull(win[k]) && win[k] !== null))
-  )
-    return null;
+  const rest = optionals(r);
+  if (!rest) return null;
   return {
     key: r.key,
     file: r.file,
@@ -61,40 +102,13 @@ export function parseSaved(v: unknown): SavedRow | null {
     weights: { label: w.label, sha256: w.sha256, demo: w.demo, ...(str(w.dtype) ? { dtype: w.dtype } : {}) },
     audioSha256: r.audioSha256,
     savedAt: r.savedAt,
-    ...(r.backend !== undefined ? { backend: r.backend } : {}),
-    ...(r.elapsedMs !== undefined ? { elapsedMs: r.elapsedMs as number } : {}),
-    ...(r.error !== undefined ? { error: r.error } : {}),
-    ...(r.timeline ? { timeline: r.timeline as SavedRow['timeline'] } : {}),
-    ...(r.refSha256 !== undefined ? { refSha256: r.refSha256 } : {}),
-    ...(r.scoredAt !== undefined ? { scoredAt: r.scoredAt } : {}),
-    ...(r.pSource !== undefined ? { pSource: r.pSource } : {}),
-    ...(win
-      ? { windows: Object.fromEntries(windowKeys.map((k) => [k, win[k] as number])) as unknown as WindowOptions }
-      : {}),
+    ...rest,
   };
 }
 
 /** The part of a table row worth keeping: no callbacks, no page-only state. */
 export function toSaved(row: ResultRow & { key: string; elapsedMs?: number }, savedAt: number): SavedRow {
-  const {
-    key,
-    file,
-    seconds,
-    pBonafide,
-    verdict,
-    refMode,
-    ref,
-    weights,
-    audioSha256,
-    backend,
-    error,
-    timeline,
-    elapsedMs,
-    refSha256,
-    scoredAt,
-    pSource,
-    windows,
-  } = row;
+  const { key, file, seconds, pBonafide, verdict, refMode, ref, weights, audioSha256 } = row;
   return {
     key,
     file,
@@ -106,14 +120,7 @@ export function toSaved(row: ResultRow & { key: string; elapsedMs?: number }, sa
     weights: { ...weights },
     audioSha256,
     savedAt,
-    ...(backend !== undefined ? { backend } : {}),
-    ...(elapsedMs !== undefined ? { elapsedMs } : {}),
-    ...(error !== undefined ? { error } : {}),
-    ...(timeline ? { timeline } : {}),
-    ...(refSha256 !== undefined ? { refSha256 } : {}),
-    ...(scoredAt !== undefined ? { scoredAt } : {}),
-    ...(pSource !== undefined ? { pSource } : {}),
-    ...(windows ? { windows: { ...windows } } : {}),
+    ...optionals(row as unknown as Record<string, unknown>),
   };
 }
 

@@ -1,7 +1,8 @@
 import { buildManifest, packShards, planConversion } from '../convert/convert';
 import type { ConfigOverrides } from '../convert/keymap';
-import type { ShardBytes } from '../model/load';
+import { type ShardBytes, checkShard, shardSizeError } from '../model/load';
 import { type RatManifest, groupBytes, parseManifest } from '../model/manifest';
+import { sha256Hex } from '../model/sha256';
 import { weightSpecs } from '../model/weights';
 import { inOrder } from '../util/in-order';
 import { fetchResumable, fetchRetried } from './resumable-fetch';
@@ -18,32 +19,55 @@ export interface ShardStream {
   cachedBytes(): number;
   /** Why a shard could not be kept in Cache Storage (storage full, say); null when all were. */
   cacheProblem?(): string | null;
+  /** A converted checkpoint: keeps it for later visits once it loaded; resolves to its KeptSet id, or null when it could not be kept. */
+  keep?(): Promise<string | null>;
 }
 
 export type OnBytes = (bytes: number) => void;
 
-const CACHE = 'rat-weights-v1';
+const CACHE = 'rat-weights-v2';
+/** Caches of earlier releases, whose shards were stored before they were checked: deleted, not trusted. */
+const OLD_CACHES = ['rat-weights-v1'];
 /** Stored with each cached shard so the cache size is known without reading the shards back. */
 const SIZE_HEADER = 'x-rat-bytes';
 const CONCURRENCY = 3;
 
 async function openCache(): Promise<Cache | null> {
   try {
-    return typeof caches === 'undefined' ? null : await caches.open(CACHE);
+    if (typeof caches === 'undefined') return null;
+    await Promise.all(OLD_CACHES.map((name) => caches.delete(name)));
+    return await caches.open(CACHE);
   } catch {
     return null; // storage disabled (private mode, quota policy): download every time
   }
 }
 
-/** Shards are cached under their SHA-256, so a re-converted folder can never be served stale bytes. */
+/**
+ * Shards are cached under their SHA-256, and only once checked against it (checkShard): an entry is
+ * its own proof, so a cached shard is loaded without hashing it again, and a re-converted folder can
+ * never be served stale bytes.
+ */
 function cacheKey(sha256: string): string {
   return new URL(`/rat-weights-cache/${sha256}.bin`, self.location.origin).href;
 }
 
-export async function urlShards(base: string, onBytes: OnBytes): Promise<ShardStream> {
+/** A checkpoint converted in the page is kept as its manifest (beside its shards) under this key. */
+function keptKey(id: string): string {
+  return new URL(`/rat-weights-cache/kept/${encodeURIComponent(id)}.json`, self.location.origin).href;
+}
+
+/** Why a shard could not be stored, in words for the page. */
+function storeProblem(e: Error): string {
+  return e?.name === 'QuotaExceededError'
+    ? "the browser's storage for this page is full"
+    : `the browser refused to store them (${e?.name ?? 'error'}: ${e?.message ?? e})`;
+}
+
+/** `signal` aborts the downloads in flight, so a cancelled load does not wait for the shard it was fetching. */
+export async function urlShards(base: string, onBytes: OnBytes, signal?: AbortSignal): Promise<ShardStream> {
   const root = new URL(base, self.location.href);
   const manifestUrl = new URL('model.json', root).href;
-  const res = await fetchRetried(manifestUrl);
+  const res = await fetchRetried(manifestUrl, { signal });
   const manifest = parseManifest(await res.text(), root.pathname + 'model.json');
   const cache = await openCache();
   let cached = 0;
@@ -56,20 +80,20 @@ export async function urlShards(base: string, onBytes: OnBytes): Promise<ShardSt
       if (bytes.byteLength === groupBytes(group)) {
         cached += bytes.byteLength;
         onBytes(bytes.byteLength);
-        return { group, bytes };
+        return { group, bytes, trusted: true };
       }
     }
-    const bytes = await fetchResumable(new URL(group.paths[0], root).href, groupBytes(group), { onBytes });
+    const bytes = await fetchResumable(new URL(group.paths[0], root).href, groupBytes(group), { onBytes, signal });
+    if (bytes.byteLength !== groupBytes(group))
+      throw shardSizeError(group.paths[0], bytes.byteLength, groupBytes(group));
+    await checkShard(group, bytes);
     // Response copies the bytes, so the loader keeps its own; a full quota only costs the next visit a download
     await cache
       ?.put(key, new Response(bytes, { headers: { [SIZE_HEADER]: String(bytes.byteLength) } }))
       .catch((e: Error) => {
-        problem ??=
-          e?.name === 'QuotaExceededError'
-            ? "the browser's storage for this page is full"
-            : `the browser refused to store them (${e?.name ?? 'error'}: ${e?.message ?? e})`;
+        problem ??= storeProblem(e);
       });
-    return { group, bytes };
+    return { group, bytes, trusted: true };
   });
   return {
     manifest,
@@ -92,6 +116,8 @@ export async function folderShards(files: File[], onBytes: OnBytes): Promise<Sha
     for (const group of manifest.weightsManifest) {
       const f = byName.get(group.paths[0]);
       if (!f) throw new Error(`Weight shard ${group.paths[0]} listed in model.json is missing from the chosen folder.`);
+      // from its size, before its bytes are read: a file of gigabytes would be read whole first
+      if (f.size !== groupBytes(group)) throw shardSizeError(group.paths[0], f.size, groupBytes(group));
       const bytes = await f.arrayBuffer();
       onBytes(bytes.byteLength);
       yield { group, bytes };
@@ -103,6 +129,23 @@ export async function folderShards(files: File[], onBytes: OnBytes): Promise<Sha
     shards: shards(),
     cachedBytes: () => 0,
   };
+}
+
+/** A checkpoint converted in the page and kept in Cache Storage, offered in the weight menu on later visits. */
+export interface KeptSet {
+  /** "kept:" and the SHA-256 of its shards' hashes: the same conversion is kept once. */
+  id: string;
+  /** The checkpoint's file name. */
+  label: string;
+  bytes: number;
+  /** When it was converted (ISO 8601). */
+  keptAt: string;
+}
+
+interface KeptEntry {
+  id: string;
+  keptAt: string;
+  manifest: RatManifest;
 }
 
 export async function checkpointShards(
@@ -119,23 +162,105 @@ export async function checkpointShards(
     source: { file: file.name, format: plan.format, bytes: file.size, sha256: '' },
   });
   const totalBytes = weightSpecs(plan.config).reduce((n, s) => n + 4 * s.shape.reduce((a, b) => a * b, 1), 0);
+  const cache = await openCache();
+  let problem: string | null = cache ? null : 'this browser offers no storage to this page';
   async function* shards(): AsyncGenerator<ShardBytes> {
     for await (const { group, bytes } of packShards(plan.tensors())) {
       manifest.weightsManifest.push(group);
       onBytes(bytes.byteLength);
-      yield { group, bytes: bytes.buffer as ArrayBuffer, trusted: true };
+      const buffer = bytes.buffer as ArrayBuffer;
+      // stored as they are made, so that a later visit loads them without converting again
+      if (cache && !problem)
+        await cache
+          .put(
+            cacheKey(group.sha256[0]),
+            new Response(buffer, { headers: { [SIZE_HEADER]: String(buffer.byteLength) } }),
+          )
+          .catch((e: Error) => {
+            problem = storeProblem(e);
+          });
+      yield { group, bytes: buffer, trusted: true };
     }
   }
-  return { manifest, totalBytes, shards: shards(), cachedBytes: () => 0 };
+  /** Once the weights loaded: the manifest beside the shards, which makes the set a choice on later visits. */
+  const keep = async () => {
+    if (!cache || problem) return null;
+    const hashes = new TextEncoder().encode(manifest.weightsManifest.map((g) => g.sha256[0]).join('\n'));
+    const entry: KeptEntry = { id: `kept:${await sha256Hex(hashes)}`, keptAt: new Date().toISOString(), manifest };
+    await cache
+      .put(keptKey(entry.id), new Response(JSON.stringify(entry), { headers: { 'content-type': 'application/json' } }))
+      .catch((e: Error) => {
+        problem = storeProblem(e);
+      });
+    return problem ? null : entry.id;
+  };
+  return { manifest, totalBytes, shards: shards(), cachedBytes: () => 0, cacheProblem: () => problem, keep };
 }
 
+/** The checkpoints converted in this browser and kept, newest first. */
+export async function keptSets(): Promise<KeptSet[]> {
+  const cache = await openCache();
+  if (!cache) return [];
+  const out: KeptSet[] = [];
+  for (const req of await cache.keys()) {
+    if (!new URL(req.url).pathname.startsWith('/rat-weights-cache/kept/')) continue;
+    const entry = await readKept(cache, req.url).catch(() => null);
+    if (entry)
+      out.push({
+        id: entry.id,
+        label: entry.manifest.label,
+        bytes: entry.manifest.weightsManifest.reduce((n, g) => n + groupBytes(g), 0),
+        keptAt: entry.keptAt,
+      });
+  }
+  return out.sort((a, b) => b.keptAt.localeCompare(a.keptAt));
+}
+
+/** A kept entry, its manifest checked like any other (Cache Storage is this origin's, but its bytes are still a disk's). */
+async function readKept(cache: Cache, url: string): Promise<KeptEntry | null> {
+  const hit = await cache.match(url);
+  if (!hit) return null;
+  const entry = JSON.parse(await hit.text()) as KeptEntry;
+  const manifest = parseManifest(JSON.stringify(entry?.manifest), 'the kept manifest');
+  if (typeof entry.id !== 'string' || typeof entry.keptAt !== 'string') return null;
+  return { id: entry.id, keptAt: entry.keptAt, manifest };
+}
+
+/** A kept checkpoint's shards, from Cache Storage only. */
+export async function keptShards(id: string, onBytes: OnBytes): Promise<ShardStream> {
+  const cache = await openCache();
+  const entry = cache ? await readKept(cache, keptKey(id)) : null;
+  const gone =
+    "These converted weights are no longer in the browser's storage (it was cleared); open the checkpoint again.";
+  if (!cache || !entry) throw new Error(gone);
+  let cached = 0;
+  const shards = inOrder(entry.manifest.weightsManifest, CONCURRENCY, async (group): Promise<ShardBytes> => {
+    const bytes = await (await cache.match(cacheKey(group.sha256[0])))?.arrayBuffer();
+    if (!bytes || bytes.byteLength !== groupBytes(group)) throw new Error(gone);
+    cached += bytes.byteLength;
+    onBytes(bytes.byteLength);
+    return { group, bytes, trusted: true };
+  });
+  return {
+    manifest: entry.manifest,
+    totalBytes: entry.manifest.weightsManifest.reduce((n, g) => n + groupBytes(g), 0),
+    shards,
+    cachedBytes: () => cached,
+  };
+}
+
+/** The shards in Cache Storage: their bytes and count (kept manifests are not counted). */
 export async function cacheInfo(): Promise<{ bytes: number; entries: number }> {
   const cache = await openCache();
   if (!cache) return { bytes: 0, entries: 0 };
   let bytes = 0;
-  const keys = await cache.keys();
-  for (const k of keys) bytes += Number((await cache.match(k))?.headers.get(SIZE_HEADER)) || 0;
-  return { bytes, entries: keys.length };
+  let entries = 0;
+  for (const k of await cache.keys()) {
+    if (!k.url.endsWith('.bin')) continue;
+    bytes += Number((await cache.match(k))?.headers.get(SIZE_HEADER)) || 0;
+    entries++;
+  }
+  return { bytes, entries };
 }
 
 export async function clearCache(): Promise<void> {

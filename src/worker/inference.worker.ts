@@ -7,7 +7,8 @@ import { clipFromChannels, decodeClip } from '../audio/decode';
 import { type RatModel, loadFromShards } from '../model/load';
 import { needsRestart } from '../model/out-of-memory';
 import { webgpuDevice } from '../model/tfjs-internals';
-import type { PreparedReference } from '../model/rat';
+import { SAMPLE_RATE } from '../model/config';
+import { ClipTooShortError, type PreparedReference } from '../model/rat';
 import { startBackend } from '../web/backend';
 import {
   type ShardStream,
@@ -15,17 +16,23 @@ import {
   checkpointShards,
   clearCache,
   folderShards,
+  keptSets,
+  keptShards,
   urlShards,
 } from '../web/weights-loader';
+import { ClipStore } from './clip-store';
 import { NotLoadedError, wireError } from './errors';
 import type { Api, BackendName, ErrorCode, FromWorker, Progress, RequestType, ToWorker, WeightsInfo } from './protocol';
 
-// The inference worker: owns the tfjs backend, the loaded model, the decoded clips (16 kHz mono) and
-// the prepared references. Requests run one at a time in arrival order; cancel and forget act at once.
+// The inference worker: owns the tfjs backend, the loaded model, the clips (their files, and a few
+// decoded 16 kHz waveforms: see ClipStore) and the prepared references. Requests run one at a time in
+// arrival order; cancel and forget act at once.
 
 declare const self: DedicatedWorkerGlobalScope;
 
-const clips = new Map<string, Float32Array>();
+const clips = new ClipStore(
+  async (name, file) => (await decodeClip(new Uint8Array(await file.arrayBuffer()), name)).wave,
+);
 const refs = new Map<string, PreparedReference>();
 const running = new Map<number, AbortController>();
 let model: RatModel | null = null;
@@ -49,7 +56,7 @@ async function preparedRef(
 ): Promise<PreparedReference> {
   const known = refs.get(refId);
   if (known) return known;
-  const refWave = clips.get(refId);
+  const refWave = await clips.wave(refId);
   if (!refWave) throw new NotLoadedError(missing);
   const ref = await model!.prepareReference(refWave, {
     signal,
@@ -59,14 +66,29 @@ async function preparedRef(
   return ref;
 }
 
+/** The samples a span (seconds) selects: within the clip and at least the model's receptive field long. */
+function stretchOf(wave: Float32Array, span: { start: number; end: number }, minSamples: number): Float32Array {
+  const a = Math.round(span.start * SAMPLE_RATE);
+  const b = Math.round(span.end * SAMPLE_RATE);
+  if (!(a >= 0 && b <= wave.length && a < b))
+    throw new RangeError(
+      `The stretch ${span.start.toFixed(2)}–${span.end.toFixed(2)} s is not within the clip (0–${(wave.length / SAMPLE_RATE).toFixed(2)} s).`,
+    );
+  if (b - a < minSamples) throw new ClipTooShortError(b - a, minSamples);
+  return wave.subarray(a, b);
+}
+
 type Handler<K extends RequestType> = (
   payload: Api[K]['req'],
   ctx: { signal: AbortSignal; progress: (p: Progress) => void },
 ) => Promise<Api[K]['res']>;
 
 const handlers: { [K in RequestType]: Handler<K> } = {
-  async init({ backend: force }) {
-    const choice = await startBackend(force === 'wasm' || force === 'webgpu' ? force : undefined);
+  async init({ backend: force, probeSoftware }) {
+    const choice = await startBackend({
+      force: force === 'wasm' || force === 'webgpu' ? force : undefined,
+      probeSoftware: import.meta.env.VITE_RAT_FAULTS === '1' && probeSoftware === true,
+    });
     backend = choice.name;
     if (choice.name === 'webgpu') {
       const device = webgpuDevice();
@@ -82,8 +104,9 @@ const handlers: { [K in RequestType]: Handler<K> } = {
       done += n;
       progress({ phase: spec.kind === 'checkpoint' ? 'convert' : 'download', done, total: stream?.totalBytes });
     };
-    if (spec.kind === 'url') stream = await urlShards(spec.base, onBytes);
+    if (spec.kind === 'url') stream = await urlShards(spec.base, onBytes, signal);
     else if (spec.kind === 'folder') stream = await folderShards(spec.files, onBytes);
+    else if (spec.kind === 'kept') stream = await keptShards(spec.id, onBytes);
     else stream = await checkpointShards(spec.file, spec.overrides, onBytes);
     // the warm-up run compiles the kernels behind the progress bar, before the weights count as ready
     const next = await loadFromShards(stream.manifest, stream.totalBytes, stream.shards, {
@@ -93,6 +116,7 @@ const handlers: { [K in RequestType]: Handler<K> } = {
     dropRefs();
     model?.dispose();
     model = next;
+    const keptId = (await stream.keep?.()) ?? null;
     const m = next.manifest;
     weights = {
       id: spec.id,
@@ -104,25 +128,27 @@ const handlers: { [K in RequestType]: Handler<K> } = {
       bytes: stream.totalBytes,
       cachedBytes: stream.cachedBytes(),
       cacheProblem: stream.cacheProblem?.() ?? null,
+      keptId,
     };
     return weights;
   },
 
-  async decode({ clipId, name, bytes, pcm }) {
-    if (!bytes && !pcm) throw new Error('decode needs bytes or pcm');
-    const { wave, ...info } = bytes
-      ? await decodeClip(new Uint8Array(bytes), name)
+  async decode({ clipId, name, file, pcm }) {
+    if (!file && !pcm) throw new Error('decode needs a file or pcm');
+    const { wave, ...info } = file
+      ? await decodeClip(new Uint8Array(await file.arrayBuffer()), name)
       : await clipFromChannels(pcm!.channels, pcm!.sampleRate, name);
-    clips.set(clipId, wave);
+    clips.set(clipId, file ? { kind: 'file', name, file } : { kind: 'wave', wave }, wave);
     refs.get(clipId)?.dispose();
     refs.delete(clipId);
     return { ...info, samples: wave.length };
   },
 
-  async score({ clipId, refId, windows }, { signal, progress }) {
+  async score({ clipId, refId, windows, span }, { signal, progress }) {
     if (!model || !weights) throw new NotLoadedError('No weights are loaded yet.');
-    const wave = clips.get(clipId);
-    if (!wave) throw new NotLoadedError('That clip is no longer loaded; drop the file again.');
+    const whole = await clips.wave(clipId);
+    if (!whole) throw new NotLoadedError('That clip is no longer loaded; drop the file again.');
+    const wave = span ? stretchOf(whole, span, model.sizes.receptiveField) : whole;
     const ref = refId
       ? await preparedRef(refId, 'The reference clip is no longer loaded; choose it again.', signal, progress)
       : null;
@@ -157,18 +183,20 @@ const handlers: { [K in RequestType]: Handler<K> } = {
 
   async conditions({ clipId, refId, mismatchedId, seed, maxSeconds }, { signal, progress }) {
     if (!model || !weights) throw new NotLoadedError('No weights are loaded yet.');
-    const wave = clips.get(clipId);
+    const wave = await clips.wave(clipId);
     if (!wave) throw new NotLoadedError('That clip is no longer loaded; drop the file again.');
-    const get = (id: string | null, what: string) => {
+    const get = async (id: string | null, what: string) => {
       if (!id) return null;
-      const w = clips.get(id);
+      const w = await clips.wave(id);
       if (!w) throw new NotLoadedError(`The ${what} clip is no longer loaded; choose it again.`);
       return w;
     };
+    const matched = await get(refId, 'reference');
+    const mismatched = await get(mismatchedId, 'mismatched');
     return runConditions(
       model,
       wave,
-      { matched: get(refId, 'reference'), mismatched: get(mismatchedId, 'mismatched'), seed },
+      { matched, mismatched, seed },
       {
         signal,
         maxSeconds,
@@ -193,7 +221,7 @@ const handlers: { [K in RequestType]: Handler<K> } = {
   memory: async () => ({
     numTensors: tf.memory().numTensors,
     numBytes: tf.memory().numBytes,
-    clips: clips.size,
+    ...clips.stats(),
     refs: refs.size,
   }),
 
@@ -212,6 +240,7 @@ const handlers: { [K in RequestType]: Handler<K> } = {
   },
 
   cacheInfo: () => cacheInfo(),
+  keptWeights: () => keptSets(),
   cacheClear: async () => {
     await clearCache();
     return null;
@@ -245,6 +274,7 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
     }
   };
   // forget and cache queries never wait behind a long scoring run
-  if (msg.type === 'forget' || msg.type === 'cacheInfo' || msg.type === 'memory') void run();
+  if (msg.type === 'forget' || msg.type === 'cacheInfo' || msg.type === 'keptWeights' || msg.type === 'memory')
+    void run();
   else queue = queue.then(run);
 };

@@ -3,6 +3,9 @@ import type { PSource } from '../analysis/score-clip';
 import type { TimelineSummary, WindowOptions } from '../analysis/windows';
 import type { ConfigOverrides } from '../convert/keymap';
 import type { RatConfig } from '../model/config';
+import type { KeptSet } from '../web/weights-loader';
+
+export type { KeptSet };
 
 // The typed request/response protocol between the page and the inference worker. Every request
 // carries an id; the worker answers with progress messages and then exactly one result or error
@@ -15,7 +18,9 @@ export type WeightsSpec =
   /** base: absolute URL of the folder (the worker's own URL is not the page's) */
   | { kind: 'url'; id: string; base: string }
   | { kind: 'folder'; id: string; files: File[] }
-  | { kind: 'checkpoint'; id: string; file: File; overrides?: ConfigOverrides };
+  | { kind: 'checkpoint'; id: string; file: File; overrides?: ConfigOverrides }
+  /** A checkpoint converted in the page on an earlier visit and kept in Cache Storage (id: KeptSet's). */
+  | { kind: 'kept'; id: string };
 
 export interface WeightsInfo {
   id: string;
@@ -27,8 +32,10 @@ export interface WeightsInfo {
   bytes: number;
   /** Bytes that came from Cache Storage rather than the network. */
   cachedBytes: number;
-  /** Why the downloaded weights could not be kept for the next visit; null when they were (or came from disk). */
+  /** Why the downloaded or converted weights could not be kept for the next visit; null when they were (or came from a folder). */
   cacheProblem: string | null;
+  /** A checkpoint converted here and kept: its id in the weight menu (keptWeights); null otherwise. */
+  keptId: string | null;
 }
 
 export interface ClipInfo {
@@ -60,15 +67,25 @@ export interface ScoreResult {
 
 /** Each request type with its payload and its result. */
 export interface Api {
-  init: { req: { backend?: BackendName }; res: { name: BackendName; reason: string } };
+  /** Starts a backend: `backend` forces one; `probeSoftware` (fault-injection builds only) probes a software adapter as if real. */
+  init: { req: { backend?: BackendName; probeSoftware?: boolean }; res: { name: BackendName; reason: string } };
   loadWeights: { req: { weights: WeightsSpec }; res: WeightsInfo };
-  /** Encoded file bytes (decoded in the worker), or PCM that the page decoded with Web Audio. */
+  /**
+   * The user's file (a Blob handle: the worker reads it now and again whenever the decoded samples have
+   * left its cache), or PCM that the page decoded with Web Audio (kept as decoded).
+   */
   decode: {
-    req: { clipId: string; name: string; bytes?: ArrayBuffer; pcm?: { channels: Float32Array[]; sampleRate: number } };
+    req: { clipId: string; name: string; file?: Blob; pcm?: { channels: Float32Array[]; sampleRate: number } };
     res: ClipInfo;
   };
-  /** Scores a clip; past windows.limitSeconds also as overlapping windows (default DEFAULT_WINDOWS). */
-  score: { req: { clipId: string; refId: string | null; windows?: WindowOptions }; res: ScoreResult };
+  /**
+   * Scores a clip; past windows.limitSeconds also as overlapping windows (default DEFAULT_WINDOWS).
+   * span (seconds): only that stretch of the clip, scored as if it were the whole file.
+   */
+  score: {
+    req: { clipId: string; refId: string | null; windows?: WindowOptions; span?: { start: number; end: number } };
+    res: ScoreResult;
+  };
   /** The paper's reference conditions on one test clip; mismatchedId: another clip as a different speaker; clips over maxSeconds are refused. */
   conditions: {
     req: { clipId: string; refId: string | null; mismatchedId: string | null; seed: number; maxSeconds?: number };
@@ -76,11 +93,16 @@ export interface Api {
   };
   forget: { req: { clipId: string }; res: null };
   cacheInfo: { req: Record<string, never>; res: { bytes: number; entries: number } };
+  /** Checkpoints converted in this browser and kept, newest first. */
+  keptWeights: { req: Record<string, never>; res: KeptSet[] };
   cacheClear: { req: Record<string, never>; res: null };
   /** Fault injection for tests (?faults=1 pages only): lose the GPU device, or crash the worker. */
   simulateFault: { req: { fault: 'device-lost' | 'crash' }; res: null };
-  /** The engine's memory (tests and diagnostics): live tensors and their bytes, clips and references held. */
-  memory: { req: Record<string, never>; res: { numTensors: number; numBytes: number; clips: number; refs: number } };
+  /** The engine's memory (tests and diagnostics): live tensors and their bytes, clips known, waveforms cached, references held. */
+  memory: {
+    req: Record<string, never>;
+    res: { numTensors: number; numBytes: number; clips: number; cached: number; cachedBytes: number; refs: number };
+  };
 }
 
 export type RequestType = keyof Api;
@@ -151,8 +173,7 @@ export type FromWorker =
 /** Buffers inside a payload that can be transferred instead of copied. */
 export function transferables(payload: unknown): Transferable[] {
   const out: Transferable[] = [];
-  const p = payload as { bytes?: ArrayBuffer; pcm?: { channels: Float32Array[] } };
-  if (p?.bytes instanceof ArrayBuffer) out.push(p.bytes);
+  const p = payload as { pcm?: { channels: Float32Array[] } };
   p?.pcm?.channels.forEach((c) => out.push(c.buffer as ArrayBuffer));
   return out;
 }

@@ -7,6 +7,7 @@ import { runConditions } from '../../src/analysis/run-conditions';
 import { planWindows } from '../../src/analysis/windows';
 import { decodeClip } from '../../src/audio/decode';
 import { loadModelFromDir } from '../../src/cli/node-weights';
+import { ALSA_SPEECH, longSpeech, repeatSpeech } from '../audio-table';
 import { launchBrowser, newWatch, openApp as openAppAt, startPreview } from '../browser';
 import { ROOT, runCli, tempDir } from '../helpers';
 
@@ -16,18 +17,6 @@ import { ROOT, runCli, tempDir } from '../helpers';
 
 const SHOTS = path.join(ROOT, 'test-results/screenshots');
 const DEMO = path.join(ROOT, 'public/weights/demo');
-const ALSA = '/usr/share/sounds/alsa';
-const SPEECH = [
-  'Front_Center',
-  'Front_Left',
-  'Rear_Right',
-  'Side_Left',
-  'Rear_Center',
-  'Front_Right',
-  'Side_Right',
-  'Rear_Left',
-].map((n) => `${ALSA}/${n}.wav`);
-
 let browser: Browser;
 let preview: Awaited<ReturnType<typeof startPreview>>;
 let dir: string;
@@ -45,13 +34,9 @@ const value = async (loc: ReturnType<Page['locator']>) => Number(await loc.getAt
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   dir = tempDir('e2e-analysis');
-  long = path.join(dir, 'long.wav'); // ~14 s at 48 kHz: windowed, with a whole-file pass
-  execFileSync('sox', [...SPEECH, SPEECH[0], SPEECH[1], long]);
-  const base = path.join(dir, 'base16k.wav');
-  execFileSync('sox', [long, '-r', '16000', base]);
-  const baseSeconds = Number(execFileSync('soxi', ['-D', base], { encoding: 'utf8' }));
-  tenMin = path.join(dir, 'ten-minutes.wav');
-  execFileSync('sox', [base, tenMin, 'repeat', String(Math.ceil(600 / baseSeconds) - 1)]); // n + 1 plays
+  const speech = longSpeech(dir); // ~14 s at 48 kHz: windowed, with a whole-file pass
+  long = speech.long;
+  tenMin = repeatSpeech(speech.base, 600, path.join(dir, 'ten-minutes.wav'));
   refLong = path.join(dir, 'claimed-speaker.wav'); // > 3 s, so every truncation can run
   execFileSync('espeak-ng', [
     '-v',
@@ -71,16 +56,16 @@ afterAll(async () => {
 });
 
 describe('analysis tools in Chromium', () => {
-  it("a long clip: one region per planned window with the CLI's scores, the summary, and a click seeks there", async () => {
+  it("a long clip: every planned window with the CLI's scores, the summary, and a click seeks there", async () => {
     const cli = cliJson(long);
     const page = await openApp();
     await page.getByTestId('test-file-input').setInputFiles(long);
-    const regions = page.getByTestId('timeline-region');
-    await expect.poll(() => regions.count(), { timeout: 240_000 }).toBe(cli.timeline.windows.length);
+    const rows = page.getByTestId('timeline-row');
+    await expect.poll(() => rows.count(), { timeout: 240_000 }).toBe(cli.timeline.windows.length);
     expect(cli.timeline.windows.length).toBe(planWindows(Math.round(cli.seconds * 16000), 16000).length);
     for (let i = 0; i < cli.timeline.windows.length; i++) {
       expect(
-        Math.abs(Number(await regions.nth(i).getAttribute('data-p')) - cli.timeline.windows[i].p_bonafide),
+        Math.abs((await value(rows.nth(i).locator('td[data-value]'))) - cli.timeline.windows[i].p_bonafide),
       ).toBeLessThan(1e-3);
     }
     expect(Math.abs((await value(page.getByTestId('timeline-headline'))) - cli.p_bonafide)).toBeLessThan(1e-3);
@@ -91,20 +76,21 @@ describe('analysis tools in Chromium', () => {
     expect(await page.locator('[data-testid=result-row]').filter({ hasText: 'long.wav' }).textContent()).toMatch(
       new RegExp(`whole file; ${cli.timeline.windows.length} windows, min`),
     );
-    await page.getByTestId('timeline-chart').locator('svg').waitFor();
-    expect(await page.getByTestId('timeline-chart').locator('svg circle').count()).toBe(cli.timeline.windows.length);
+    // the curve under the waveform: one point a window, on the waveform's time axis
+    const curve = page.getByTestId('score-curve');
+    await curve.waitFor({ timeout: 60_000 });
+    expect(Number(await curve.getAttribute('data-windows'))).toBe(cli.timeline.windows.length);
 
-    // clicking a region seeks playback to that window's start
-    const time = page.getByTestId('timeline-time');
-    await regions.nth(3).click();
-    await expect.poll(() => value(time)).toBeCloseTo(cli.timeline.windows[3].start, 2);
-    await regions.nth(1).click();
-    await expect.poll(() => value(time)).toBeCloseTo(cli.timeline.windows[1].start, 2);
-    // and a point of the score curve (85 % across the plot is nearest the last window's point)
-    const last = cli.timeline.windows.length - 1;
-    const box = (await page.getByTestId('timeline-chart').boundingBox())!;
-    await page.getByTestId('timeline-chart').click({ position: { x: box.width * 0.85, y: box.height / 2 } });
-    await expect.poll(() => value(time)).toBeCloseTo(cli.timeline.windows[last].start, 2);
+    // clicking the curve seeks playback to the time under the pointer, as a click on the waveform does
+    // (away from the marked lowest window, whose mark seeks to its own start)
+    const windows: { start: number; end: number; p_bonafide: number }[] = cli.timeline.windows;
+    const low = windows.reduce((a, w) => (w.p_bonafide < a.p_bonafide ? w : a), windows[0]);
+    const at = [0.85, 0.5, 0.15].find((f) => f * cli.seconds < low.start || f * cli.seconds > low.end)!;
+    const time = page.getByTestId('play-time');
+    await curve.scrollIntoViewIfNeeded();
+    const box = (await curve.boundingBox())!;
+    await page.mouse.click(box.x + box.width * at, box.y + box.height / 2);
+    await expect.poll(() => value(time)).toBeCloseTo(cli.seconds * at, 1);
     // and so does a row of the window table (the keyboard and screen-reader path)
     await page.getByText(/All \d+ windows as a table/).click();
     await page.getByRole('button', { name: 'Play from window 3' }).click();
@@ -121,7 +107,7 @@ describe('analysis tools in Chromium', () => {
     await page.locator('input[name=singlePassMaxSeconds]').fill('0');
     await page.getByRole('button', { name: 'Apply and rescore long files' }).click();
     const cli3 = cliJson('--hop', '3', '--single-pass-max', '0', long);
-    await expect.poll(() => regions.count(), { timeout: 240_000 }).toBe(cli3.timeline.windows.length);
+    await expect.poll(() => rows.count(), { timeout: 240_000 }).toBe(cli3.timeline.windows.length);
     await page
       .getByTestId('timeline')
       .filter({ hasText: 'Whole file (mean of the windows)' })
@@ -149,7 +135,8 @@ describe('analysis tools in Chromium', () => {
     await expect.poll(() => row.textContent(), { timeout: 60_000 }).toMatch(/Cancelled/);
 
     await row.getByRole('button', { name: 'Rescore' }).click();
-    await expect.poll(() => page.getByTestId('timeline-region').count(), { timeout: 540_000, interval: 2000 }).toBe(n);
+    const rows = page.getByTestId('timeline-row');
+    await expect.poll(() => rows.count(), { timeout: 540_000, interval: 2000 }).toBe(n);
     expect(await page.getByTestId('timeline').textContent()).toMatch(/Whole file \(mean of the windows\)/);
     await page.screenshot({ path: path.join(SHOTS, '22-ten-minutes-timeline.png'), fullPage: true });
 
@@ -161,9 +148,7 @@ describe('analysis tools in Chromium', () => {
       expect(spans.length).toBe(n);
       for (const i of [0, Math.floor(n / 2), n - 1]) {
         const p = (await model.score(wave.slice(spans[i].start, spans[i].end))).pBonafide;
-        expect(
-          Math.abs(Number(await page.getByTestId('timeline-region').nth(i).getAttribute('data-p')) - p),
-        ).toBeLessThan(1e-3);
+        expect(Math.abs((await value(rows.nth(i).locator('td[data-value]'))) - p)).toBeLessThan(1e-3);
       }
     } finally {
       model.dispose();
@@ -179,8 +164,8 @@ describe('analysis tools in Chromium', () => {
 
   it('reference conditions: every condition with its caption, the same numbers on a rerun and as Node computes them', async () => {
     const page = await openApp();
-    await page.getByTestId('test-file-input').setInputFiles(SPEECH[0]);
-    await page.getByTestId('ref-file-input').setInputFiles(SPEECH[4]); // becomes the mismatched clip
+    await page.getByTestId('test-file-input').setInputFiles(ALSA_SPEECH[0]);
+    await page.getByTestId('ref-file-input').setInputFiles(ALSA_SPEECH[4]); // becomes the mismatched clip
     await page.getByTestId('ref-file-input').setInputFiles(refLong); // the chosen (matched) reference
     await page.getByTestId('current-ref').filter({ hasText: 'claimed-speaker.wav' }).waitFor();
     const panel = page.getByTestId('conditions');
@@ -234,9 +219,9 @@ describe('analysis tools in Chromium', () => {
     const model = await loadModelFromDir(DEMO, 'wasm');
     try {
       const dec = async (f: string) => (await decodeClip(new Uint8Array(readFileSync(f)), f)).wave;
-      const node = await runConditions(model, await dec(SPEECH[0]), {
+      const node = await runConditions(model, await dec(ALSA_SPEECH[0]), {
         matched: await dec(refLong),
-        mismatched: await dec(SPEECH[4]),
+        mismatched: await dec(ALSA_SPEECH[4]),
         seed: 2026,
       });
       for (const c of node) expect(Math.abs(first[c.id] - c.pBonafide!), c.id).toBeLessThan(1e-3);

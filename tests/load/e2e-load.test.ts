@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { wav } from '../audio-table';
-import { launchBrowser, newWatch, openApp, startPreview } from '../browser';
+import { engineMemory, launchBrowser, newWatch, openApp, startPreview } from '../browser';
 import { tempDir } from '../helpers';
 
 // Load in the browser: a 500-file batch on the demo weights (forced WASM, the predictable backend
@@ -41,8 +41,6 @@ afterAll(async () => {
   preview?.stop();
 });
 
-type Mem = { numTensors: number; numBytes: number; clips: number; refs: number };
-
 describe('load in the app', () => {
   it(`a ${FILES}-file batch completes with flat engine memory, and input stays responsive`, async () => {
     const watch = newWatch();
@@ -60,8 +58,7 @@ describe('load in the app', () => {
         });
       },
     });
-    const memory = () =>
-      page.evaluate(() => (window as unknown as { ratFaults: { memory(): Promise<Mem> } }).ratFaults.memory());
+    const memory = () => engineMemory(page);
     const heap = () =>
       page.evaluate(() => (performance as unknown as { memory: { usedJSHeapSize: number } }).memory.usedJSHeapSize);
     const start = { engine: await memory(), heap: await heap() };

@@ -1,23 +1,11 @@
-import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_WINDOWS, planWindows } from '../../src/analysis/windows';
+import { ALSA_SPEECH, audioSeconds, longSpeech, repeatSpeech } from '../audio-table';
 import { runCli, tempDir } from '../helpers';
 
 // The scoring CLI on long files: the timeline in text and JSON, the windowing flags and their
 // errors, and a 10-minute file on the demo weights with its peak memory.
-
-const ALSA = '/usr/share/sounds/alsa';
-const SPEECH = [
-  'Front_Center',
-  'Front_Left',
-  'Rear_Right',
-  'Side_Left',
-  'Rear_Center',
-  'Front_Right',
-  'Side_Right',
-  'Rear_Left',
-].map((n) => `${ALSA}/${n}.wav`);
 
 /** Runs the CLI under /usr/bin/time; rssMb is the peak resident memory of the node process. */
 function score(...args: string[]) {
@@ -38,18 +26,11 @@ let oneMin: string;
 let tenMin: string;
 beforeAll(() => {
   dir = tempDir('cli-timeline');
-  long = path.join(dir, 'long.wav'); // about 14 s of speech at 48 kHz
-  execFileSync('sox', [...SPEECH, SPEECH[0], SPEECH[1], long]);
-  const base = path.join(dir, 'base16k.wav');
-  execFileSync('sox', [long, '-r', '16000', base]);
-  oneMin = path.join(dir, 'one-minute.wav');
-  tenMin = path.join(dir, 'ten-minutes.wav');
-  // sox's "repeat n" plays the input n + 1 times
-  execFileSync('sox', [base, oneMin, 'repeat', String(Math.ceil(60 / seconds(base)) - 1)]);
-  execFileSync('sox', [base, tenMin, 'repeat', String(Math.ceil(600 / seconds(base)) - 1)]);
+  const speech = longSpeech(dir); // about 14 s of speech at 48 kHz
+  long = speech.long;
+  oneMin = repeatSpeech(speech.base, 60, path.join(dir, 'one-minute.wav'));
+  tenMin = repeatSpeech(speech.base, 600, path.join(dir, 'ten-minutes.wav'));
 });
-
-const seconds = (file: string) => Number(execFileSync('soxi', ['-D', file], { encoding: 'utf8' }));
 
 describe('score CLI on long files', () => {
   it('--json: a timeline with the planned windows next to the whole-file score, existing fields kept', () => {
@@ -76,12 +57,12 @@ describe('score CLI on long files', () => {
   });
 
   it('text: the summary line next to the whole-file score; a short file has none', () => {
-    const r = score(long, SPEECH[0]);
+    const r = score(long, ALSA_SPEECH[0]);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(
       /long\.wav: P\(bona fide\) = 0\.\d{4} whole file \((Likely|Leans|Uncertain)[^\n]*(bona fide|spoof)[^\n]*\) {2}ref:/,
     );
-    const n = planWindows(Math.round(seconds(long) * 16000), 16000).length;
+    const n = planWindows(Math.round(audioSeconds(long) * 16000), 16000).length;
     expect(r.stdout).toContain(`  timeline: ${n} windows`);
     expect(r.stdout).toMatch(
       /\n {2}timeline: \d+ windows of 4 s every 2 s: mean 0\.\d{4}, min 0\.\d{4}, \d+\.\d % of windows below 0\.5\n/,
@@ -144,7 +125,7 @@ describe('score CLI on long files', () => {
     const mid = [...ten.stderr.matchAll(/\] (\d+)\/(\d+) s of audio \| 0\/1 files .*window (\d+) of/g)];
     expect(mid.some((m) => Number(m[1]) > 0 && Number(m[1]) < Number(m[2]) && Number(m[3]) > 1)).toBe(true);
     const o = JSON.parse(ten.lines[0]);
-    expect(o.seconds).toBeCloseTo(seconds(tenMin), 3);
+    expect(o.seconds).toBeCloseTo(audioSeconds(tenMin), 3);
     expect(o.seconds).toBeGreaterThan(590);
     expect(o.timeline.windows).toHaveLength(planWindows(Math.round(o.seconds * 16000), 16000).length);
     expect(o.timeline.windows.length).toBeGreaterThan(290);

@@ -5,7 +5,9 @@ import { type FunctionComponent, createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
 import {
+  MARKERS,
   conditionsPSvg,
+  conditionsRatioLayout,
   conditionsRatioSvg,
   detSvg,
   esc,
@@ -82,7 +84,7 @@ function page<P extends object>(component: FunctionComponent<P>, props: P): stri
 const inner = (html: string) => html.replace(/^<div[^>]*>/, '').replace(/<\/div>$/, '');
 /** Every element name in an SVG string. */
 const tags = (svg: string) => new Set([...svg.matchAll(/<\/?([a-zA-Z][\w:-]*)/g)].map((m) => m[1].toLowerCase()));
-const SVG_TAGS = new Set(['svg', 'rect', 'line', 'polyline', 'circle', 'text', 'title']);
+const SVG_TAGS = new Set(['svg', 'rect', 'line', 'polyline', 'polygon', 'circle', 'text', 'title']);
 
 describe('one chart implementation for the page and the report', () => {
   it('the page draws the very SVG the report inlines', () => {
@@ -155,6 +157,79 @@ describe('one chart implementation for the page and the report', () => {
     // the drawing's own position of window 3's centre maps back to window 3
     const cx = Number(/<circle cx="([\d.]+)"[^>]*><title>window 4,/.exec(timelineSvg(timeline))![1]);
     expect(timelineWindowAt(timeline, cx / 600)).toBe(3);
+  });
+});
+
+describe('the per-layer chart of the reference conditions', () => {
+  // nine series, as many as the conditions; one passes through the paper's ratio on its second layer
+  const nine: ConditionResult[] = Array.from({ length: 9 }, (_, i) => ({
+    id: 'zero',
+    label: `condition ${i + 1}`,
+    caption: '',
+    pBonafide: 0.5,
+    attnRms: i === 4 ? [0.3, 0.02, 0.5] : [0.4 + 0.1 * i, 1 + 0.1 * i, 1.5 + 0.05 * i],
+    mlpRms: [1, 1, 1],
+  }));
+  const svg = conditionsRatioSvg(nine);
+  const attr = (el: string, name: string) => Number(new RegExp(`\\s${name}="([^"]+)"`).exec(el)![1]);
+
+  it("draws the paper's 0.02 as a dashed, labelled guide line at the height of a point worth 0.02", () => {
+    const guides = [...svg.matchAll(/<line [^>]*data-guide="0\.02"[^>]*>/g)].map((m) => m[0]);
+    expect(guides).toHaveLength(1);
+    const [guide] = guides;
+    expect(guide).toMatch(/stroke-dasharray="[\d ]+"/);
+    expect(attr(guide, 'y1')).toBe(attr(guide, 'y2'));
+    expect(attr(guide, 'y1')).toBeCloseTo(conditionsRatioLayout(nine).y(0.02), 1);
+    // the marker of series 5, layer 2 (value 0.02) sits on the line
+    const onLine = new RegExp('<[a-z]+ [^>]*data-series="4"[^>]*><title>condition 5, layer 2: 0\\.0200</title>').exec(
+      svg,
+    )![0];
+    // series 5 is the triangle pointing down, centred on its point: the mean of its corners
+    const ys = /points="([^"]+)"/
+      .exec(onLine)![1]
+      .split(' ')
+      .map((p) => Number(p.split(',')[1]));
+    const cy = ys.reduce((a, v) => a + v, 0) / ys.length;
+    expect(Math.abs(cy - attr(guide, 'y1'))).toBeLessThan(0.1);
+    // labelled in the legend, beside a sample of the same dashed line, and in red at the axis
+    expect(svg).toMatch(/<line [^>]*stroke-dasharray="6 4"\/><text [^>]*>paper&#39;s trained model, 0\.02<\/text>/);
+    expect(svg).toMatch(new RegExp(`<text x="48" y="${(attr(guide, 'y1') + 3.5).toFixed(1)}"[^>]*>0\\.02</text>`));
+    expect(svg).toMatch(/aria-label="[^"]*a dashed line marks the paper&#39;s trained model at 0\.02"/);
+    // on the chart whatever the weights do: values a hundred times larger, or all below it
+    for (const k of [100, 0.1]) {
+      const scaled = nine.map((r) => ({ ...r, attnRms: r.attnRms!.map((v) => v * k) }));
+      const l = conditionsRatioLayout(scaled);
+      const y = l.y(0.02);
+      expect(y).toBeGreaterThan(l.top);
+      expect(y).toBeLessThan(l.top + l.plotH);
+    }
+  });
+
+  it('tells the lines apart without colour: one marker shape and one dash per series, the same in the legend', () => {
+    const bySeries = new Map<string, Set<string>>();
+    for (const m of svg.matchAll(/data-shape="([a-z-]+)" data-series="(\d+)"/g)) {
+      bySeries.set(m[2], (bySeries.get(m[2]) ?? new Set()).add(m[1]));
+    }
+    expect(bySeries.size).toBe(9);
+    const shapes = [...bySeries.values()].map((s) => {
+      expect(s.size).toBe(1); // one shape for a series' points and its legend entry
+      return [...s][0];
+    });
+    expect(new Set(shapes).size).toBe(9);
+    expect(shapes).toEqual([...MARKERS]);
+    // 3 points on the line and 1 in the legend, for each series
+    for (let i = 0; i < 9; i++) expect(svg.match(new RegExp(`data-series="${i}"`, 'g'))).toHaveLength(4);
+    // the shapes really differ: their outlines (point counts) are not all the same
+    const corners = new Set(
+      [...svg.matchAll(/<polygon points="([^"]+)"[^>]*data-series="(\d)"/g)].map((m) => m[1].split(' ').length),
+    );
+    expect(corners.size).toBeGreaterThanOrEqual(4);
+    // dashes: every series line after the first carries its own pattern
+    const dashes = [...svg.matchAll(/<polyline [^>]*?(?:stroke-dasharray="([^"]+)")?\/>/g)].map((m) => m[1] ?? '');
+    expect(dashes).toHaveLength(9);
+    expect(new Set(dashes).size).toBe(9);
+    // the legend names every series next to its marker
+    for (let i = 1; i <= 9; i++) expect(svg).toContain(`>condition ${i}</text>`);
   });
 });
 

@@ -52,7 +52,41 @@ const row = fc
     windows: r.windows,
   }));
 
+const TIMELINE = {
+  windows: [
+    { start: 0, end: 4, pBonafide: 0.25 },
+    { start: 2, end: 6, pBonafide: 0.75 },
+  ],
+  meanP: 0.5,
+  minP: 0.25,
+  fractionBelowHalf: 0.5,
+};
+
 describe('saved results rows', () => {
+  it("keep a long file's timeline, its logits and the no-signal flag", () => {
+    const saved = toSaved(
+      {
+        key: 'k',
+        file: 'long.wav',
+        seconds: 6,
+        pBonafide: 0.5,
+        verdict: 'bonafide',
+        refMode: 'zero',
+        ref: null,
+        weights: { label: 'w', sha256: null, demo: true },
+        audioSha256: null,
+        timeline: TIMELINE,
+        logits: [0.1, -0.2],
+        noSignal: true,
+      },
+      5,
+    );
+    expect(saved.timeline).toEqual(TIMELINE);
+    expect(saved.timeline).not.toBe(TIMELINE);
+    expect(parseSaved(structuredClone(saved))).toEqual(saved);
+    expect(parseSaved(structuredClone(saved))).toMatchObject({ noSignal: true, logits: [0.1, -0.2] });
+  });
+
   it('round-trip through a structured clone unchanged', () => {
     fc.assert(
       fc.property(row, fc.nat(), (r, t) => {
@@ -92,6 +126,15 @@ describe('saved results rows', () => {
     ['a number as the reference hash', { refSha256: 5 }],
     ['window settings without a hop', { windows: { limitSeconds: 12, windowSeconds: 4, singlePassMaxSeconds: 30 } }],
     ['an object as the scoring time', { scoredAt: {} }],
+    ['a timeline whose window has no probability', { timeline: { ...TIMELINE, windows: [{ start: 0, end: 4 }] } }],
+    [
+      'a timeline window that ends before it starts',
+      { timeline: { ...TIMELINE, windows: [{ start: 4, end: 1, pBonafide: 0.5 }] } },
+    ],
+    ['a timeline mean above 1', { timeline: { ...TIMELINE, meanP: 7 } }],
+    ['a string as the timeline', { timeline: 'x' }],
+    ['a string as the no-signal flag', { noSignal: 'yes' }],
+    ['three logits', { logits: [1, 2, 3] }],
   ])('drops a row with %s', (_, patch) => {
     const good = toSaved(
       {

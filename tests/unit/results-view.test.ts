@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type TableRow, viewRows } from '../../src/ui/ResultsTable';
+import { type TableRow, sharedWeights, viewRows } from '../../src/ui/ResultsTable';
 
 // The results table's view: text and verdict filters, sorting with failed rows last either way and
 // ties kept in the order added.
@@ -60,5 +60,12 @@ describe('results table view', () => {
     expect(files(viewRows(rows, '', 'spoof', null))).toEqual(['a.wav']);
     expect(files(viewRows(rows, '', 'bonafide', null))).toEqual(['b.wav', 'd10.wav', 'd9.wav']);
     expect(files(viewRows(rows, '', 'failed', null))).toEqual(['c.wav']);
+  });
+
+  it('names the weights once when every row shares them, and not when any differs', () => {
+    expect(sharedWeights(rows)).toEqual(W);
+    expect(sharedWeights([])).toBeNull();
+    const other = row('e.wav', 0.3, { weights: { ...W, sha256: 'other' } });
+    expect(sharedWeights([...rows, other])).toBeNull();
   });
 });

@@ -61,10 +61,9 @@ export function useClips(client: InferenceClient): Clips {
           if (tooBig) throw new Error(`${clip.name}: ${tooBig}`);
           let info: ClipInfo;
           try {
-            const bytes = await clip.file.arrayBuffer();
-            // hashed before the bytes are transferred to the worker
-            patch({ sha256: await sha256Hex(bytes) });
-            info = await client.request('decode', { clipId: clip.id, name: clip.name, bytes });
+            patch({ sha256: await sha256Hex(await clip.file.arrayBuffer()) });
+            // the File itself, not its bytes: the worker keeps the handle and decodes again on demand
+            info = await client.request('decode', { clipId: clip.id, name: clip.name, file: clip.file });
           } catch (e) {
             // formats the shared decoder lacks (AAC in some containers): the browser decodes, the shared code resamples
             if (!(e instanceof WorkerError) || e.code !== 'undecodable') throw e;

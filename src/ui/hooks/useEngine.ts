@@ -68,7 +68,11 @@ export function useEngine(afterStart: (restarted: boolean) => Promise<void>): En
     const restarted = status === 'restarting';
     (async () => {
       if (restarted) client.restart();
-      const b = await client.request('init', { backend: asked === 'auto' ? undefined : asked });
+      const b = await client.request('init', {
+        backend: asked === 'auto' ? undefined : asked,
+        // E2E tests drive the timed probe on this machine's software adapter (fault-injection builds only)
+        probeSoftware: FAULTS_BUILD && new URLSearchParams(location.search).get('probe') === 'software',
+      });
       if (!live) return;
       setBackend(b);
       setStatus('ready');

@@ -109,8 +109,10 @@ export function useResultRows(
     [shown],
   );
   const tests = clips.filter((c) => c.role === 'test');
-  const done = tests.filter(
-    (c) => c.status === 'error' || (weights && scores.get(keyOf(c.id, refId, weights.id))),
-  ).length;
+  // a file whose scoring a pause cancelled is not done: Resume scores it again
+  const done = tests.filter((c) => {
+    const row = weights && scores.get(keyOf(c.id, refId, weights.id));
+    return c.status === 'error' || (row && row.code !== 'cancelled');
+  }).length;
   return { shown, exported, restoredCount: restored.length, forgetSaved, evaluation, done };
 }

@@ -1,7 +1,7 @@
 import { useCallback, useRef, useState } from 'react';
 import type { ConfigOverrides } from '../../convert/keymap';
 import { type WeightsIndexEntry, fetchWeightsIndex } from '../../web/fetch-weights';
-import type { Progress, WeightsInfo, WeightsSpec } from '../../worker/protocol';
+import type { ErrorCode, KeptSet, Progress, WeightsInfo, WeightsSpec } from '../../worker/protocol';
 import { WorkerError } from '../../worker/protocol';
 import type { InferenceClient } from '../inference-client';
 
@@ -21,12 +21,16 @@ export interface CacheLine {
 export interface Weights {
   /** The sets the site offers (weights/index.json). */
   index: WeightsIndexEntry[];
+  /** Checkpoints converted in this browser on earlier visits (or this one) and kept, newest first. */
+  kept: KeptSet[];
   /** The weights in use; null until the first set loads. */
   info: WeightsInfo | null;
   /** The chosen set's spec: a set that fails to load is not chosen. */
   spec: WeightsSpec | null;
   busy: Busy | null;
   error: string | null;
+  /** The worker's code for the error (bad-weights, needs-config, ...), for whoever acts on it rather than on its text. */
+  errorCode: ErrorCode | null;
   cache: CacheLine | null;
   /** Loads the chosen set again (after an engine restart), or the site's first set. */
   loadCurrent: () => Promise<void>;
@@ -46,15 +50,19 @@ const urlSpec = (e: WeightsIndexEntry): WeightsSpec => ({
 /** The weights: the site's sets, a folder or a checkpoint from disk, the download cache. */
 export function useWeights(client: InferenceClient): Weights {
   const [index, setIndex] = useState<WeightsIndexEntry[]>([]);
+  const [kept, setKept] = useState<KeptSet[]>([]);
   const [info, setInfo] = useState<WeightsInfo | null>(null);
   const [busy, setBusy] = useState<Busy | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [errorCode, setErrorCode] = useState<ErrorCode | null>(null);
   const [cache, setCache] = useState<CacheLine | null>(null);
   const specRef = useRef<WeightsSpec | null>(null);
   const [spec, setSpec] = useState<WeightsSpec | null>(null);
 
   // the cache line is informational: an engine restart or a storage error only leaves it stale
   const refreshCache = useCallback(async () => {
+    const k = await client.request('keptWeights', {}).catch(() => null);
+    if (k) setKept(k);
     const c = await client.request('cacheInfo', {}).catch(() => null);
     if (!c) return;
     const persisted = (await navigator.storage?.persisted?.().catch(() => false)) ?? false;
@@ -68,6 +76,7 @@ export function useWeights(client: InferenceClient): Weights {
       specRef.current = next;
       setSpec(next);
       setError(null);
+      setErrorCode(null);
       const ac = new AbortController();
       const cancel = () => ac.abort();
       setBusy({ label, cancel });
@@ -78,6 +87,12 @@ export function useWeights(client: InferenceClient): Weights {
           { signal: ac.signal, onProgress: (progress) => setBusy({ label, progress, cancel }) },
         );
         setInfo(loaded);
+        // a converted checkpoint is now kept: reloading it (after an engine restart) reads the kept copy
+        if (loaded.keptId && next.kind === 'checkpoint') {
+          const keptSpec: WeightsSpec = { kind: 'kept', id: loaded.keptId };
+          specRef.current = keptSpec;
+          setSpec(keptSpec);
+        }
         void refreshCache();
       } catch (e) {
         specRef.current = previous;
@@ -87,7 +102,10 @@ export function useWeights(client: InferenceClient): Weights {
           code === 'needs-config'
             ? ' In the app, put that JSON under "Checkpoint options" and open the checkpoint again.'
             : '';
-        if (code !== 'crashed') setError(`Could not load ${label}: ${(e as Error).message}${hint}`);
+        if (code !== 'crashed') {
+          setError(`Could not load ${label}: ${(e as Error).message}${hint}`);
+          setErrorCode(code);
+        }
       } finally {
         setBusy(null);
       }
@@ -104,12 +122,23 @@ export function useWeights(client: InferenceClient): Weights {
       s = urlSpec(entries[0]);
       void navigator.storage?.persist?.().catch(() => false);
     }
-    await load(s, s.kind === 'url' ? s.id : s.kind === 'folder' ? 'weights folder' : s.file.name);
+    await load(
+      s,
+      s.kind === 'url'
+        ? s.id
+        : s.kind === 'folder'
+          ? 'weights folder'
+          : s.kind === 'kept'
+            ? 'the kept weights'
+            : s.file.name,
+    );
   }, [load]);
 
   const pickSet = (id: string) => {
     const entry = index.find((x) => x.id === id);
     if (entry) void load(urlSpec(entry), entry.label);
+    const k = kept.find((x) => x.id === id);
+    if (k) void load({ kind: 'kept', id: k.id }, k.label);
   };
 
   const openFolder = (files: File[]) => {
@@ -122,6 +151,7 @@ export function useWeights(client: InferenceClient): Weights {
       overrides = configJson.trim() ? JSON.parse(configJson) : undefined;
     } catch {
       setError('Checkpoint options are not valid JSON; fix them and open the checkpoint again.');
+      setErrorCode('needs-config');
       return;
     }
     const id = `ckpt:${file.name}:${file.size}:${file.lastModified}:${configJson}`;
@@ -130,5 +160,19 @@ export function useWeights(client: InferenceClient): Weights {
 
   const clearCache = () => client.request('cacheClear', {}).then(() => refreshCache());
 
-  return { index, info, spec, busy, error, cache, loadCurrent, pickSet, openFolder, openCheckpoint, clearCache };
+  return {
+    index,
+    kept,
+    info,
+    spec,
+    busy,
+    error,
+    errorCode,
+    cache,
+    loadCurrent,
+    pickSet,
+    openFolder,
+    openCheckpoint,
+    clearCache,
+  };
 }
