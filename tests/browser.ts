@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import { launchChromium } from '../scripts/chromium';
 
 // Debian's Chromium driven by playwright-core against `vite preview` of the built app (dist/).
@@ -121,6 +122,57 @@ export async function openApp(target: Browser | BrowserContext, url: string, opt
   if (weights !== false)
     await page.getByTestId('weights-label').filter({ hasText: weights }).waitFor({ timeout: 180_000 });
   return page;
+}
+
+/** Options of {@link useApp}. */
+export interface UseAppOptions {
+  /** The build to serve (default `dist`; `dist-faults` for ?faults=1 pages). */
+  build?: 'dist' | 'dist-faults';
+  /** Runs first in the same beforeAll, before the server starts (fixtures); default none. */
+  prepare?: () => unknown;
+  /** Launch Chromium (default true); false serves the build only. */
+  browser?: boolean;
+  /** The beforeAll's timeout in ms (default the config's hookTimeout). */
+  timeout?: number;
+}
+
+/** What {@link useApp} started; its getters throw before its beforeAll has run. */
+export interface App {
+  /** The preview server's URL, `http://127.0.0.1:<port>/`. */
+  readonly url: string;
+  /** Chromium with the shared arguments; throws under `browser: false`. */
+  readonly browser: Browser;
+  /** {@link openApp} at `url` in a new page of `browser` (default options: openApp's). */
+  open(opts?: OpenAppOptions): Promise<Page>;
+}
+
+/** Registers the beforeAll (`prepare`, serve, launch) and afterAll (close, stop) of a browser test file or describe. */
+export function useApp(opts: UseAppOptions = {}): App {
+  let preview: Awaited<ReturnType<typeof startPreview>> | undefined;
+  let browser: Browser | undefined;
+  const need = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`useApp: no ${what} (read before beforeAll ran, or not asked for)`);
+    return value;
+  };
+  beforeAll(async () => {
+    await opts.prepare?.();
+    preview = await startPreview(opts.build);
+    if (opts.browser !== false) browser = await launchBrowser();
+  }, opts.timeout);
+  afterAll(async () => {
+    await browser?.close();
+    preview?.stop();
+  });
+  const app: App = {
+    get url() {
+      return need(preview, 'server').url;
+    },
+    get browser() {
+      return need(browser, 'browser');
+    },
+    open: (o) => openApp(app.browser, app.url, o),
+  };
+  return app;
 }
 
 /** CSP violations a watched page saw (reported in the page and on its console). */

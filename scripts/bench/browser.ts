@@ -98,6 +98,7 @@ export async function runBrowserBench(o: BrowserBenchOptions): Promise<Record<st
       ...first,
       cold_load_ms: first.load_ms,
       warm_load_ms: second.load_ms,
+      warm_load_phases: second.load_phases,
       warm_cached_bytes: second.cached_bytes,
       first_score_ms: second.open_to_done_ms,
       first_score_detail: { load_ms: second.load_ms, score_ms: second.first_score_ms },

@@ -70,6 +70,7 @@ async function run(args: BenchArgs) {
     threads: backend.name === 'wasm' ? getThreadsCount() : null,
     isolated: globalThis.crossOriginIsolated,
     load_ms: loadMs,
+    load_phases: model.loadTimings,
     cached_bytes: cached,
     first_score_ms: firstMs,
     page_to_first_score_ms: performance.now() - t0,

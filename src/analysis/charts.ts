@@ -3,6 +3,7 @@ import { probit } from './metrics';
 import { PALETTE, SERIES, pColour } from './palette';
 import { PAPER_RATIO } from './conditions';
 import type { ConditionResult } from './run-conditions';
+import { formatTime } from './time';
 import type { TimelineSummary } from './windows';
 
 // The charts of the page and of the HTML report, drawn once: pure functions from data to an SVG
@@ -113,7 +114,7 @@ export function timelineSvg(t: TimelineSummary, o: TimelineChartOptions = {}): s
     .map(
       (w, i) =>
         `<circle cx="${f1(centre(w))}" cy="${f1(y(w.pBonafide))}" r="${r}" fill="${pColour(w.pBonafide)}" stroke="${PALETTE.line}" stroke-width="0.5">` +
-        `<title>window ${i + 1}, ${w.start.toFixed(1)}-${w.end.toFixed(1)} s: P(bona fide) ${w.pBonafide.toFixed(4)}</title></circle>`,
+        `<title>window ${i + 1}, ${formatTime(w.start)}–${formatTime(w.end)}: P(bona fide) ${w.pBonafide.toFixed(4)}</title></circle>`,
     )
     .join('');
   const stripTop = top + plotH + 4;

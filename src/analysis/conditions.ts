@@ -1,4 +1,5 @@
 import { SAMPLE_RATE } from '../model/config';
+import { formatTime } from './time';
 
 // The paper's reference conditions (rat-spec.md "Reference conditions") as pure, seeded waveform
 // generation: the same inputs and seed always give the same reference waveforms, bit for bit, so a
@@ -134,7 +135,8 @@ export function truncateTo(signal: Float32Array, seconds: number, rate = SAMPLE_
   return signal.length < n ? null : signal.slice(0, n);
 }
 
-const secs = (x: Float32Array) => `${(x.length / SAMPLE_RATE).toFixed(2)} s`;
+/** A reference's length in the page's time format, rounded down: it is said to be shorter than a cut. */
+const secs = (x: Float32Array) => formatTime(x.length / SAMPLE_RATE, 'down');
 
 /** Every condition's reference waveform for these inputs, in CONDITIONS order; pure and seeded. */
 export function conditionReferences(inputs: ConditionInputs): ConditionReference[] {

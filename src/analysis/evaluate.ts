@@ -29,7 +29,11 @@ export interface Evaluation {
   histogram: { bonafide: number[]; spoof: number[] };
 }
 
-/** Evaluates P(bona fide) scores of named files against labels (files that failed to score are left out by the caller). */
+/**
+ * Evaluates P(bona fide) scores of named files against labels. Whole-file scores only: the caller
+ * leaves out files that failed to score and stretch rows (ResultRow.span, the page's "Score this
+ * stretch"), whose score is not the file's and would count the file twice; the CLI scores whole files only.
+ */
 export function evaluate(scores: readonly { file: string; score: number }[], set: LabelSet): Evaluation {
   const m = matchLabels(scores, set);
   const bona = m.matched.filter((x) => x.label.key === 'bonafide').map((x) => x.score);

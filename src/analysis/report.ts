@@ -90,6 +90,7 @@ ${ctx.notes ? `<dt>Notes</dt><dd class="notes">${esc(ctx.notes)}</dd>` : ''}
 </dl>
 <h2>Scores</h2>
 <p>P(bona fide) is the model's probability that the speech is genuine; the verdict splits at 0.5. One score is evidence, not proof.</p>
+${rows.some((r) => r.span) ? '<p id="stretch-note">A file name followed by [start–end] (m:ss.s) is a stretch of that file scored on its own; its Seconds are the stretch&#39;s length. Stretches are left out of the labelled evaluation.</p>' : ''}
 <table><thead><tr><th>File</th><th>Seconds</th><th>P(bona fide)</th><th>Verdict at 0.5</th><th>Reference</th><th>Backend</th><th>Scored at</th><th>Label</th><th>Audio SHA-256</th></tr></thead>
 <tbody>
 ${body}

@@ -3,6 +3,7 @@ import { NO_SIGNAL_WARNING } from '../audio/limits';
 import type { Evaluation } from './evaluate';
 import { guardCell } from './plain-text';
 import type { PSource } from './score-clip';
+import { formatTime } from './time';
 import type { TimelineSummary, WindowOptions } from './windows';
 
 // The one result schema: a row per file from the scorer to every output. The CLI's --json lines,
@@ -18,10 +19,32 @@ export interface WeightsRef {
   dtype?: string;
 }
 
-/** One file of a batch. A row with `error` has no score. */
+/** A stretch of a file, in seconds from the file's start. */
+export interface Span {
+  start: number;
+  end: number;
+}
+
+/**
+ * The name a stretch's row carries, so that every table and export shows it is not the whole file:
+ * the file's name and the stretch in the page's time format, e.g. "name.wav [0:01.2–0:03.4]".
+ */
+export function stretchName(file: string, span: Span): string {
+  return `${file} [${formatTime(span.start)}–${formatTime(span.end)}]`;
+}
+
+/** One file of a batch, or one stretch of a file (`span`). A row with `error` has no score. */
 export interface ResultRow {
+  /** The file's name; for a stretch, stretchName(file, span). */
   file: string;
+  /** Length of the audio scored (for a stretch, the stretch's). */
   seconds: number | null;
+  /**
+   * The stretch of the file that was scored on its own (seconds from the file's start); null or
+   * absent for a whole-file row, which is every row of the CLI. A stretch's score is not its file's:
+   * the labelled evaluation leaves these rows out.
+   */
+  span?: Span | null;
   pBonafide: number | null;
   /** Where pBonafide comes from for a long file: the whole-file pass or the mean over windows (default single). */
   pSource?: PSource;
@@ -112,7 +135,8 @@ export function outOfMemoryAdvice(w: WindowOptions, where: 'cli' | 'page'): stri
 
 /** A file's JSON object (the CLI's --json line, an entry of the page's JSON export): what was scored, with what, and when. */
 export function rowJson(r: ResultRow) {
-  if (r.error) return { file: r.file, audio_sha256: r.audioSha256, error: r.error };
+  const span = { span_start_s: r.span?.start ?? null, span_end_s: r.span?.end ?? null };
+  if (r.error) return { file: r.file, audio_sha256: r.audioSha256, ...(r.span ? span : {}), error: r.error };
   const t = r.timeline;
   return {
     file: r.file,
@@ -124,6 +148,7 @@ export function rowJson(r: ResultRow) {
     ref: r.ref,
     ref_sha256: r.refSha256 ?? null,
     seconds: r.seconds,
+    ...span,
     ...(r.elapsedMs !== undefined ? { elapsed_ms: Math.round(r.elapsedMs * 10) / 10 } : {}),
     backend: r.backend ?? null,
     weights: r.weights,
@@ -189,6 +214,9 @@ export const CSV_COLUMNS = [
   'scored_at',
   'case_id',
   'error',
+  // added later, at the end, so that the earlier columns keep their places
+  'span_start_s',
+  'span_end_s',
 ] as const;
 
 /**
@@ -224,6 +252,8 @@ export function buildCsv(rows: readonly ResultRow[], caseId = ''): string {
         r.scoredAt ?? '',
         caseId,
         r.error ?? '',
+        r.span?.start ?? '',
+        r.span?.end ?? '',
       ] as (string | number)[]
     ).map(guardCell),
   );

@@ -2,6 +2,7 @@ import { SAMPLE_RATE } from '../model/config';
 import type { RatModel } from '../model/load';
 import type { PreparedReference } from '../model/rat';
 import { type ConditionId, type ConditionInputs, conditionReferences } from './conditions';
+import { formatTime } from './time';
 
 // Scores one test clip under every reference condition, one condition at a time: each reference
 // is prepared, used once and freed, so memory holds one reference's keys and values at most.
@@ -34,18 +35,19 @@ export async function runConditions(
   inputs: ConditionInputs,
   opts: { signal?: AbortSignal; onProgress?: (p: ConditionsProgress) => void; maxSeconds?: number } = {},
 ): Promise<ConditionResult[]> {
-  // every condition is a whole-clip pass, whose attention cost grows with the square of the length
+  // every condition is a whole-clip pass, whose attention cost grows with the square of the length;
+  // a length over the limit is rounded up, so that it never reads as the limit itself
   const max = opts.maxSeconds ?? Infinity;
   if (test.length > max * SAMPLE_RATE) {
     throw new Error(
-      `The test clip is ${(test.length / SAMPLE_RATE).toFixed(1)} s long; the conditions score whole clips, up to ${max} s (see the window settings). Choose a shorter clip.`,
+      `The test clip is ${formatTime(test.length / SAMPLE_RATE, 'up')} long; the conditions score whole clips, up to ${max} s (see the window settings). Choose a shorter clip.`,
     );
   }
   const plan = conditionReferences(inputs).map((c) =>
     c.reference && c.reference.length > max * SAMPLE_RATE
       ? {
           spec: c.spec,
-          unavailable: `This reference is ${(c.reference.length / SAMPLE_RATE).toFixed(1)} s long, over the ${max} s limit for one pass (see the window settings); choose a shorter clip.`,
+          unavailable: `This reference is ${formatTime(c.reference.length / SAMPLE_RATE, 'up')} long, over the ${max} s limit for one pass (see the window settings); choose a shorter clip.`,
         }
       : c,
   );

@@ -1,45 +1,49 @@
-import * as tf from '@tensorflow/tfjs-core';
-import type { Tensor } from '@tensorflow/tfjs-core';
-
 // On tfjs-wasm, splitting a [T, D] projection into heads along its columns (SplitV) is a strided
-// copy through JavaScript that costs more than the projection itself. Split instead the weights, once
-// at load: each head gets its own [D, Dh] projection, a plain 2-D product that XNNPACK runs at the
-// same rate as the whole projection, and nothing is split per clip. The products are the same numbers:
-// each output column is the same row-by-column dot product either way.
+// copy that costs more than the projection itself. Split instead the weights, once at load: each head
+// gets its own [D, Dh] projection, a plain 2-D product that XNNPACK runs at the same rate as the
+// whole projection, and nothing is split per clip. The products are the same numbers: each output
+// column is the same row-by-column dot product either way. The split is a copy of the shard's values
+// in JavaScript, before any tensor exists: splitting tensors on the backend (tf.split) is the same slow
+// strided copy, once per weight.
+
+const PROJECTION = /^layers\.(\d+)\.attn\.([qkv])\.([wb])$/;
 
 /**
- * Replaces each encoder layer's `layers.<l>.attn.{q,k,v}.{w,b}` in `named` by per-head
- * `layers.<l>.attn.{q,k,v}.h<i>.{w,b}` ([D, D/H] and [D/H]) once both halves are loaded, freeing the
- * originals. Projections already split (in `done`) or of a shape that does not split are left alone
- * (the assembler then reports a misfit shape). Returns the projections split by this call.
+ * Whether the weight `name` of `shape` is an encoder query/key/value projection (weight [D, D'] or
+ * bias [D']) of a layer below `numLayers` that splits into `heads` heads. Anything else, a misfit
+ * shape included, stays whole (the assembler then reports a misfit).
  */
-export function splitHeads(
-  named: Record<string, Tensor>,
-  numLayers: number,
+export function splitsPerHead(name: string, shape: number[], numLayers: number, heads: number): boolean {
+  const m = PROJECTION.exec(name);
+  if (!m || Number(m[1]) >= numLayers || heads < 1) return false;
+  const rank = m[3] === 'w' ? 2 : 1;
+  return shape.length === rank && shape[rank - 1] % heads === 0;
+}
+
+/**
+ * A projection's values split per head: `layers.<l>.attn.<p>.h<i>.<w|b>`, each [D, D'/H] or [D'/H]
+ * (row-major). Biases are views of `values`; weights are copies, one row slice at a time.
+ */
+export function splitHeadValues(
+  name: string,
+  values: Float32Array,
+  shape: number[],
   heads: number,
-  done: Set<string>,
-): string[] {
-  const split: string[] = [];
-  for (let l = 0; l < numLayers; l++) {
-    for (const p of ['q', 'k', 'v']) {
-      const n = `layers.${l}.attn.${p}`;
-      const w = named[`${n}.w`];
-      const b = named[`${n}.b`];
-      if (done.has(n) || !w || !b || w.rank !== 2 || b.rank !== 1 || w.shape[1] !== b.shape[0] || w.shape[1] % heads)
-        continue;
-      const ws = tf.split(w, heads, 1); // H x [D, Dh]
-      const bs = tf.split(b, heads); // H x [Dh]
-      ws.forEach((wh, h) => {
-        named[`${n}.h${h}.w`] = wh;
-        named[`${n}.h${h}.b`] = bs[h];
-      });
-      w.dispose();
-      b.dispose();
-      delete named[`${n}.w`];
-      delete named[`${n}.b`];
-      done.add(n);
-      split.push(n);
-    }
-  }
-  return split;
+): { name: string; values: Float32Array; shape: number[] }[] {
+  const stem = name.slice(0, -2);
+  const kind = name.slice(-1);
+  const cols = shape[shape.length - 1];
+  const dh = cols / heads;
+  if (kind === 'b')
+    return Array.from({ length: heads }, (_, h) => ({
+      name: `${stem}.h${h}.b`,
+      values: values.subarray(h * dh, (h + 1) * dh), // [Dh]
+      shape: [dh],
+    }));
+  const rows = shape[0];
+  return Array.from({ length: heads }, (_, h) => {
+    const out = new Float32Array(rows * dh); // [D, Dh]
+    for (let r = 0; r < rows; r++) out.set(values.subarray(r * cols + h * dh, r * cols + (h + 1) * dh), r * dh);
+    return { name: `${stem}.h${h}.w`, values: out, shape: [rows, dh] };
+  });
 }

@@ -14,7 +14,7 @@ import {
 } from './rat';
 import { type RatWeights, assembleWeights, weightTensors } from './weights';
 import { canReleasePacked, packAndRelease, packConvsAndRelease } from './wasm-packing';
-import { splitHeads } from './head-split';
+import { shardTensors } from './shard-tensors';
 import { webgpuAdapterIsSoftware, webgpuProgramsMatch } from './tfjs-internals';
 import {
   forwardGpu,
@@ -37,7 +37,7 @@ export interface LoadProgress {
 }
 
 export interface LoadOptions {
-  /** Score silence after loading so kernels are compiled before the first real score: 1 s, or on the GPU pass on a hardware adapter 4 s with and without a reference (default true). */
+  /** Score silence after loading so kernels are compiled before the first real score: 0.25 s, or on the GPU pass on a hardware adapter 4 s with and without a reference (default true). */
   warmup?: boolean;
   /** Called when the weights are in and the warm-up run starts. */
   onWarmup?: () => void;
@@ -54,6 +54,20 @@ export interface LoadOptions {
   gpuKernels?: boolean;
 }
 
+/**
+ * Where a load's time goes: waiting for shard bytes (reads not hidden behind the work on earlier
+ * shards), checking them, making tensors, XNNPACK packing (wasm), building the weight record and the
+ * warm-up score.
+ */
+export interface LoadTimings {
+  read: number;
+  check: number;
+  upload: number;
+  pack: number;
+  assemble: number;
+  warmup: number;
+}
+
 /** A loaded RAT detector on the current tfjs backend. */
 export interface RatModel {
   readonly config: RatConfig;
@@ -63,6 +77,8 @@ export interface RatModel {
   readonly releasedBytes: number;
   /** Which forward pass scores: 'gpu' (custom WebGPU kernels) or 'generic' (tfjs ops, every backend). */
   readonly pass: 'gpu' | 'generic';
+  /** Milliseconds the load spent in each phase (the benchmark prints them). */
+  readonly loadTimings: LoadTimings;
   /** Scores a mono 16 kHz clip; the reference defaults to the zero vector. */
   score(wave: Float32Array, opts?: ForwardOptions): Promise<RatScore>;
   /** Runs the encoder on a reference clip once, so many test clips can reuse it. */
@@ -136,19 +152,32 @@ export async function loadFromShards(
   const packed = new Set<string>();
   const gpu = (opts.gpuKernels ?? true) && webgpuProgramsMatch();
   const split = !gpu && (opts.splitHeads ?? tf.getBackend() === 'wasm');
-  const splitDone = new Set<string>();
   let loadedBytes = 0;
   let releasedBytes = 0;
+  const timings: LoadTimings = { read: 0, check: 0, upload: 0, pack: 0, assemble: 0, warmup: 0 };
+  let t = performance.now();
+  /** Adds the time since the last lap to `phase`. */
+  const lap = (phase: keyof LoadTimings) => {
+    const now = performance.now();
+    timings[phase] += now - t;
+    t = now;
+  };
   try {
     for await (const { group, bytes, trusted } of shards) {
+      lap('read');
       opts.signal?.throwIfAborted();
       const path = group.paths[0];
       const expected = groupBytes(group);
       if (bytes.byteLength !== expected) throw shardSizeError(path, bytes.byteLength, expected);
       if (!trusted) await checkShard(group, bytes);
-      Object.assign(named, tf.io.decodeWeights(bytes, group.weights));
-      if (split) splitHeads(named, config.numLayers, config.numHeads, splitDone);
+      lap('check');
+      Object.assign(
+        named,
+        shardTensors(bytes, group, split ? { numLayers: config.numLayers, heads: config.numHeads } : undefined),
+      );
+      lap('upload');
       if (release) releasedBytes += packAndRelease(named, packed);
+      lap('pack');
       loadedBytes += expected;
       opts.onProgress?.({ loadedBytes, totalBytes });
     }
@@ -166,7 +195,9 @@ export async function loadFromShards(
   }
   try {
     zeroAttn = zeroReferenceAttention(weights);
+    lap('assemble');
     if (release) releasedBytes += packConvsAndRelease(weights, config);
+    lap('pack');
   } catch (e) {
     tf.dispose(weightTensors(weights));
     throw e;
@@ -180,6 +211,7 @@ export async function loadFromShards(
       manifest,
       releasedBytes,
       pass: 'gpu',
+      loadTimings: timings,
       score: (wave, o) => forwardGpu(gw, config, sizes, wave, o),
       prepareReference: (wave, o) => prepareReferenceGpu(gw, config, sizes, wave, o),
       dispose() {
@@ -193,6 +225,7 @@ export async function loadFromShards(
       manifest,
       releasedBytes,
       pass: 'generic',
+      loadTimings: timings,
       score: (wave, o) => forward(weights, config, sizes, zeroAttn, wave, o),
       prepareReference: (wave, o) => prepareReference(weights, config, sizes, wave, o),
       dispose() {
@@ -216,10 +249,13 @@ export async function loadFromShards(
           ref.dispose();
         }
       } else {
-        await model.score(new Float32Array(SAMPLE_RATE), { signal });
+        // elsewhere nothing is compiled per shape (and wasm packed every layer while loading): a
+        // quarter second runs each operator once, at a fraction of a longer clip's cost
+        await model.score(new Float32Array(SAMPLE_RATE / 4), { signal });
       }
       // a load cancelled during the warm-up is cancelled: the caller keeps the weights it had
       signal?.throwIfAborted();
+      lap('warmup');
     } catch (e) {
       // weights that overflow the logits are refused clip by clip, where the message reaches the user
       if (!(e instanceof NonFiniteLogitsError) || signal?.aborted) {

@@ -11,7 +11,7 @@ import { type Clip, useClips } from './hooks/useClips';
 import { useDropFiles } from './hooks/useDropFiles';
 import { useEngine } from './hooks/useEngine';
 import { useLabels } from './hooks/useLabels';
-import { useResultRows } from './hooks/useResultRows';
+import { type StretchScore, useResultRows } from './hooks/useResultRows';
 import { useScoringQueue } from './hooks/useScoringQueue';
 import { useWeights } from './hooks/useWeights';
 import { ReferencePanel } from './ReferencePanel';
@@ -57,7 +57,9 @@ export function App() {
     [ready, info, decodedTests, clips.refId, refClip, windows, clips.shown?.id],
   );
   const scoring = useScoringQueue(engine.client, queueInputs);
-  const results = useResultRows(scoring.rows, clips.all, info, refClip, labels.loaded, scoring.rescore);
+  /** Stretches scored on their own ("Score this stretch"), by row key: rows of the table like any score. */
+  const [stretches, setStretches] = useState<ReadonlyMap<string, StretchScore>>(() => new Map());
+  const results = useResultRows(scoring.rows, stretches, clips.all, info, refClip, labels.loaded, scoring.rescore);
 
   /** New window settings: results of files windowed under the old or the new settings are scored again. */
   const applyWindows = (next: WindowOptions) => {
@@ -77,8 +79,18 @@ export function App() {
     (files: (File | PickedFile)[]) => {
       const ids = addClips(files, 'test');
       if (ids.length === 1) prioritize(ids[0]);
+      return ids;
     },
     [addClips, prioritize],
+  );
+  /** A new recording is what the user wants to see: it becomes the clip in view (the list scrolls to it). */
+  const { select } = clips;
+  const onRecorded = useCallback(
+    (f: File) => {
+      const [id] = addTests([f]);
+      if (id) select(id);
+    },
+    [addTests, select],
   );
   const onPicked = useCallback(
     (picked: PickedFile[]) => {
@@ -99,14 +111,43 @@ export function App() {
     (clipId: string) => (weightsId ? scores.get(keyOf(clipId, refId, weightsId)) : undefined),
     [scores, refId, weightsId],
   );
-  /** A stretch of a clip, scored under the current reference, weights and window settings (not kept in the table). */
+  /**
+   * A stretch of a clip, scored under the current reference, weights and window settings, and kept
+   * as a row of the table (and of every export) with its span; scoring the same stretch under the
+   * same choice again replaces its row.
+   */
   const { client } = engine;
+  const refName = refClip?.name ?? 'zero vector';
+  const refSha256 = refClip?.sha256 ?? null;
+  const weightsLabel = info?.label ?? '';
+  const weightsSha256 = info?.sha256 ?? null;
+  const demo = !!info?.demo;
   const scoreSpan = useCallback(
-    (clipId: string, span: Span, signal: AbortSignal) =>
-      client.request('score', { clipId, refId, windows, span }, { signal }),
-    // the weights change what a stretch scores, so a new function marks earlier results as stale
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-    [client, refId, windows, weightsId],
+    async (clipId: string, span: Span, signal: AbortSignal) => {
+      const result = await client.request('score', { clipId, refId, windows, span }, { signal });
+      if (weightsId) {
+        const row: StretchScore = {
+          key: `stretch|${keyOf(clipId, refId, weightsId)}|${span.start}|${span.end}`,
+          clipId,
+          span: { start: span.start, end: span.end },
+          refId,
+          refName,
+          refSha256,
+          weightsId,
+          weightsLabel,
+          weightsSha256,
+          demo,
+          windows,
+          scoredAt: new Date().toISOString(),
+          result,
+        };
+        setStretches((m) => new Map(m).set(row.key, row));
+      }
+      return result;
+    },
+    // a new reference, weights or window settings make a new function, which marks the waveform's
+    // earlier stretch result as stale
+    [client, refId, windows, weightsId, refName, refSha256, weightsLabel, weightsSha256, demo],
   );
   const reportContext = (): ReportContext => ({
     appVersion: APP_VERSION,
@@ -149,7 +190,7 @@ export function App() {
         clips={clips}
         dragging={dragging}
         onPicked={onPicked}
-        onRecorded={(f) => addTests([f])}
+        onRecorded={onRecorded}
         queue={scoring}
         scoreOf={scoreOf}
         scoreSpan={scoreSpan}

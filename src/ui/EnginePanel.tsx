@@ -42,7 +42,15 @@ export function EnginePanel({ engine, weights }: { engine: Engine; weights: Weig
           <span className="muted">
             {' '}
             ({info.dtype}, {MB(info.bytes)} MB
-            {info.sha256 ? `, checkpoint SHA-256 ${info.sha256.slice(0, 12)}…` : ''})
+            {info.sha256 ? `, checkpoint SHA-256 ${info.sha256.slice(0, 12)}…` : ''}; ready in{' '}
+            <span
+              data-testid="weights-load-time"
+              data-ms={Math.round(info.loadMs)}
+              data-phases={JSON.stringify(info.loadTimings, (_, v) => (typeof v === 'number' ? Math.round(v) : v))}
+            >
+              {(info.loadMs / 1000).toFixed(1)} s
+            </span>
+            {info.cachedBytes >= info.bytes ? " from this browser's storage" : ''})
           </span>
         )}
       </p>

@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
+import { formatTime } from '../analysis/time';
 
 /** Records from the microphone with a live level meter and a timer; hands back a File when stopped. */
 export function Recorder({
@@ -95,7 +96,9 @@ export function Recorder({
             aria-label="Input level"
           />
           <span>{Number.isFinite(db) ? `${db.toFixed(0)} dBFS` : 'silence'}</span>
-          <span aria-live="polite">{seconds.toFixed(1)} s</span>
+          <span aria-live="polite" data-testid="record-clock" data-value={String(seconds)}>
+            {formatTime(seconds, 'down')}
+          </span>
         </span>
       )}
       {error && (

@@ -162,8 +162,12 @@ export const ResultsTable = memo(function ResultsTable({
                 data-ref={r.refMode}
                 data-file={r.file}
                 data-weights={r.weights.label}
+                data-span-start={r.span ? String(r.span.start) : undefined}
+                data-span-end={r.span ? String(r.span.end) : undefined}
               >
-                <th scope="row">{r.file}</th>
+                <th scope="row" title={r.span ? 'A stretch of the file, scored on its own' : undefined}>
+                  {r.file}
+                </th>
                 <td data-label="Duration" className="mono">
                   {r.seconds != null && formatTime(r.seconds)}
                 </td>

@@ -159,6 +159,8 @@ function ClipRow(props: {
         className="clip-pick"
         onClick={props.onSelect}
         aria-pressed={selected}
+        // the file on show: pressing it again would do nothing, so the space bar plays it
+        data-space-plays={selected || undefined}
         title={c.info ? `${c.info.sourceSampleRate} Hz, ${c.info.channels} ch` : undefined}
       >
         <span className="clip-name">{c.name}</span>

@@ -69,11 +69,21 @@ export function rulerStep(pxPerSecond: number): [number, number] {
   return RULER_STEPS.find(([label]) => label * pxPerSecond >= LABEL_SPACING_PX) ?? RULER_STEPS[RULER_STEPS.length - 1];
 }
 
-/** Where a key press is typing, so the space bar belongs to it. */
-function typingIn(t: EventTarget | null): boolean {
-  if (!(t instanceof HTMLElement)) return false;
-  if (t.isContentEditable || t instanceof HTMLTextAreaElement || t instanceof HTMLSelectElement) return true;
-  return t instanceof HTMLInputElement && !['range', 'button', 'submit', 'reset'].includes(t.type);
+/** Controls whose own response to the space bar (press, toggle, type, scroll a link's page) comes first. */
+const SPACE_OWNERS =
+  'button, input, select, textarea, a[href], summary, [role=button], [role=link], [role=checkbox], ' +
+  '[role=radio], [role=switch], [role=menuitem], [role=option], [role=tab], [role=slider], [role=spinbutton], ' +
+  '[role=textbox], [role=combobox]';
+
+/**
+ * Whether a key press belongs to the focused element (a control or editable text), not to playback.
+ * A control marked data-space-plays (the file already shown, whose press would do nothing) leaves it to playback.
+ */
+function ownsSpace(t: EventTarget | null): boolean {
+  if (!(t instanceof Element)) return false;
+  if (t instanceof HTMLElement && t.isContentEditable) return true;
+  const owner = t.closest(SPACE_OWNERS);
+  return owner !== null && !owner.hasAttribute('data-space-plays');
 }
 
 /** The window with the lowest score (the first of equals). */
@@ -241,8 +251,8 @@ export function Waveform({ blob, label, seconds, headline, keyboard, scoreSpan, 
     if (!keyboard) return;
     const onKey = (e: KeyboardEvent) => {
       if (e.key !== ' ' || e.repeat || e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey) return;
-      if (typingIn(e.target)) return;
-      // also on a focused button: the space bar plays, it does not press the button
+      // a focused button, field, menu, link or editable text keeps its own space bar
+      if (ownsSpace(e.target)) return;
       e.preventDefault();
       void ws.current?.playPause().catch(() => undefined);
     };

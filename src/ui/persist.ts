@@ -1,5 +1,5 @@
 import { type IDBPDatabase, openDB } from 'idb';
-import type { ResultRow } from '../analysis/result';
+import type { ResultRow, Span } from '../analysis/result';
 import type { TimelineSummary, WindowOptions } from '../analysis/windows';
 
 // Finished results survive a page reload: each row of the results table is kept in IndexedDB
@@ -38,6 +38,14 @@ function isTimeline(v: unknown): v is TimelineSummary {
   });
 }
 
+/** A stored stretch: a start and a later end, in seconds, within a file. */
+function isSpan(v: unknown): v is Span {
+  const s = v as Record<string, unknown> | null;
+  if (!s || typeof s !== 'object') return false;
+  const { start, end } = s;
+  return typeof start === 'number' && typeof end === 'number' && start >= 0 && end > start && Number.isFinite(end);
+}
+
 /**
  * The optional fields of a saved row, each with its check and its copy (a fresh object, so nothing
  * else from storage rides along): one table for reading rows back and for writing them.
@@ -51,6 +59,7 @@ const OPTIONAL: { [K in keyof SavedRow]?: { ok: (v: unknown) => boolean; copy?: 
   scoredAt: { ok: str },
   pSource: { ok: (v) => v === 'single' || v === 'window_mean' },
   noSignal: { ok: (v) => typeof v === 'boolean' },
+  span: { ok: (v) => v === null || isSpan(v), copy: (s: Span | null) => s && { start: s.start, end: s.end } },
   logits: {
     ok: (v) => v === null || (Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'number')),
     copy: (l: [number, number] | null) => l && [l[0], l[1]],

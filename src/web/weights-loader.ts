@@ -30,7 +30,7 @@ const CACHE = 'rat-weights-v2';
 const OLD_CACHES = ['rat-weights-v1'];
 /** Stored with each cached shard so the cache size is known without reading the shards back. */
 const SIZE_HEADER = 'x-rat-bytes';
-const CONCURRENCY = 3;
+const CONCURRENCY = 8;
 
 async function openCache(): Promise<Cache | null> {
   try {

@@ -98,6 +98,7 @@ const handlers: { [K in RequestType]: Handler<K> } = {
   },
 
   async loadWeights({ weights: spec }, { signal, progress }) {
+    const t0 = performance.now();
     let done = 0;
     let stream: ShardStream | null = null;
     const onBytes = (n: number) => {
@@ -129,6 +130,8 @@ const handlers: { [K in RequestType]: Handler<K> } = {
       cachedBytes: stream.cachedBytes(),
       cacheProblem: stream.cacheProblem?.() ?? null,
       keptId,
+      loadMs: performance.now() - t0,
+      loadTimings: next.loadTimings,
     };
     return weights;
   },

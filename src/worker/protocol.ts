@@ -3,6 +3,7 @@ import type { PSource } from '../analysis/score-clip';
 import type { TimelineSummary, WindowOptions } from '../analysis/windows';
 import type { ConfigOverrides } from '../convert/keymap';
 import type { RatConfig } from '../model/config';
+import type { LoadTimings } from '../model/load';
 import type { KeptSet } from '../web/weights-loader';
 
 export type { KeptSet };
@@ -36,6 +37,10 @@ export interface WeightsInfo {
   cacheProblem: string | null;
   /** A checkpoint converted here and kept: its id in the weight menu (keptWeights); null otherwise. */
   keptId: string | null;
+  /** Milliseconds from the request to the weights being ready, warm-up included. */
+  loadMs: number;
+  /** Where the load's time went (reads, checks, tensors, packing, warm-up). */
+  loadTimings: LoadTimings;
 }
 
 export interface ClipInfo {

@@ -1,14 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { runConditions } from '../../src/analysis/run-conditions';
 import { planWindows } from '../../src/analysis/windows';
 import { decodeClip } from '../../src/audio/decode';
 import { loadModelFromDir } from '../../src/cli/node-weights';
 import { ALSA_SPEECH, longSpeech, repeatSpeech } from '../audio-table';
-import { launchBrowser, newWatch, openApp as openAppAt, startPreview } from '../browser';
+import { newWatch, useApp } from '../browser';
 import { ROOT, runCli, tempDir } from '../helpers';
 
 // The analyst and teacher tools in the built app (Chromium, forced WASM so the numbers match the
@@ -17,8 +17,6 @@ import { ROOT, runCli, tempDir } from '../helpers';
 
 const SHOTS = path.join(ROOT, 'test-results/screenshots');
 const DEMO = path.join(ROOT, 'public/weights/demo');
-let browser: Browser;
-let preview: Awaited<ReturnType<typeof startPreview>>;
 let dir: string;
 let long: string;
 let tenMin: string;
@@ -27,11 +25,11 @@ const watch = newWatch();
 
 const cliJson = (...args: string[]) => JSON.parse(runCli(['--json', ...args]).stdout);
 
-const openApp = (query = '?backend=wasm') => openAppAt(browser, preview.url, { query, watch });
+const openApp = (query = '?backend=wasm') => app.open({ query, watch });
 
 const value = async (loc: ReturnType<Page['locator']>) => Number(await loc.getAttribute('data-value'));
 
-beforeAll(async () => {
+function prepare() {
   mkdirSync(SHOTS, { recursive: true });
   dir = tempDir('e2e-analysis');
   const speech = longSpeech(dir); // ~14 s at 48 kHz: windowed, with a whole-file pass
@@ -47,13 +45,8 @@ beforeAll(async () => {
     refLong,
     'This is my normal speaking voice, recorded for the comparison of reference conditions.',
   ]);
-  preview = await startPreview();
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-  preview?.stop();
-});
+}
+const app = useApp({ prepare });
 
 describe('analysis tools in Chromium', () => {
   it("a long clip: every planned window with the CLI's scores, the summary, and a click seeks there", async () => {
@@ -157,7 +150,7 @@ describe('analysis tools in Chromium', () => {
     await page.getByTestId('conditions').getByRole('button', { name: 'Run all conditions' }).click();
     await page
       .getByTestId('error')
-      .filter({ hasText: /The test clip is 600\.\d s long; the conditions score whole clips, up to 30 s/ })
+      .filter({ hasText: /The test clip is 10:00\.\d long; the conditions score whole clips, up to 30 s/ })
       .waitFor({ timeout: 60_000 });
     await page.close();
   }, 900_000);

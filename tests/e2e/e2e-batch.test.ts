@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dropFiles, launchBrowser, openApp as openAppAt, startPreview } from '../browser';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { dropFiles, useApp } from '../browser';
 import Papa from 'papaparse';
 import { ROOT, runCli, tempDir } from '../helpers';
 import { computeMetrics } from '../../src/analysis/metrics';
@@ -17,13 +17,11 @@ const ALSA = '/usr/share/sounds/alsa';
 const DEMO_SHA = JSON.parse(readFileSync(path.join(ROOT, 'public/weights/demo/model.json'), 'utf8')).source
   .sha256 as string;
 
-let browser: Browser;
-let preview: Awaited<ReturnType<typeof startPreview>>;
 let dir: string;
 const files: string[] = [];
 const truth = new Map<string, 'bonafide' | 'spoof'>();
 
-beforeAll(async () => {
+function prepare() {
   mkdirSync(SHOTS, { recursive: true });
   dir = tempDir('e2e-batch');
   // six recorded voices ("bona fide") and six synthetic ones ("spoof"), 16 kHz mono WAV
@@ -54,15 +52,10 @@ beforeAll(async () => {
     path.join(dir, 'labels.csv'),
     ['file,label', ...[...truth].map(([k, v]) => `${k}.wav,${v}`), 'missing-file.wav,spoof'].join('\n') + '\n',
   );
-  preview = await startPreview();
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-  preview?.stop();
-});
+}
+const app = useApp({ prepare });
 
-const openApp = (b: Browser) => openAppAt(b, preview.url, { query: '?backend=wasm', acceptDownloads: true });
+const openApp = () => app.open({ query: '?backend=wasm', acceptDownloads: true });
 
 /** [file, P(bona fide)] of the table's rows in screen order. */
 async function tableScores(page: Page): Promise<[string, number][]> {
@@ -86,7 +79,7 @@ async function downloadText(page: Page, testId: string): Promise<string> {
 
 describe('batch, export and labelled evaluation in the app', () => {
   it('scores twelve dropped files with a labels CSV: progress, sort, filter, EER/minDCF as the CLI, exports', async () => {
-    const page = await openApp(browser);
+    const page = await openApp();
     await dropFiles(page, [...files, path.join(dir, 'labels.csv')]);
     await page
       .getByTestId('labels-name')
@@ -182,7 +175,7 @@ describe('batch, export and labelled evaluation in the app', () => {
     // four longer files keep the batch busy long enough to stop it; the last (14 s) is windowed
     for (let i = 1; i <= 4; i++)
       execFileSync('sox', [...Array(i === 4 ? 10 : 6).fill(files[i]), path.join(folder, `long-${i}.wav`)]);
-    const page = await openApp(browser);
+    const page = await openApp();
     await page.getByTestId('test-folder-input').setInputFiles(folder);
     expect(await page.getByTestId('batch-total').textContent()).toBe('6');
     await page.getByRole('button', { name: 'Stop batch' }).click();

@@ -1,13 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { convertFile } from '../../scripts/convert-weights/convert-file';
 import { keyMap } from '../../src/convert/keymap';
 import { XLSR_300M_RAT } from '../../src/model/config';
 import { ALSA_SPEECH, longSpeech, repeatSpeech } from '../audio-table';
-import { launchBrowser, newWatch, openApp, startPreview, engineMemory } from '../browser';
+import { newWatch, engineMemory, useApp } from '../browser';
 import { FIXTURES, ROOT, jsonLines, runCli, tempDir } from '../helpers';
 
 // Every Cancel in the page, each pressed while its work runs: loading weights (a served set whose
@@ -21,8 +21,6 @@ const SHOTS = path.join(ROOT, 'test-results/screenshots');
 const [SPEECH, OTHER] = ALSA_SPEECH;
 const DEMO = /^Demo weights/;
 
-let browser: Browser;
-let preview: Awaited<ReturnType<typeof startPreview>>;
 let dir: string;
 let long: string;
 let base: string;
@@ -34,8 +32,7 @@ async function memory(page: Page) {
   return { numTensors: m.numTensors, numBytes: m.numBytes, refs: m.refs };
 }
 
-const open = (setup?: (p: Page) => Promise<void>) =>
-  openApp(browser, preview.url, { query: '?backend=wasm&faults=1', watch, setup });
+const open = (setup?: (p: Page) => Promise<void>) => app.open({ query: '?backend=wasm&faults=1', watch, setup });
 
 async function scoreOf(page: Page, file: string, weights = ''): Promise<number> {
   const score = page
@@ -88,7 +85,7 @@ function bigCheckpoint(file: string, layers: number) {
   }
 }
 
-beforeAll(async () => {
+async function prepare() {
   mkdirSync(SHOTS, { recursive: true });
   dir = tempDir('e2e-cancel');
   ({ long, base } = longSpeech(dir));
@@ -100,13 +97,8 @@ beforeAll(async () => {
     label: 'tiny served',
     shardBytes: 64 * 1024,
   });
-  preview = await startPreview('dist-faults');
-  browser = await launchBrowser();
-}, 300_000);
-afterAll(async () => {
-  await browser?.close();
-  preview?.stop();
-});
+}
+const app = useApp({ build: 'dist-faults', prepare, timeout: 300_000 });
 
 describe('Cancel', () => {
   it('loading weights: a folder, a checkpoint being converted and a served set mid-download; the weights in use stay', async () => {

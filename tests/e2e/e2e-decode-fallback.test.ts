@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { AudioDecodeError, decodeClip } from '../../src/audio/decode';
 import { SPEECH } from '../audio-table';
-import { dropFiles, launchBrowser, newWatch, openApp, startPreview } from '../browser';
+import { dropFiles, newWatch, useApp } from '../browser';
 import { runCli, tempDir } from '../helpers';
 
 // The page's second decoder: what the shared decoder (audio-decode, the CLI's) does not recognise
@@ -17,8 +17,6 @@ import { runCli, tempDir } from '../helpers';
 
 const SHARED_HINT = 'supported: WAV, FLAC, MP3, OGG/Opus and more';
 
-let browser: Browser;
-let preview: Awaited<ReturnType<typeof startPreview>>;
 let dir: string;
 const watch = newWatch();
 const at = (f: string) => path.join(dir, f);
@@ -84,7 +82,7 @@ async function clipInfo(page: Page, file: string): Promise<string> {
   return /\d+ Hz, \d+ ch/.exec(await said())![0];
 }
 
-beforeAll(async () => {
+function prepare() {
   dir = tempDir('e2e-decode-fallback');
   // SPEECH is 16-bit mono at 48 kHz, the rate Web Audio decodes to here; the 44.1 kHz copy makes Web Audio resample
   execFileSync('sox', [SPEECH, '-b', '16', at('speech-48k.wav')]);
@@ -92,13 +90,8 @@ beforeAll(async () => {
   execFileSync('sox', [SPEECH, '-r', '16000', '-e', 'gsm-full-rate', at('gsm-codec.wav')]);
   for (const f of ['speech-48k', 'speech-44k', 'gsm-codec'])
     writeFileSync(at(`${f}-rf64.wav`), rf64(readFileSync(at(`${f}.wav`))));
-  preview = await startPreview();
-  browser = await launchBrowser();
-}, 300_000);
-afterAll(async () => {
-  await browser?.close();
-  preview?.stop();
-});
+}
+const app = useApp({ prepare, timeout: 300_000 });
 
 describe('the Web Audio decode fallback', () => {
   it('RF64 files, which the shared decoder does not recognise, are decoded by Chromium and score as the same audio in WAV', async () => {
@@ -108,7 +101,7 @@ describe('the Web Audio decode fallback', () => {
       expect(e.undecodable, f).toBe(true);
       expect(e.reason, f).toBe(`not a decodable audio file (Unknown audio format); ${SHARED_HINT}`);
     }
-    const page = await openApp(browser, preview.url, { query: '?backend=wasm', watch });
+    const page = await app.open({ query: '?backend=wasm', watch });
     await dropFiles(page, ['speech-48k.wav', 'speech-44k.wav', 'speech-48k-rf64.wav', 'speech-44k-rf64.wav'].map(at));
     const p = {
       wav48: await scoreOf(page, 'speech-48k.wav'),
@@ -142,7 +135,7 @@ describe('the Web Audio decode fallback', () => {
       `not a decodable audio file (Unsupported WAV format: 0x31); ${SHARED_HINT}`,
       `not a decodable audio file (Unknown audio format); ${SHARED_HINT}`,
     ]);
-    const page = await openApp(browser, preview.url, { query: '?backend=wasm', watch });
+    const page = await app.open({ query: '?backend=wasm', watch });
     await dropFiles(page, cases.map(at));
     for (const [i, f] of cases.entries()) {
       const shown = page.getByTestId('error').filter({ hasText: `${f}: ` });

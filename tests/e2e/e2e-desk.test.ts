@@ -1,8 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import Papa from 'papaparse';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatTime } from '../../src/analysis/time';
 import { verdictText } from '../../src/analysis/verdict';
 import { dropFiles, launchBrowser, newWatch, openApp as openAppAt, startPreview } from '../browser';
 import { ALSA_SPEECH, SPEECH as ALSA_ONE } from '../audio-table';
@@ -11,7 +13,8 @@ import { ROOT, runCli, tempDir } from '../helpers';
 // The verdict beside the audio (Chromium, forced WASM so that the numbers match the Node CLI's
 // backend): each file's row carries its score, verdict and mini timeline; the chosen file's waveform
 // is named; a long file's lowest window is one click away; a stretch selected on the waveform scores
-// as the CLI scores the same samples cut out with sox; the space bar plays and pauses.
+// as the CLI scores the same samples cut out with sox, and becomes a row of the table and of the
+// exports; the space bar plays and pauses, except on a focused control, which keeps its own.
 
 const SHOTS = path.join(ROOT, 'test-results/screenshots');
 const SHORT = ALSA_ONE;
@@ -26,6 +29,11 @@ const watch = newWatch();
 
 const cliJson = (...args: string[]) => JSON.parse(runCli(['--json', ...args]).stdout);
 const value = async (loc: ReturnType<Page['locator']>) => Number(await loc.getAttribute('data-value'));
+
+async function downloadText(page: Page, testId: string): Promise<string> {
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.getByTestId(testId).click()]);
+  return readFileSync((await dl.path())!, 'utf8');
+}
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
@@ -45,7 +53,7 @@ describe('the verdict beside the audio', () => {
   it('file rows with score, verdict and mini timeline; the named waveform; the lowest window; a scored stretch; the space bar', async () => {
     const cli = cliJson(long);
     expect(cli.seconds).toBeGreaterThan(12); // windowed
-    const page = await openAppAt(browser, preview.url, { query: '?backend=wasm', watch });
+    const page = await openAppAt(browser, preview.url, { query: '?backend=wasm', watch, acceptDownloads: true });
 
     // a drop lands in view even when the page was scrolled away from the list
     await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
@@ -121,9 +129,9 @@ describe('the verdict beside the audio', () => {
     expect(await value(time)).toBeLessThan(low.start + 2);
     await page.screenshot({ path: path.join(SHOTS, '30-desk-lowest-window.png'), fullPage: true });
 
-    // the space bar plays and pauses (focus on the file's button, not in a text field)
+    // the space bar plays and pauses while no control has the focus (here the jump button had it)
     const playing = () => waveform.getAttribute('data-playing');
-    await row('long16k.wav').locator('button.clip-pick').focus();
+    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
     const before = await playing();
     await page.keyboard.press('Space');
     await expect.poll(playing).toBe(before === 'true' ? 'false' : 'true');
@@ -157,9 +165,61 @@ describe('the verdict beside the audio', () => {
     expect(Math.abs((await value(span)) - cliJson(cut).p_bonafide)).toBeLessThan(1e-3);
     await page.screenshot({ path: path.join(SHOTS, '31-desk-stretch-scored.png'), fullPage: true });
 
+    // the stretch is evidence like any score: a row of the table, named with its span and carrying it,
+    // beside (not instead of) the whole file's row
+    const name = `long16k.wav [${formatTime(start)}–${formatTime(end)}]`;
+    const spanRow = page.locator('[data-testid=result-row][data-span-start]');
+    await expect.poll(() => spanRow.count()).toBe(1);
+    expect(await spanRow.getAttribute('data-file')).toBe(name);
+    expect(await spanRow.locator('th').textContent()).toBe(name);
+    expect(Number(await spanRow.getAttribute('data-span-start'))).toBe(start);
+    expect(Number(await spanRow.getAttribute('data-span-end'))).toBe(end);
+    expect(await value(spanRow.getByTestId('score'))).toBe(await value(span));
+    expect(await page.locator('[data-testid=result-row][data-file="long16k.wav"]').count()).toBe(1);
+    // ... and of the CSV export (the span in its own columns; whole-file rows leave them empty) and the JSON
+    const csv = Papa.parse<Record<string, string>>(await downloadText(page, 'export-csv'), {
+      header: true,
+      skipEmptyLines: true,
+    }).data;
+    expect(csv.map((r) => [r.file, r.span_start_s, r.span_end_s])).toEqual([
+      ['Front_Center.wav', '', ''],
+      ['long16k.wav', '', ''],
+      [name, String(start), String(end)],
+    ]);
+    expect(Number(csv[2].p_bonafide)).toBe(await value(span));
+    expect(Number(csv[2].seconds)).toBeCloseTo(end - start, 6);
+    const json = JSON.parse(await downloadText(page, 'export-json'));
+    expect(json.files[2]).toMatchObject({ file: name, span_start_s: start, span_end_s: end });
+    expect(json.files[1]).toMatchObject({ file: 'long16k.wav', span_start_s: null, span_end_s: null });
+
     // the spectrogram is drawn when asked for
     await waveform.getByTestId('spectrogram-toggle').check();
     await expect.poll(() => waveform.getByTestId('spectrogram').locator('canvas').count()).toBeGreaterThan(0);
+
+    // a focused button keeps its space bar: the button is pressed (the table sorts by file), playback
+    // neither starts nor moves
+    if ((await playing()) === 'true') await waveform.getByRole('button', { name: 'Pause' }).click();
+    await expect.poll(playing).toBe('false');
+    const sortFile = page.getByTestId('sort-file');
+    await sortFile.focus();
+    const at = await value(time);
+    await page.keyboard.press('Space');
+    await expect.poll(() => sortFile.locator('xpath=..').getAttribute('aria-sort')).toBe('ascending');
+    expect(await playing()).toBe('false');
+    expect(await value(time)).toBe(at);
+    // and once the focus leaves the controls, the space bar plays again
+    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    await page.keyboard.press('Space');
+    await expect.poll(playing).toBe('true');
+    await page.keyboard.press('Space');
+    await expect.poll(playing).toBe('false');
+    // the file on show keeps the focus after a click on it, and pressing it again would do nothing: Space plays
+    const shown = page.locator('[data-testid=clip-row] button.clip-pick[aria-pressed=true]');
+    await shown.focus();
+    await page.keyboard.press('Space');
+    await expect.poll(playing).toBe('true');
+    await page.keyboard.press('Space');
+    await expect.poll(playing).toBe('false');
     await page.close();
   }, 600_000);
 

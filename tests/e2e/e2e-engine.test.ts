@@ -1,26 +1,15 @@
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, openApp, startPreview } from '../browser';
+import { describe, expect, it } from 'vitest';
+import { useApp } from '../browser';
 
 // The timed engine probe where both engines are real. This machine has only a software adapter,
 // which the app passes over without a probe; the fault-injection build's ?probe=software probes it
 // as if it were a GPU, so the probe, its choice and its words are exercised here.
 
-let browser: Browser;
-let preview: Awaited<ReturnType<typeof startPreview>>;
-
-beforeAll(async () => {
-  preview = await startPreview('dist-faults');
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-  preview?.stop();
-});
+const app = useApp({ build: 'dist-faults' });
 
 describe('engine choice by a timed probe', () => {
   it('times both engines at start, runs the faster and says by how much', async () => {
-    const page = await openApp(browser, preview.url, { query: '?faults=1&probe=software' });
+    const page = await app.open({ query: '?faults=1&probe=software' });
     const reason = (await page.getByTestId('backend-reason').textContent()) ?? '';
     const m =
       /(WebGPU|WASM), (?:(\d+(?:\.\d)?)x faster than|as fast as) (WebGPU|WASM) here \(a timed probe at start: (\d+) ms against (\d+) ms\)/.exec(
@@ -36,7 +25,7 @@ describe('engine choice by a timed probe', () => {
     // a software adapter emulates the GPU on these two cores: WASM wins
     expect(winner).toBe('WASM');
     // a forced engine is not probed
-    await page.goto(`${preview.url}?faults=1&probe=software&backend=webgpu`);
+    await page.goto(`${app.url}?faults=1&probe=software&backend=webgpu`);
     await expect
       .poll(() => page.getByTestId('backend-reason').textContent(), { timeout: 120_000 })
       .toMatch(/\(WebGPU was requested/);

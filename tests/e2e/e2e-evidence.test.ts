@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { VARIES } from '../../src/analysis/result';
-import { launchBrowser, openApp, savedRows, startPreview } from '../browser';
+import { openApp, savedRows, useApp } from '../browser';
 import { tempDir } from '../helpers';
 
 // Evidence that is exactly what was scored: one session that mixes references (zero vector, then a
@@ -14,12 +14,10 @@ import { tempDir } from '../helpers';
 // match each scoring, and a report whose header claims only what every row shares.
 
 const ALSA = '/usr/share/sounds/alsa';
-let browser: Browser;
-let preview: Awaited<ReturnType<typeof startPreview>>;
 let dir: string;
 const sha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
 
-beforeAll(async () => {
+function prepare() {
   dir = tempDir('e2e-evidence');
   for (const [name, src] of [
     ['a.wav', 'Front_Center'],
@@ -28,13 +26,8 @@ beforeAll(async () => {
   ]) {
     execFileSync('sox', [path.join(ALSA, `${src}.wav`), '-r', '16000', '-c', '1', path.join(dir, name)]);
   }
-  preview = await startPreview();
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-  preview?.stop();
-});
+}
+const app = useApp({ prepare });
 
 const scoredRows = (page: Page) => page.locator('[data-testid=result-row] [data-testid=score]').count();
 
@@ -45,9 +38,9 @@ async function download(page: Page, testId: string): Promise<string> {
 
 describe('exports say what was scored', () => {
   it('a session mixing references and engines exports rows whose fields match each scoring', async () => {
-    const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 } });
+    const context = await app.browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 } });
     const started = new Date().toISOString();
-    const page = await openApp(context, preview.url, { query: '?backend=wasm' });
+    const page = await openApp(context, app.url, { query: '?backend=wasm' });
     expect(await page.getByTestId('backend').textContent()).toBe('wasm');
     await page.getByTestId('test-file-input').setInputFiles(path.join(dir, 'a.wav'));
     await expect.poll(() => scoredRows(page), { timeout: 120_000 }).toBe(1);
@@ -57,7 +50,7 @@ describe('exports say what was scored', () => {
     await expect.poll(() => savedRows(page), { timeout: 30_000 }).toBe(2);
 
     // the other engine, in the same browser profile: the two rows come back from storage
-    await page.goto(`${preview.url}?backend=webgpu`);
+    await page.goto(`${app.url}?backend=webgpu`);
     await page.getByTestId('weights-label').filter({ hasText: 'Demo weights' }).waitFor({ timeout: 300_000 });
     expect(await page.getByTestId('backend').textContent()).toBe('webgpu');
     await page.getByTestId('restored').waitFor({ timeout: 60_000 });

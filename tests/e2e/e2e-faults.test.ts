@@ -1,22 +1,20 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { convertFile } from '../../scripts/convert-weights/convert-file';
 import { wav } from '../audio-table';
-import { launchBrowser, newWatch, openApp, startPreview } from '../browser';
+import { newWatch, openApp, useApp } from '../browser';
 import { FIXTURES, ROOT, tempDir } from '../helpers';
 
 // Faults in the middle of a batch: the worker crashing and the GPU device being lost while files
 // are being scored, with more files dropped and the weight cache cleared during the run, then the
 // weights switched. The app must say what happened, finish the batch and keep every result.
 
-let browser: Browser;
-let preview: Awaited<ReturnType<typeof startPreview>>;
 let dir: string;
 let clips: string[];
 
-beforeAll(async () => {
+async function prepare() {
   dir = tempDir('e2e-faults');
   mkdirSync(path.join(dir, 'clips'));
   let seed = 3;
@@ -36,13 +34,8 @@ beforeAll(async () => {
   const long = Float32Array.from({ length: 600 * 16000 }, () => rand() * 0.2);
   writeFileSync(path.join(dir, 'ten-minutes.wav'), wav(long, 16000));
   await convertFile(path.join(FIXTURES, 'tiny/checkpoint.pt'), { out: path.join(dir, 'tiny'), label: 'tiny folder' });
-  preview = await startPreview('dist-faults');
-  browser = await launchBrowser();
-}, 300_000);
-afterAll(async () => {
-  await browser?.close();
-  preview?.stop();
-});
+}
+const app = useApp({ build: 'dist-faults', prepare, timeout: 300_000 });
 
 const doneCount = async (page: Page) =>
   Number(
@@ -69,7 +62,7 @@ describe('faults during a batch', () => {
     '%s mid-batch, with files dropped and the cache cleared during the run: recovers, finishes, keeps every result',
     async (fault, query, message) => {
       const watch = newWatch();
-      const page = await openApp(browser, preview.url, { query, watch });
+      const page = await app.open({ query, watch });
       await page.getByTestId('test-file-input').setInputFiles(clips.slice(0, 12));
       await expect.poll(() => doneCount(page), { timeout: 300_000 }).toBeGreaterThanOrEqual(3);
       const before = await scores(page);
@@ -118,15 +111,15 @@ describe('faults during a batch', () => {
     1_200_000,
   );
   it('Cache Storage full: the weights still load and score, the page says they were not kept, and the cache stays empty', async () => {
-    const context = await browser.newContext();
+    const context = await app.browser.newContext();
     const watch = newWatch();
-    const page = await openApp(context, preview.url, {
+    const page = await openApp(context, app.url, {
       query: '?backend=wasm',
       watch,
       // 64 kB of quota for the origin: the demo shard cannot be stored
       setup: async (p) => {
         const cdp = await context.newCDPSession(p);
-        await cdp.send('Storage.overrideQuotaForOrigin', { origin: new URL(preview.url).origin, quotaSize: 64 * 1024 });
+        await cdp.send('Storage.overrideQuotaForOrigin', { origin: new URL(app.url).origin, quotaSize: 64 * 1024 });
       },
     });
     await page
@@ -146,7 +139,7 @@ describe('faults during a batch', () => {
 
   it('out of memory on a long clip (one pass over 10 minutes asked for): refused at once with what to change, nothing else lost, windowed scoring then works', async () => {
     const watch = newWatch();
-    const page = await openApp(browser, preview.url, { query: '?backend=wasm', watch });
+    const page = await app.open({ query: '?backend=wasm', watch });
     await page.getByTestId('test-file-input').setInputFiles(clips.slice(0, 2));
     await expect.poll(() => doneCount(page), { timeout: 120_000 }).toBe(2);
     const before = await scores(page);

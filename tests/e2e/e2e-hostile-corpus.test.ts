@@ -1,10 +1,10 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type HostileCase, type HostileCorpus, makeHostileCorpus } from '../../scripts/hostile-corpus/make';
 import { SPEECH } from '../audio-table';
-import { type AppWatch, launchBrowser, newWatch, openApp, startPreview } from '../browser';
+import { type AppWatch, newWatch, useApp } from '../browser';
 import { ROOT, tempDir } from '../helpers';
 
 // The hostile-input corpus (scripts/hostile-corpus/make.ts) in the built app: each checkpoint through
@@ -22,8 +22,6 @@ const corpus: HostileCorpus = await makeHostileCorpus(path.join(dir, 'corpus'));
 const at = (rel: string) => path.join(dir, 'corpus', rel);
 const pageCases = corpus.cases.filter((c) => c.paths['page-convert'] !== undefined);
 
-let browser: Browser;
-let preview: Awaited<ReturnType<typeof startPreview>>;
 let page: Page;
 let watch: AppWatch;
 let before: number;
@@ -63,26 +61,23 @@ async function scoreOf(file: string): Promise<number> {
 }
 const scores = () => page.locator('[data-testid=result-row] [data-testid=score]').count();
 
-beforeAll(async () => {
-  preview = await startPreview();
-  browser = await launchBrowser();
-  watch = newWatch();
-  page = await openApp(browser, preview.url, { query: '?backend=wasm', watch });
-  await page.getByTestId('test-file-input').setInputFiles(SPEECH);
-  before = await scoreOf('Front_Center.wav');
-  await recordWeightsErrors();
-}, 300_000);
-
-afterAll(async () => {
+// registered before useApp's hooks, so it runs after the browser is closed (afterAll hooks run last first)
+afterAll(() => {
   if (table.length)
     console.log(
       `hostile corpus in the page (WASM; the demo weights loaded before each case):\n` +
         `| case | family | input | outcome | time to refusal | message |\n| --- | --- | --- | --- | --- | --- |\n${table.join('\n')}`,
     );
-  await browser?.close();
-  preview?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
+const app = useApp({ timeout: 300_000 });
+beforeAll(async () => {
+  watch = newWatch();
+  page = await app.open({ query: '?backend=wasm', watch });
+  await page.getByTestId('test-file-input').setInputFiles(SPEECH);
+  before = await scoreOf('Front_Center.wav');
+  await recordWeightsErrors();
+}, 300_000);
 
 describe('hostile corpus in the page', () => {
   it.each(pageCases.filter((c) => c.stage === 'load').map((c) => [c.id, c.what, c] as const))(

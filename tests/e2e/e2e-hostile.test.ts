@@ -1,19 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { CSP_HEADER } from '../../src/web/csp';
 import { type AudioCase, SPEECH, makeAudioTable } from '../audio-table';
-import {
-  type AppWatch,
-  cspViolations,
-  launchBrowser,
-  newWatch,
-  openApp as openAppAt,
-  savedRows,
-  startPreview,
-} from '../browser';
+import { type AppWatch, cspViolations, newWatch, savedRows, useApp } from '../browser';
 import { ROOT, jsonLines, runCli, tempDir } from '../helpers';
 
 // Hostile input in the built app (Chromium, vite preview): a strict CSP with no violation over a
@@ -22,8 +14,6 @@ import { ROOT, jsonLines, runCli, tempDir } from '../helpers';
 
 const REF = '/usr/share/sounds/alsa/Front_Left.wav';
 
-let browser: Browser;
-let preview: Awaited<ReturnType<typeof startPreview>>;
 let dir: string;
 let table: AudioCase[];
 
@@ -34,7 +24,7 @@ async function openApp(
   waitForWeights = true,
 ): Promise<{ page: Page; watch: AppWatch }> {
   const watch = newWatch();
-  const page = await openAppAt(browser, preview.url, {
+  const page = await app.open({
     query,
     setup,
     watch,
@@ -58,7 +48,7 @@ function cliScores(files: string[]): Map<string, number> {
   );
 }
 
-beforeAll(async () => {
+function prepare() {
   dir = tempDir('e2e-hostile');
   table = makeAudioTable(dir, false);
   execFileSync('sox', [
@@ -74,13 +64,8 @@ beforeAll(async () => {
     SPEECH,
     path.join(dir, 'long-14s.wav'),
   ]);
-  preview = await startPreview();
-  browser = await launchBrowser();
-}, 300_000);
-afterAll(async () => {
-  await browser?.close();
-  preview?.stop();
-});
+}
+const app = useApp({ prepare, timeout: 300_000 });
 
 describe('hostile input in the app', () => {
   it('CSP: the built page and the preview server carry a strict policy, and a whole session (WebGPU, threaded WASM, reference, waveform) violates none of it', async () => {
@@ -90,7 +75,7 @@ describe('hostile input in the app', () => {
     );
     expect(html.match(/<script\b[^>]*>/g)!.every((t) => /\bsrc="\/assets\//.test(t))).toBe(true); // no inline script
     expect(html).not.toMatch(/https?:\/\/(?!www\.w3\.org)/);
-    const res = await fetch(preview.url);
+    const res = await fetch(app.url);
     expect(res.headers.get('content-security-policy')).toBe(CSP_HEADER);
     for (const query of ['?backend=webgpu', '?backend=wasm']) {
       const wasm = query.endsWith('wasm');

@@ -1,9 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser, Locator } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Locator } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { ALSA_SPEECH } from '../audio-table';
-import { launchBrowser, newWatch, openApp, startPreview } from '../browser';
+import { newWatch, useApp } from '../browser';
 import { ROOT, tempDir } from '../helpers';
 
 // The teaching panels (reference conditions, labelled evaluation) on a phone (390 px) and a desktop
@@ -18,12 +18,10 @@ const VIEWPORTS = [
 ] as const;
 const TESTS = ALSA_SPEECH.slice(0, 4);
 const REF = ALSA_SPEECH[4];
-let browser: Browser;
-let preview: Awaited<ReturnType<typeof startPreview>>;
 let labels: string;
 const watch = newWatch();
 
-beforeAll(async () => {
+function prepare() {
   mkdirSync(SHOTS, { recursive: true });
   const dir = tempDir('e2e-layout');
   labels = path.join(dir, 'labels.csv');
@@ -36,13 +34,8 @@ beforeAll(async () => {
       ) +
       '\n',
   );
-  preview = await startPreview();
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-  preview?.stop();
-});
+}
+const app = useApp({ prepare });
 
 /** What sticks out sideways: the page itself, or any element of the panel past the panel's edge or scrolling sideways. */
 function overflow(panel: Locator) {
@@ -100,7 +93,7 @@ async function expectNamedCells(table: Locator, phone: boolean) {
 describe('teaching panels at phone and desktop widths', () => {
   for (const vp of VIEWPORTS) {
     it(`${vp.name} (${vp.width} x ${vp.height}): no sideways overflow, named card cells, charts that fit`, async () => {
-      const page = await openApp(browser, preview.url, {
+      const page = await app.open({
         query: '?backend=wasm',
         viewport: { width: vp.width, height: vp.height },
         watch,

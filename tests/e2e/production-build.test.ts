@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPreview } from '../browser';
+import { describe, expect, it } from 'vitest';
+import { useApp } from '../browser';
 
 // What ships: the production build (dist/, `npm run build`) against the test build (dist-faults/).
 
@@ -13,11 +13,7 @@ const bundle = (dir: string) =>
     .join('\n');
 
 describe('the production build', () => {
-  let preview: Awaited<ReturnType<typeof startPreview>>;
-  beforeAll(async () => {
-    preview = await startPreview();
-  });
-  afterAll(() => preview?.stop());
+  const app = useApp({ browser: false });
 
   it('carries no fault injection (the test build does)', () => {
     for (const marker of ['ratFaults', 'simulated worker crash']) {
@@ -35,7 +31,7 @@ describe('the production build', () => {
   });
 
   it('is served with nosniff, no referrer, no framing and the CSP; the page itself asks for no referrer', async () => {
-    const r = await fetch(preview.url);
+    const r = await fetch(app.url);
     expect(r.headers.get('x-content-type-options')).toBe('nosniff');
     expect(r.headers.get('referrer-policy')).toBe('no-referrer');
     expect(r.headers.get('content-security-policy')).toMatch(/frame-ancestors 'none'/);

@@ -1,9 +1,8 @@
 import { linkSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { wav } from '../audio-table';
-import { engineMemory, launchBrowser, newWatch, openApp, savedRows, startPreview, workerHeap } from '../browser';
+import { engineMemory, newWatch, savedRows, useApp, workerHeap } from '../browser';
 import { tempDir } from '../helpers';
 
 // Hours of audio in the app: one-minute files on the demo weights (forced WASM), RAT_LOAD_HOURS hours of
@@ -12,15 +11,13 @@ import { tempDir } from '../helpers';
 // within 50 MB (JS heap with ArrayBuffer and WASM memory, and tfjs memory), and every result must be in
 // the table and in the saved rows.
 
-const HOURS = Number(process.env.RAT_LOAD_HOURS ?? 0.5);
+const HOURS = Number(process.env.RAT_LOAD_HOURS ?? 0.25);
 const FILES = Math.round(HOURS * 60);
 const BOUND = 50 * 1048576;
 const MB = (n: number) => (n / 1048576).toFixed(1);
-let browser: Browser;
-let preview: Awaited<ReturnType<typeof startPreview>>;
 let files: string[];
 
-beforeAll(async () => {
+function prepare() {
   const dir = path.join(tempDir('e2e-hours'), 'batch');
   mkdirSync(dir);
   // a few distinct minutes (amplitude-modulated noise), each linked under many names: disk holds a few MB
@@ -37,21 +34,16 @@ beforeAll(async () => {
     linkSync(bases[i % bases.length], f);
     return f;
   });
-  preview = await startPreview('dist-faults');
-  browser = await launchBrowser();
-}, 300_000);
-afterAll(async () => {
-  await browser?.close();
-  preview?.stop();
-});
+}
+const app = useApp({ build: 'dist-faults', prepare, timeout: 300_000 });
 
 describe('hours of audio in the app', () => {
   it(`${HOURS} h as ${FILES} one-minute files: every result kept, the worker's memory flat`, async () => {
     const watch = newWatch();
-    const page = await openApp(browser, preview.url, { query: '?backend=wasm&faults=1', watch });
+    const page = await app.open({ query: '?backend=wasm&faults=1', watch });
     const engine = () => engineMemory(page);
     const done = async () => Number(await page.getByTestId('batch-done').textContent());
-    const measure = async () => ({ heap: await workerHeap(browser), engine: await engine(), done: await done() });
+    const measure = async () => ({ heap: await workerHeap(app.browser), engine: await engine(), done: await done() });
 
     const idle = await engine();
     const t0 = Date.now();

@@ -1,9 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { wav } from '../audio-table';
-import { engineMemory, launchBrowser, newWatch, openApp, startPreview } from '../browser';
+import { engineMemory, newWatch, useApp } from '../browser';
 import { tempDir } from '../helpers';
 
 // Load in the browser: a 500-file batch on the demo weights (forced WASM, the predictable backend
@@ -13,11 +12,9 @@ import { tempDir } from '../helpers';
 
 const FILES = 500;
 const MB = (n: number) => (n / 1048576).toFixed(1);
-let browser: Browser;
-let preview: Awaited<ReturnType<typeof startPreview>>;
 let files: string[];
 
-beforeAll(async () => {
+function prepare() {
   const dir = path.join(tempDir('e2e-load'), 'batch');
   mkdirSync(dir);
   let seed = 7;
@@ -33,18 +30,13 @@ beforeAll(async () => {
     );
     return f;
   });
-  preview = await startPreview('dist-faults');
-  browser = await launchBrowser();
-}, 300_000);
-afterAll(async () => {
-  await browser?.close();
-  preview?.stop();
-});
+}
+const app = useApp({ build: 'dist-faults', prepare, timeout: 300_000 });
 
 describe('load in the app', () => {
   it(`a ${FILES}-file batch completes with flat engine memory, and input stays responsive`, async () => {
     const watch = newWatch();
-    const page = await openApp(browser, preview.url, {
+    const page = await app.open({
       query: '?backend=wasm&faults=1',
       watch,
       setup: async (p) => {

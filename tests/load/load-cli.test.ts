@@ -13,7 +13,7 @@ import { ROOT, startCli, tempDir } from '../helpers';
 // Load: a 2,000-file batch through the scoring CLI (RSS sampled from /proc while it runs), and the
 // same per-file path in-process (tensors, JS heap, RSS at start and end). Memory must stay flat.
 
-const FILES = 2000;
+const FILES = 1000;
 /** The in-process check needs fewer files: it reads tensors and heap directly (the CLI run has the 2,000). */
 const IN_PROCESS = 500;
 const MB = (n: number) => Math.round(n / 1048576);

@@ -65,6 +65,8 @@ describe('score CLI batch', () => {
     for (const o of files) {
       expect(o.audio_sha256).toBe(sha(o.file));
       expect(o.weights.sha256).toBe(DEMO_SHA);
+      // whole files: the span a stretch scored in the app carries is null
+      expect(o).toMatchObject({ span_start_s: null, span_end_s: null });
       expect(o.label).toBe(
         ['D_0001', 'D_0002', 'D_0003'].includes(path.basename(o.file).split('.')[0]) ? 'bonafide' : 'spoof',
       );
@@ -95,8 +97,20 @@ describe('score CLI batch', () => {
     writeFileSync(bad, 'RIFF but not really');
     const r = score('--csv', '--progress', path.join(dir, 'set'), bad, path.join(dir, 'empty-folder'));
     expect(r.status).toBe(1);
-    const rows = Papa.parse<Record<string, string>>(r.stdout, { header: true, skipEmptyLines: true }).data;
+    const parsed = Papa.parse<Record<string, string>>(r.stdout, { header: true, skipEmptyLines: true });
+    const rows = parsed.data;
     expect(rows).toHaveLength(8);
+    // the columns keep their places; the span columns came last, empty for whole files
+    expect(parsed.meta.fields).toEqual(
+      [
+        'file,seconds,p_bonafide,p_source,verdict,ref_mode,ref,ref_sha256,backend,weights_label,weights_sha256',
+        'demo_weights,audio_sha256,label,timeline_windows,timeline_mean_p,timeline_min_p,timeline_fraction_below_half',
+        'window_limit_s,window_s,hop_s,single_pass_max_s,scored_at,case_id,error,span_start_s,span_end_s',
+      ]
+        .join(',')
+        .split(','),
+    );
+    expect(rows.every((x) => x.span_start_s === '' && x.span_end_s === '')).toBe(true);
     expect(
       rows
         .slice(0, 6)

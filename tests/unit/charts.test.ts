@@ -117,7 +117,7 @@ describe('one chart implementation for the page and the report', () => {
     expect(page(ConditionsPChart, { results: conditions })).toContain('data-testid="conditions-p-chart"');
     expect(page(ConditionsRatioChart, { results: conditions })).toContain('data-testid="conditions-ratio-chart"');
     // tooltips are <title> elements
-    expect(timelineSvg(timeline)).toContain('<title>window 3, 4.0-8.0 s: P(bona fide) 0.2000</title>');
+    expect(timelineSvg(timeline)).toContain('<title>window 3, 0:04.0–0:08.0: P(bona fide) 0.2000</title>');
     expect(detSvg(e)).toMatch(/<title>EER \d+\.\d\d %<\/title>/);
     // conditions that did not run are left out of both condition charts
     expect(conditionsPSvg(conditions)).not.toContain('Silence');

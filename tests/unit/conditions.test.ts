@@ -112,12 +112,17 @@ describe('condition waveforms', () => {
     );
     expect(short.trunc1.unavailable).toBeUndefined();
     expect(short.trunc3.unavailable).toBe(
-      'The matched reference is 2.50 s long, shorter than 3 s: it cannot be cut to 3 s.',
+      'The matched reference is 0:02.5 long, shorter than 3 s: it cannot be cut to 3 s.',
     );
     const tiny = Object.fromEntries(
       conditionReferences({ matched: signal(0.8 * R), mismatched: null }).map((c) => [c.spec.id, c]),
     );
-    expect(tiny.trunc1.unavailable).toMatch(/0\.80 s long, shorter than 1 s/);
+    expect(tiny.trunc1.unavailable).toMatch(/is 0:00\.8 long, shorter than 1 s/);
+    // one sample short of 1 s: its length is rounded down, never "0:01.0 long, shorter than 1 s"
+    const almost = Object.fromEntries(
+      conditionReferences({ matched: signal(R - 1), mismatched: null }).map((c) => [c.spec.id, c]),
+    );
+    expect(almost.trunc1.unavailable).toMatch(/is 0:00\.9 long, shorter than 1 s/);
     const silent = Object.fromEntries(
       conditionReferences({ matched: new Float32Array(R), mismatched: null }).map((c) => [c.spec.id, c]),
     );
@@ -204,7 +209,7 @@ describe('condition scores against PyTorch on the tiny fixture model', () => {
     const ts = await runConditions(model, test, inputs);
     const missing = ts.filter((c) => c.unavailable).map((c) => c.id);
     expect(missing).toEqual(['mismatched', 'trunc3']); // ref_espeak is 2.1 s
-    expect(ts.find((c) => c.id === 'trunc3')!.unavailable).toMatch(/2\.11 s long, shorter than 3 s/);
+    expect(ts.find((c) => c.id === 'trunc3')!.unavailable).toMatch(/is 0:02\.1 long, shorter than 3 s/);
     const py = pytorch(test, conditionReferences(inputs));
     const ran = ts.filter((c) => !c.unavailable);
     expect(py.map((c) => c.id)).toEqual(ran.map((c) => c.id));
@@ -214,7 +219,7 @@ describe('condition scores against PyTorch on the tiny fixture model', () => {
   it('clips too long for one pass: the test clip is refused with the limit, a long reference is named and skipped', async () => {
     const speech = clips.get('speech_front_center')!.data;
     await expect(runConditions(model, speech, { matched: null, mismatched: null }, { maxSeconds: 1 })).rejects.toThrow(
-      /The test clip is 1\.4 s long; the conditions score whole clips, up to 1 s/,
+      /The test clip is 0:01\.5 long; the conditions score whole clips, up to 1 s/,
     );
     const ts = await runConditions(
       model,
@@ -223,7 +228,7 @@ describe('condition scores against PyTorch on the tiny fixture model', () => {
       { maxSeconds: 5 },
     );
     expect(ts.find((c) => c.id === 'matched')!.unavailable).toMatch(
-      /This reference is 6\.0 s long, over the 5 s limit/,
+      /This reference is 0:06\.\d long, over the 5 s limit/,
     );
     expect(ts.find((c) => c.id === 'trunc3')!.pBonafide).toBeGreaterThan(0);
   });

@@ -12,6 +12,7 @@ import {
   buildJson,
   evaluationJson,
   rowJson,
+  stretchName,
   VARIES,
 } from '../../src/analysis/result';
 import { DEFAULT_WINDOWS, summariseWindows } from '../../src/analysis/windows';
@@ -201,7 +202,11 @@ describe('exports', () => {
     const csv = buildCsv(rows);
     const back = Papa.parse<Record<string, string>>(csv, { header: true, skipEmptyLines: true });
     expect(back.meta.fields).toEqual([...CSV_COLUMNS]);
+    // the CLI's columns keep their places; the stretch's span was added at the end
+    expect(CSV_COLUMNS.slice(0, 3)).toEqual(['file', 'seconds', 'p_bonafide']);
+    expect(CSV_COLUMNS.slice(-4)).toEqual(['case_id', 'error', 'span_start_s', 'span_end_s']);
     expect(back.data).toHaveLength(3);
+    expect(back.data.every((r) => r.span_start_s === '' && r.span_end_s === '')).toBe(true);
     expect(back.data[0].file).toBe("'=cmd|calc.wav");
     expect(back.data[1].file).toBe('a "quoted", <b>.wav');
     expect(Number(back.data[1].p_bonafide)).toBe(0.75);
@@ -313,5 +318,34 @@ describe('exports', () => {
       ['', 'wasm', '2', 'CASE-17'],
       [REF, 'webgpu', '3', 'CASE-17'],
     ]);
+  });
+
+  it('a stretch scored on its own: its name shows the span, every export carries it, whole-file rows carry null', () => {
+    const span = { start: 1.2345, end: 3.4 };
+    expect(stretchName('take.wav', span)).toBe('take.wav [0:01.2–0:03.4]');
+    expect(stretchName('long.wav', { start: 61.96, end: 125 })).toBe('long.wav [1:02.0–2:05.0]');
+    const stretch: ResultRow = { ...rows[0], file: stretchName('take.wav', span), seconds: 2.1655, span };
+    const mixed: ResultRow[] = [{ ...rows[0], file: 'take.wav' }, stretch];
+
+    const csv = Papa.parse<Record<string, string>>(buildCsv(mixed), { header: true, skipEmptyLines: true }).data;
+    expect(csv.map((r) => [r.file, r.span_start_s, r.span_end_s])).toEqual([
+      ['take.wav', '', ''],
+      ['take.wav [0:01.2–0:03.4]', '1.2345', '3.4'],
+    ]);
+
+    const j = JSON.parse(buildJson(mixed, ctx));
+    expect(j.files[0]).toMatchObject({ file: 'take.wav', span_start_s: null, span_end_s: null });
+    expect(j.files[1]).toMatchObject({ file: 'take.wav [0:01.2–0:03.4]', span_start_s: 1.2345, span_end_s: 3.4 });
+    // a CLI row (no span field at all) reads as a whole-file row
+    const { span: _s, ...cliRow } = stretch;
+    expect(rowJson({ ...cliRow, file: 'take.wav' })).toMatchObject({ span_start_s: null, span_end_s: null });
+    // a failed file's object keeps its three keys unless it is a stretch
+    expect(Object.keys(rowJson(rows[2])).sort()).toEqual(['audio_sha256', 'error', 'file']);
+    expect(rowJson({ ...rows[2], span })).toMatchObject({ span_start_s: 1.2345, span_end_s: 3.4 });
+
+    const html = buildHtml(mixed, ctx);
+    expect(html).toContain('<tr><td>take.wav [0:01.2–0:03.4]</td><td>2.17</td>');
+    expect(html).toContain('id="stretch-note"');
+    expect(buildHtml(mixed.slice(0, 1), ctx)).not.toContain('stretch-note');
   });
 });

@@ -33,6 +33,12 @@ const row = fc
       }),
       { nil: undefined },
     ),
+    span: fc.option(
+      fc
+        .tuple(fc.double({ min: 0, max: 7200, noNaN: true }), fc.double({ min: 0.025, max: 7200, noNaN: true }))
+        .map(([start, length]) => ({ start, end: start + length })),
+      { nil: undefined },
+    ),
   })
   .map((r) => ({
     key: r.key,
@@ -50,6 +56,7 @@ const row = fc
     refSha256: r.refSha256,
     scoredAt: r.scoredAt,
     windows: r.windows,
+    span: r.span,
   }));
 
 const TIMELINE = {
@@ -85,6 +92,32 @@ describe('saved results rows', () => {
     expect(saved.timeline).not.toBe(TIMELINE);
     expect(parseSaved(structuredClone(saved))).toEqual(saved);
     expect(parseSaved(structuredClone(saved))).toMatchObject({ noSignal: true, logits: [0.1, -0.2] });
+  });
+
+  it("keep a stretch's span (and its name), and a whole-file row's null span", () => {
+    const stretch = toSaved(
+      {
+        key: 'stretch|k',
+        file: 'a.wav [0:01.2–0:03.4]',
+        seconds: 2.2,
+        span: { start: 1.2345, end: 3.4345 },
+        pBonafide: 0.3,
+        verdict: 'spoof',
+        refMode: 'zero',
+        ref: null,
+        weights: { label: 'w', sha256: null, demo: true },
+        audioSha256: null,
+      },
+      5,
+    );
+    const back = parseSaved(structuredClone(stretch));
+    expect(back).toEqual(stretch);
+    expect(back).toMatchObject({ file: 'a.wav [0:01.2–0:03.4]', span: { start: 1.2345, end: 3.4345 } });
+    const whole = toSaved({ ...stretch, key: 'k', file: 'a.wav', span: null }, 5);
+    expect(parseSaved(structuredClone(whole))?.span).toBeNull();
+    // nothing else from storage rides along on the span
+    const extra = parseSaved({ ...stretch, span: { start: 1, end: 2, evil: '<img>' } });
+    expect(extra?.span).toEqual({ start: 1, end: 2 });
   });
 
   it('round-trip through a structured clone unchanged', () => {
@@ -135,6 +168,11 @@ describe('saved results rows', () => {
     ['a string as the timeline', { timeline: 'x' }],
     ['a string as the no-signal flag', { noSignal: 'yes' }],
     ['three logits', { logits: [1, 2, 3] }],
+    ['a stretch that ends before it starts', { span: { start: 3, end: 1 } }],
+    ['a stretch before the start of the file', { span: { start: -1, end: 1 } }],
+    ['a stretch without an end', { span: { start: 1 } }],
+    ['a stretch that never ends', { span: { start: 1, end: Infinity } }],
+    ['a string as the stretch', { span: '0:01.2–0:03.4' }],
   ])('drops a row with %s', (_, patch) => {
     const good = toSaved(
       {

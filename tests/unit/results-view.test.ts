@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { stretchName } from '../../src/analysis/result';
+import { scoresToEvaluate } from '../../src/ui/hooks/useResultRows';
 import { type TableRow, sharedWeights, viewRows } from '../../src/ui/ResultsTable';
 
 // The results table's view: text and verdict filters, sorting with failed rows last either way and
@@ -67,5 +69,26 @@ describe('results table view', () => {
     expect(sharedWeights([])).toBeNull();
     const other = row('e.wav', 0.3, { weights: { ...W, sha256: 'other' } });
     expect(sharedWeights([...rows, other])).toBeNull();
+  });
+
+  it('evaluates whole-file rows only: a stretch row is in the table but not in the EER', () => {
+    const span = { start: 0.5, end: 2 };
+    const stretch = row(stretchName('a.wav', span), 0.9, { key: 'stretch|a', span });
+    const live = [row('a.wav', 0.2), stretch, row('b.wav', 0.7, { current: false })];
+    const restored = [
+      row('c.wav', 0.4, { current: false }),
+      row('a.wav', 0.6, { current: false }),
+      row(stretchName('c.wav', span), 0.1, { current: false, span }),
+    ];
+    expect(scoresToEvaluate(live, restored)).toEqual([
+      { file: 'a.wav', score: 0.2 },
+      { file: 'c.wav', score: 0.4 },
+    ]);
+    // the stretch is still a row of the table, found by its file's name
+    expect(files(viewRows([...live, ...restored], 'a.wav', 'all', null))).toEqual([
+      'a.wav',
+      'a.wav [0:00.5–0:02.0]',
+      'a.wav',
+    ]);
   });
 });

@@ -20,6 +20,22 @@ describe('formatTime', () => {
     expect(formatTime(0.05)).toBe('0:00.1');
   });
 
+  it('rounds down or up to a tenth when a message compares the time with a limit', () => {
+    // 15,999 samples at 16 kHz: shorter than 1 s, and must not read 0:01.0 beside "shorter than 1 s"
+    expect(formatTime(15999 / 16000)).toBe('0:01.0');
+    expect(formatTime(15999 / 16000, 'down')).toBe('0:00.9');
+    // 30 s and one sample: over a 30 s limit, and must not read 0:30.0 beside "up to 30 s"
+    expect(formatTime(30 + 1 / 16000)).toBe('0:30.0');
+    expect(formatTime(30 + 1 / 16000, 'up')).toBe('0:30.1');
+    // a whole number of tenths stays itself either way, float noise or not (0.1 + 0.2, 0.7 + 0.1)
+    for (const t of [0, 0.1 + 0.2, 0.7 + 0.1, 3 * 1.1, 59.9, 600]) {
+      expect(formatTime(t, 'down')).toBe(formatTime(t));
+      expect(formatTime(t, 'up')).toBe(formatTime(t));
+    }
+    expect(formatTime(59.95, 'up')).toBe('1:00.0');
+    expect(formatTime(59.99, 'down')).toBe('0:59.9');
+  });
+
   it('keeps counting minutes past the hour', () => {
     expect(formatTime(3725.5)).toBe('62:05.5');
     expect(formatTime(7200)).toBe('120:00.0');

@@ -41,6 +41,25 @@ export interface Weights {
   clearCache: () => Promise<void>;
 }
 
+/** localStorage key of the last set that loaded (a served set's id, or a kept conversion's), loaded again on the next visit. */
+const CHOICE_KEY = 'rat-weights';
+
+function rememberedChoice(): string | null {
+  try {
+    return localStorage.getItem(CHOICE_KEY);
+  } catch {
+    return null; // storage blocked: the site's first set
+  }
+}
+
+function remember(spec: WeightsSpec): void {
+  try {
+    if (spec.kind === 'url' || spec.kind === 'kept') localStorage.setItem(CHOICE_KEY, spec.id);
+  } catch {
+    /* storage blocked: the next visit starts on the site's first set */
+  }
+}
+
 const urlSpec = (e: WeightsIndexEntry): WeightsSpec => ({
   kind: 'url',
   id: e.id,
@@ -70,7 +89,7 @@ export function useWeights(client: InferenceClient): Weights {
   }, [client]);
 
   const load = useCallback(
-    async (next: WeightsSpec, label: string) => {
+    async (next: WeightsSpec, label: string): Promise<{ message: string; code: ErrorCode } | null> => {
       // a set that fails to load does not become the current choice: the weights in use stay chosen
       const previous = specRef.current;
       specRef.current = next;
@@ -93,7 +112,9 @@ export function useWeights(client: InferenceClient): Weights {
           specRef.current = keptSpec;
           setSpec(keptSpec);
         }
+        remember(specRef.current ?? next);
         void refreshCache();
+        return null;
       } catch (e) {
         specRef.current = previous;
         setSpec(previous);
@@ -102,10 +123,12 @@ export function useWeights(client: InferenceClient): Weights {
           code === 'needs-config'
             ? ' In the app, put that JSON under "Checkpoint options" and open the checkpoint again.'
             : '';
+        const message = `Could not load ${label}: ${(e as Error).message}${hint}`;
         if (code !== 'crashed') {
-          setError(`Could not load ${label}: ${(e as Error).message}${hint}`);
+          setError(message);
           setErrorCode(code);
         }
+        return { message, code };
       } finally {
         setBusy(null);
       }
@@ -119,8 +142,36 @@ export function useWeights(client: InferenceClient): Weights {
       const entries = await fetchWeightsIndex();
       setIndex(entries);
       if (!entries.length) throw new Error('weights/index.json lists no weight sets.');
-      s = urlSpec(entries[0]);
       void navigator.storage?.persist?.().catch(() => false);
+      // the set of the last visit, from Cache Storage; if it is gone the site's first set, with the reason shown
+      const last = rememberedChoice();
+      const served = entries.find((e) => e.id === last);
+      const keptSet = last?.startsWith('kept:')
+        ? (await client.request('keptWeights', {}).catch(() => [] as KeptSet[])).find((k) => k.id === last)
+        : undefined;
+      const lastSpec: WeightsSpec | null = served ? urlSpec(served) : keptSet ? { kind: 'kept', id: keptSet.id } : null;
+      if (lastSpec && lastSpec.id !== entries[0].id) {
+        const failed = await load(lastSpec, served?.label ?? keptSet?.label ?? lastSpec.id);
+        if (!failed) return;
+        s = urlSpec(entries[0]);
+        if (!(await load(s, entries[0].label))) {
+          setError(`${failed.message} The site's first set (${entries[0].label}) is in use instead.`);
+          setErrorCode(failed.code);
+        }
+        return;
+      }
+      s = urlSpec(entries[0]);
+      if (last && !lastSpec) {
+        // a set the site no longer offers, or a conversion cleared from the browser's storage
+        const ok = !(await load(s, entries[0].label));
+        if (ok) {
+          setError(
+            `The weights of your last visit (${last}) are no longer offered or kept in this browser; ${entries[0].label} are in use. Choose another set in the weights menu, or open the checkpoint again.`,
+          );
+          setErrorCode('not-loaded');
+        }
+        return;
+      }
     }
     await load(
       s,
@@ -132,7 +183,7 @@ export function useWeights(client: InferenceClient): Weights {
             ? 'the kept weights'
             : s.file.name,
     );
-  }, [load]);
+  }, [load, client]);
 
   const pickSet = (id: string) => {
     const entry = index.find((x) => x.id === id);
