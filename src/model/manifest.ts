@@ -94,8 +94,13 @@ export function parseManifest(text: string, where = 'model.json'): RatManifest {
 }
 
 /** Bytes of a group's shard as the manifest describes it. */
+/** Bytes one weight takes in its shard (float32, or float16 storage). */
+export function entryBytes(w: WeightEntry): number {
+  return w.shape.reduce((a, b) => a * b, 1) * (w.quantization ? 2 : 4);
+}
+
 export function groupBytes(g: WeightGroup): number {
-  return g.weights.reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1) * (w.quantization ? 2 : 4), 0);
+  return g.weights.reduce((n, w) => n + entryBytes(w), 0);
 }
 
 export { sha256Hex } from './sha256';

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '@tensorflow/tfjs-core';
-import type { WeightGroup } from './manifest';
+import { type WeightGroup, entryBytes } from './manifest';
 import { splitHeadValues, splitsPerHead } from './head-split';
 
 // tf.io.decodeWeights copies every weight out of the shard before the backend copies it again into
@@ -21,26 +21,26 @@ export function shardTensors(bytes: ArrayBuffer, group: WeightGroup, split?: Hea
   let offset = 0;
   try {
     for (const entry of group.weights) {
-      const size = entry.shape.reduce((a, b) => a * b, 1);
-      const byteLength = size * (entry.quantization ? 2 : 4);
-      const heads = split && splitsPerHead(entry.name, entry.shape, split.numLayers, split.heads) ? split.heads : 0;
-      if (!entry.quantization && offset % 4 === 0) {
-        const values = new Float32Array(bytes, offset, size);
-        if (heads)
-          for (const h of splitHeadValues(entry.name, values, entry.shape, heads))
-            out[h.name] = tf.tensor(h.values, h.shape, 'float32');
-        else out[entry.name] = tf.tensor(values, entry.shape, 'float32');
-      } else {
-        // float16 storage (dequantised by tfjs) or an unaligned offset: tfjs's own decoder
-        const t = tf.io.decodeWeights(bytes.slice(offset, offset + byteLength), [entry])[entry.name];
-        if (heads) {
-          const values = t.dataSync() as Float32Array;
-          t.dispose();
-          for (const h of splitHeadValues(entry.name, values, entry.shape, heads))
-            out[h.name] = tf.tensor(h.values, h.shape, 'float32');
-        } else out[entry.name] = t;
-      }
+      const at = offset;
+      const byteLength = entryBytes(entry);
       offset += byteLength;
+      const heads = split && splitsPerHead(entry.name, entry.shape, split.numLayers, split.heads) ? split.heads : 0;
+      let values: Float32Array;
+      if (!entry.quantization && at % 4 === 0) values = new Float32Array(bytes, at, byteLength / 4);
+      else {
+        // float16 storage (dequantised by tfjs) or an unaligned offset: tfjs's own decoder
+        const t = tf.io.decodeWeights(bytes.slice(at, at + byteLength), [entry])[entry.name];
+        if (!heads) {
+          out[entry.name] = t;
+          continue;
+        }
+        values = t.dataSync() as Float32Array;
+        t.dispose();
+      }
+      const parts = heads
+        ? splitHeadValues(entry.name, values, entry.shape, heads)
+        : [{ name: entry.name, values, shape: entry.shape }];
+      for (const p of parts) out[p.name] = tf.tensor(p.values, p.shape, 'float32');
     }
   } catch (e) {
     tf.dispose(Object.values(out));

@@ -150,25 +150,27 @@ export function useWeights(client: InferenceClient): Weights {
         ? (await client.request('keptWeights', {}).catch(() => [] as KeptSet[])).find((k) => k.id === last)
         : undefined;
       const lastSpec: WeightsSpec | null = served ? urlSpec(served) : keptSet ? { kind: 'kept', id: keptSet.id } : null;
+      // why the site's first set stands in for the last visit's, shown once it is loaded
+      let why: { message: string; code: ErrorCode } | null = null;
       if (lastSpec && lastSpec.id !== entries[0].id) {
         const failed = await load(lastSpec, served?.label ?? keptSet?.label ?? lastSpec.id);
         if (!failed) return;
-        s = urlSpec(entries[0]);
-        if (!(await load(s, entries[0].label))) {
-          setError(`${failed.message} The site's first set (${entries[0].label}) is in use instead.`);
-          setErrorCode(failed.code);
-        }
-        return;
+        why = {
+          message: `${failed.message} The site's first set (${entries[0].label}) is in use instead.`,
+          code: failed.code,
+        };
+      } else if (last && !lastSpec) {
+        // a set the site no longer offers, or a conversion cleared from the browser's storage
+        why = {
+          message: `The weights of your last visit (${last}) are no longer offered or kept in this browser; ${entries[0].label} are in use. Choose another set in the weights menu, or open the checkpoint again.`,
+          code: 'not-loaded',
+        };
       }
       s = urlSpec(entries[0]);
-      if (last && !lastSpec) {
-        // a set the site no longer offers, or a conversion cleared from the browser's storage
-        const ok = !(await load(s, entries[0].label));
-        if (ok) {
-          setError(
-            `The weights of your last visit (${last}) are no longer offered or kept in this browser; ${entries[0].label} are in use. Choose another set in the weights menu, or open the checkpoint again.`,
-          );
-          setErrorCode('not-loaded');
+      if (why) {
+        if (!(await load(s, entries[0].label))) {
+          setError(why.message);
+          setErrorCode(why.code);
         }
         return;
       }
