@@ -124,6 +124,8 @@ export interface ShardBytes {
   group: WeightGroup;
   bytes: ArrayBuffer;
   trusted?: boolean;
+  /** Called once no tensor reads `bytes` any more, so the source may read its next shard into them. */
+  recycle?: () => void;
 }
 
 /** Reads each shard of a weights folder in manifest order. */
@@ -152,6 +154,7 @@ export async function loadFromShards(
   const packed = new Set<string>();
   const gpu = (opts.gpuKernels ?? true) && webgpuProgramsMatch();
   const split = !gpu && (opts.splitHeads ?? tf.getBackend() === 'wasm');
+  const copiesOnWrite = tf.getBackend() === 'wasm';
   let loadedBytes = 0;
   let releasedBytes = 0;
   const timings: LoadTimings = { read: 0, check: 0, upload: 0, pack: 0, assemble: 0, warmup: 0 };
@@ -163,7 +166,7 @@ export async function loadFromShards(
     t = now;
   };
   try {
-    for await (const { group, bytes, trusted } of shards) {
+    for await (const { group, bytes, trusted, recycle } of shards) {
       lap('read');
       opts.signal?.throwIfAborted();
       const path = group.paths[0];
@@ -175,6 +178,9 @@ export async function loadFromShards(
         named,
         shardTensors(bytes, group, split ? { numLayers: config.numLayers, heads: config.numHeads } : undefined),
       );
+      // wasm copies each tensor's values into its heap as the tensor is made; cpu and webgpu keep
+      // a reference to them (webgpu until the first upload), so their shards are not reused
+      if (copiesOnWrite) recycle?.();
       lap('upload');
       if (release) releasedBytes += packAndRelease(named, packed);
       lap('pack');

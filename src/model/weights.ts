@@ -127,8 +127,14 @@ export function assembleWeights(c: RatConfig, named: Record<string, Tensor>): Ra
   const t = <T extends Tensor>(n: string) => named[n] as T;
   const splitGroups = (w: Tensor): Tensor3D[] => {
     const [g, k, i, o] = w.shape;
-    const filters = tf.tidy(() =>
-      tf.split(tf.reshape(w, [g, k * i * o]), g, 0).map((f) => tf.reshape(f, [k, i, o])),
+    const size = k * i * o;
+    // on wasm and cpu the values are at hand: made group by group from them, instead of tfjs-wasm's
+    // split of the [G, K*Dg*Dg] filter, which took most of a full-size load's assembly
+    const values = ['wasm', 'cpu'].includes(tf.getBackend()) ? (w.dataSync() as Float32Array) : null;
+    const filters = (
+      values
+        ? Array.from({ length: g }, (_, j) => tf.tensor3d(values.subarray(j * size, (j + 1) * size), [k, i, o]))
+        : tf.tidy(() => tf.split(tf.reshape(w, [g, size]), g, 0).map((f) => tf.reshape(f, [k, i, o])))
     ) as Tensor3D[]; // G x [K, Dg, Dg]
     w.dispose();
     return filters;

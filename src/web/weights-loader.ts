@@ -6,18 +6,19 @@ import { sha256Hex } from '../model/sha256';
 import { weightSpecs } from '../model/weights';
 import { inOrder } from '../util/in-order';
 import { fetchResumable, fetchRetried } from './resumable-fetch';
+import { BufferPool, CACHE, type ShardStore, openCache, openShardStore } from './shard-store';
 
 // Weight sets as streams of shards, for the worker: served folders (fetched with bounded
-// concurrency, byte-level progress, retries, and a content-addressed Cache Storage copy), folders
+// concurrency, byte-level progress, retries, and a content-addressed copy in the shard store), folders
 // picked from disk, and PyTorch checkpoints converted on the fly from a File (read with Blob.slice).
 
 export interface ShardStream {
   manifest: RatManifest;
   totalBytes: number;
   shards: AsyncIterable<ShardBytes>;
-  /** Bytes served from Cache Storage so far. */
+  /** Bytes served from the browser's storage so far. */
   cachedBytes(): number;
-  /** Why a shard could not be kept in Cache Storage (storage full, say); null when all were. */
+  /** Why a shard could not be kept in the browser's storage (storage full, say); null when all were. */
   cacheProblem?(): string | null;
   /** A converted checkpoint: keeps it for later visits once it loaded; resolves to its KeptSet id, or null when it could not be kept. */
   keep?(): Promise<string | null>;
@@ -25,31 +26,7 @@ export interface ShardStream {
 
 export type OnBytes = (bytes: number) => void;
 
-const CACHE = 'rat-weights-v2';
-/** Caches of earlier releases, whose shards were stored before they were checked: deleted, not trusted. */
-const OLD_CACHES = ['rat-weights-v1'];
-/** Stored with each cached shard so the cache size is known without reading the shards back. */
-const SIZE_HEADER = 'x-rat-bytes';
 const CONCURRENCY = 8;
-
-async function openCache(): Promise<Cache | null> {
-  try {
-    if (typeof caches === 'undefined') return null;
-    await Promise.all(OLD_CACHES.map((name) => caches.delete(name)));
-    return await caches.open(CACHE);
-  } catch {
-    return null; // storage disabled (private mode, quota policy): download every time
-  }
-}
-
-/**
- * Shards are cached under their SHA-256, and only once checked against it (checkShard): an entry is
- * its own proof, so a cached shard is loaded without hashing it again, and a re-converted folder can
- * never be served stale bytes.
- */
-function cacheKey(sha256: string): string {
-  return new URL(`/rat-weights-cache/${sha256}.bin`, self.location.origin).href;
-}
 
 /** A checkpoint converted in the page is kept as its manifest (beside its shards) under this key. */
 function keptKey(id: string): string {
@@ -69,32 +46,33 @@ export async function urlShards(base: string, onBytes: OnBytes, signal?: AbortSi
   const manifestUrl = new URL('model.json', root).href;
   const res = await fetchRetried(manifestUrl, { signal });
   const manifest = parseManifest(await res.text(), root.pathname + 'model.json');
-  const cache = await openCache();
+  const store = await openShardStore();
+  const pool = new BufferPool();
   let cached = 0;
   let problem: string | null = null;
-  const shards = inOrder(manifest.weightsManifest, CONCURRENCY, async (group): Promise<ShardBytes> => {
-    const key = cacheKey(group.sha256[0]);
-    const hit = await cache?.match(key).catch(() => undefined);
-    if (hit) {
-      const bytes = await hit.arrayBuffer();
-      if (bytes.byteLength === groupBytes(group)) {
-        cached += bytes.byteLength;
-        onBytes(bytes.byteLength);
-        return { group, bytes, trusted: true };
+  const first = manifest.weightsManifest[0];
+  const warm = !!first && !!(await store?.has(first.sha256[0], groupBytes(first)).catch(() => false));
+  const shards = inOrder(
+    manifest.weightsManifest,
+    warm ? concurrency(store) : CONCURRENCY,
+    async (group): Promise<ShardBytes> => {
+      const kept = await store?.read(group.sha256[0], groupBytes(group), pool).catch(() => null);
+      if (kept) {
+        cached += kept.byteLength;
+        onBytes(kept.byteLength);
+        return { group, bytes: kept, trusted: true, recycle: () => pool.give(kept) };
       }
-    }
-    const bytes = await fetchResumable(new URL(group.paths[0], root).href, groupBytes(group), { onBytes, signal });
-    if (bytes.byteLength !== groupBytes(group))
-      throw shardSizeError(group.paths[0], bytes.byteLength, groupBytes(group));
-    await checkShard(group, bytes);
-    // Response copies the bytes, so the loader keeps its own; a full quota only costs the next visit a download
-    await cache
-      ?.put(key, new Response(bytes, { headers: { [SIZE_HEADER]: String(bytes.byteLength) } }))
-      .catch((e: Error) => {
+      const bytes = await fetchResumable(new URL(group.paths[0], root).href, groupBytes(group), { onBytes, signal });
+      if (bytes.byteLength !== groupBytes(group))
+        throw shardSizeError(group.paths[0], bytes.byteLength, groupBytes(group));
+      await checkShard(group, bytes);
+      // a full store only costs the next visit a download
+      await store?.write(group.sha256[0], bytes).catch((e: Error) => {
         problem ??= storeProblem(e);
       });
-    return { group, bytes, trusted: true };
-  });
+      return { group, bytes, trusted: true };
+    },
+  );
   return {
     manifest,
     totalBytes: manifest.weightsManifest.reduce((n, g) => n + groupBytes(g), 0),
@@ -131,7 +109,7 @@ export async function folderShards(files: File[], onBytes: OnBytes): Promise<Sha
   };
 }
 
-/** A checkpoint converted in the page and kept in Cache Storage, offered in the weight menu on later visits. */
+/** A checkpoint converted in the page and kept in the browser's storage, offered in the weight menu on later visits. */
 export interface KeptSet {
   /** "kept:" and the SHA-256 of its shards' hashes: the same conversion is kept once. */
   id: string;
@@ -163,22 +141,18 @@ export async function checkpointShards(
   });
   const totalBytes = weightSpecs(plan.config).reduce((n, s) => n + 4 * s.shape.reduce((a, b) => a * b, 1), 0);
   const cache = await openCache();
-  let problem: string | null = cache ? null : 'this browser offers no storage to this page';
+  const store = await openShardStore();
+  let problem: string | null = cache && store ? null : 'this browser offers no storage to this page';
   async function* shards(): AsyncGenerator<ShardBytes> {
     for await (const { group, bytes } of packShards(plan.tensors())) {
       manifest.weightsManifest.push(group);
       onBytes(bytes.byteLength);
       const buffer = bytes.buffer as ArrayBuffer;
       // stored as they are made, so that a later visit loads them without converting again
-      if (cache && !problem)
-        await cache
-          .put(
-            cacheKey(group.sha256[0]),
-            new Response(buffer, { headers: { [SIZE_HEADER]: String(buffer.byteLength) } }),
-          )
-          .catch((e: Error) => {
-            problem = storeProblem(e);
-          });
+      if (store && !problem)
+        await store.write(group.sha256[0], buffer).catch((e: Error) => {
+          problem = storeProblem(e);
+        });
       yield { group, bytes: buffer, trusted: true };
     }
   }
@@ -226,20 +200,22 @@ async function readKept(cache: Cache, url: string): Promise<KeptEntry | null> {
   return { id: entry.id, keptAt: entry.keptAt, manifest };
 }
 
-/** A kept checkpoint's shards, from Cache Storage only. */
+/** A kept checkpoint's shards, from the browser's storage only. */
 export async function keptShards(id: string, onBytes: OnBytes): Promise<ShardStream> {
   const cache = await openCache();
+  const store = await openShardStore();
   const entry = cache ? await readKept(cache, keptKey(id)) : null;
   const gone =
     "These converted weights are no longer in the browser's storage (it was cleared); open the checkpoint again.";
-  if (!cache || !entry) throw new Error(gone);
+  if (!store || !entry) throw new Error(gone);
+  const pool = new BufferPool();
   let cached = 0;
-  const shards = inOrder(entry.manifest.weightsManifest, CONCURRENCY, async (group): Promise<ShardBytes> => {
-    const bytes = await (await cache.match(cacheKey(group.sha256[0])))?.arrayBuffer();
-    if (!bytes || bytes.byteLength !== groupBytes(group)) throw new Error(gone);
+  const shards = inOrder(entry.manifest.weightsManifest, concurrency(store), async (group): Promise<ShardBytes> => {
+    const bytes = await store.read(group.sha256[0], groupBytes(group), pool);
+    if (!bytes) throw new Error(gone);
     cached += bytes.byteLength;
     onBytes(bytes.byteLength);
-    return { group, bytes, trusted: true };
+    return { group, bytes, trusted: true, recycle: () => pool.give(bytes) };
   });
   return {
     manifest: entry.manifest,
@@ -249,20 +225,22 @@ export async function keptShards(id: string, onBytes: OnBytes): Promise<ShardStr
   };
 }
 
-/** The shards in Cache Storage: their bytes and count (kept manifests are not counted). */
-export async function cacheInfo(): Promise<{ bytes: number; entries: number }> {
-  const cache = await openCache();
-  if (!cache) return { bytes: 0, entries: 0 };
-  let bytes = 0;
-  let entries = 0;
-  for (const k of await cache.keys()) {
-    if (!k.url.endsWith('.bin')) continue;
-    bytes += Number((await cache.match(k))?.headers.get(SIZE_HEADER)) || 0;
-    entries++;
-  }
-  return { bytes, entries };
+/**
+ * Reads in flight from a store that holds the set: OPFS reads are synchronous and fast, so one ahead
+ * of the shard being uploaded is enough (and keeps the pool small); Cache Storage needs several to
+ * hide its round trips, as downloads do.
+ */
+function concurrency(store: ShardStore | null): number {
+  return store?.kind === 'opfs' ? 2 : CONCURRENCY;
 }
 
+/** The shards kept: their bytes and count (kept manifests are not counted). */
+export async function cacheInfo(): Promise<{ bytes: number; entries: number }> {
+  return (await openShardStore())?.info() ?? { bytes: 0, entries: 0 };
+}
+
+/** Forgets every kept shard and kept conversion. */
 export async function clearCache(): Promise<void> {
+  await (await openShardStore())?.clear();
   if (typeof caches !== 'undefined') await caches.delete(CACHE);
 }

@@ -20,7 +20,7 @@ export type WeightsSpec =
   | { kind: 'url'; id: string; base: string }
   | { kind: 'folder'; id: string; files: File[] }
   | { kind: 'checkpoint'; id: string; file: File; overrides?: ConfigOverrides }
-  /** A checkpoint converted in the page on an earlier visit and kept in Cache Storage (id: KeptSet's). */
+  /** A checkpoint converted in the page on an earlier visit and kept in the browser's storage (id: KeptSet's). */
   | { kind: 'kept'; id: string };
 
 export interface WeightsInfo {
@@ -31,7 +31,7 @@ export interface WeightsInfo {
   sha256: string | null;
   config: RatConfig;
   bytes: number;
-  /** Bytes that came from Cache Storage rather than the network. */
+  /** Bytes that came from the browser's storage rather than the network. */
   cachedBytes: number;
   /** Why the downloaded or converted weights could not be kept for the next visit; null when they were (or came from a folder). */
   cacheProblem: string | null;

@@ -110,7 +110,7 @@ describe('faults during a batch', () => {
     },
     1_200_000,
   );
-  it('Cache Storage full: the weights still load and score, the page says they were not kept, and the cache stays empty', async () => {
+  it('storage full: the weights still load and score, the page says they were not kept, and the cache stays empty', async () => {
     const context = await app.browser.newContext();
     const watch = newWatch();
     const page = await openApp(context, app.url, {

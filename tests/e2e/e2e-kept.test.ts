@@ -62,4 +62,47 @@ describe('a checkpoint converted in the page', () => {
     expect(await error.textContent()).toContain('no longer offered or kept in this browser');
     await page.close();
   });
+
+  it('shards kept in Cache Storage by an earlier release are read from there once and moved to OPFS', async () => {
+    const page = await app.open({ query: '?backend=wasm' });
+    await page.getByTestId('weights-label').filter({ hasText: 'Demo weights' }).waitFor({ timeout: 120_000 });
+    /** What each store holds: OPFS shard files (name: bytes) and Cache Storage shard keys. */
+    const stores = () =>
+      page.evaluate(async () => {
+        const dir = await (
+          await navigator.storage.getDirectory()
+        ).getDirectoryHandle('rat-weights-v3', { create: true });
+        const opfs: Record<string, number> = {};
+        for await (const h of (dir as unknown as { values(): AsyncIterable<FileSystemFileHandle> }).values())
+          opfs[h.name] = (await h.getFile()).size;
+        const cache = await caches.open('rat-weights-v2');
+        const keys = (await cache.keys()).map((r) => new URL(r.url).pathname).filter((k) => k.endsWith('.bin'));
+        return { opfs, cache: keys };
+      });
+    const first = await stores();
+    expect(Object.keys(first.opfs)).toHaveLength(1); // the demo weights' one shard, kept on the first visit
+    expect(first.cache).toEqual([]);
+    const [name, bytes] = Object.entries(first.opfs)[0];
+    // as an earlier release left it: in Cache Storage only
+    await page.evaluate(async (file) => {
+      const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('rat-weights-v3');
+      const data = await (await (await dir.getFileHandle(file)).getFile()).arrayBuffer();
+      const cache = await caches.open('rat-weights-v2');
+      await cache.put(
+        `/rat-weights-cache/${file}`,
+        new Response(data, { headers: { 'x-rat-bytes': String(data.byteLength) } }),
+      );
+      await dir.removeEntry(file);
+    }, name);
+    expect(await stores()).toEqual({ opfs: {}, cache: [`/rat-weights-cache/${name}`] });
+    await page.reload();
+    // loaded from the browser's storage (no download), and moved
+    await page.getByText(/ready in \d+\.\d s from this browser's storage/).waitFor({ timeout: 120_000 });
+    await expect.poll(stores, { timeout: 30_000 }).toEqual({ opfs: { [name]: bytes }, cache: [] });
+    await page.getByTestId('test-file-input').setInputFiles(SPEECH);
+    const row = page.locator('[data-testid=result-row][data-weights^="Demo weights"]').last();
+    await row.getByTestId('score').waitFor({ timeout: 120_000 });
+    expect(Number(await row.getByTestId('score').getAttribute('data-value'))).toBeGreaterThan(0);
+    await page.close();
+  });
 });

@@ -3,8 +3,9 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convertFile } from '../../scripts/convert-weights/convert-file';
-import { loadModelFromDir } from '../../src/cli/node-weights';
-import type { RatModel } from '../../src/model/load';
+import { loadModelFromDir, useBackend, weightsFromDir } from '../../src/cli/node-weights';
+import { type RatModel, type ShardBytes, loadFromShards } from '../../src/model/load';
+import { groupBytes } from '../../src/model/manifest';
 import { ClipTooShortError } from '../../src/model/rat';
 import { KEEP_VALUES } from '../../src/model/wasm-packing';
 import { FIXTURES, readArrays, readGolden, tempDir } from '../helpers';
@@ -150,5 +151,45 @@ describe('float16 weights', () => {
     );
     expect(max).toBeLessThan(2e-3);
     expect(max).toBeGreaterThan(0); // float16 storage really changed the weights
+  });
+});
+
+describe('shard buffers handed back to their source', () => {
+  /** The f32 folder's shards; each recycled buffer is overwritten with NaN at once, as a reused one would be. */
+  async function load(backend: 'wasm' | 'cpu') {
+    await useBackend(backend);
+    const source = await weightsFromDir(path.join(dir, 'f32'));
+    const groups = source.manifest.weightsManifest;
+    let recycled = 0;
+    async function* shards(): AsyncGenerator<ShardBytes> {
+      for (const group of groups) {
+        const bytes = await source.readShard(group.paths[0], groupBytes(group));
+        const recycle = () => {
+          recycled++;
+          new Float32Array(bytes, 0, bytes.byteLength >> 2).fill(Number.NaN);
+        };
+        yield { group, bytes, trusted: true, recycle };
+      }
+    }
+    const total = groups.reduce((n, g) => n + groupBytes(g), 0);
+    const model = await loadFromShards(source.manifest, total, shards());
+    return { model, recycled, shards: groups.length };
+  }
+  const golden = () =>
+    readGolden('tiny').cases.find((c) => c.clip === 'speech_front_center' && c.ref_mode === 'zero')!.p_bonafide;
+
+  it('on wasm, which copies what it is given, each shard is handed back and the model scores as PyTorch', async () => {
+    const { model, recycled, shards } = await load('wasm');
+    expect(recycled).toBe(shards);
+    expect((await model.score(clips.get('speech_front_center')!.data)).pBonafide).toBeCloseTo(golden(), 4);
+    model.dispose();
+  });
+
+  it('on cpu, which keeps references to the values, no shard is handed back', async () => {
+    const { model, recycled } = await load('cpu');
+    expect(recycled).toBe(0);
+    expect((await model.score(clips.get('speech_front_center')!.data)).pBonafide).toBeCloseTo(golden(), 4);
+    model.dispose();
+    await useBackend('wasm');
   });
 });

@@ -143,7 +143,7 @@ export function useWeights(client: InferenceClient): Weights {
       setIndex(entries);
       if (!entries.length) throw new Error('weights/index.json lists no weight sets.');
       void navigator.storage?.persist?.().catch(() => false);
-      // the set of the last visit, from Cache Storage; if it is gone the site's first set, with the reason shown
+      // the set of the last visit, from the browser's storage; if it is gone the site's first set, with the reason shown
       const last = rememberedChoice();
       const served = entries.find((e) => e.id === last);
       const keptSet = last?.startsWith('kept:')
