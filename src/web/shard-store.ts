@@ -120,7 +120,7 @@ async function* filesOf(dir: FileSystemDirectoryHandle): AsyncGenerator<FileSyst
 function opfsStore(dir: FileSystemDirectoryHandle, legacy: Cache | null): ShardStore {
   const name = (sha256: string) => `${sha256}.bin`;
   // one handle at a time: with two handles being created in the same folder at once, Chromium left
-  // one creation pending for good (the load then never ended)
+  // one creation pending for good (the load then never ended); and never more than HANDLE_MS on one
   let queue: Promise<unknown> = Promise.resolve();
   const serial = <T>(f: () => Promise<T>): Promise<T> => {
     const run = queue.then(f, f);
@@ -131,7 +131,7 @@ function opfsStore(dir: FileSystemDirectoryHandle, legacy: Cache | null): ShardS
   async function readOpfs(sha256: string, bytes: number, pool: BufferPool): Promise<ArrayBuffer | null> {
     let handle: FileSystemSyncAccessHandle;
     try {
-      handle = await (await dir.getFileHandle(name(sha256))).createSyncAccessHandle();
+      handle = await openHandle(dir, name(sha256), false);
     } catch {
       return null; // not stored here, or held by another tab's load
     }
@@ -147,7 +147,7 @@ function opfsStore(dir: FileSystemDirectoryHandle, legacy: Cache | null): ShardS
   }
 
   async function writeOpfs(sha256: string, bytes: ArrayBuffer): Promise<void> {
-    const handle = await (await dir.getFileHandle(name(sha256), { create: true })).createSyncAccessHandle();
+    const handle = await openHandle(dir, name(sha256), true);
     try {
       handle.truncate(0);
       const n = handle.write(new Uint8Array(bytes), { at: 0 });
@@ -208,6 +208,38 @@ function opfsStore(dir: FileSystemDirectoryHandle, legacy: Cache | null): ShardS
       if (legacy) await cacheStore(legacy).clear();
     },
   };
+}
+
+/** How long opening a stored shard may take before the store gives up on it (it takes milliseconds). */
+const HANDLE_MS = 10_000;
+
+/**
+ * A synchronous handle on `file` of `dir`, or a TimeoutError after HANDLE_MS: a handle that still
+ * arrives later is closed at once, so it does not lock the file against the next visit.
+ */
+async function openHandle(
+  dir: FileSystemDirectoryHandle,
+  file: string,
+  create: boolean,
+): Promise<FileSystemSyncAccessHandle> {
+  let late = false;
+  const opening = dir.getFileHandle(file, { create }).then((h) => h.createSyncAccessHandle());
+  opening.then(
+    (h) => late && h.close(),
+    () => undefined,
+  );
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      late = true;
+      reject(new DOMException(`the browser did not open the stored shard ${file}`, 'TimeoutError'));
+    }, HANDLE_MS);
+  });
+  try {
+    return await Promise.race([opening, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The shard store of this context: OPFS in a worker that has it, else Cache Storage, else null (no storage). */
