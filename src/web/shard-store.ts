@@ -133,7 +133,7 @@ function opfsStore(dir: FileSystemDirectoryHandle, legacy: Cache | null): ShardS
     try {
       handle = await openHandle(dir, name(sha256), false);
     } catch {
-      return null; // not stored here, or held by another tab's load
+      return null; // not stored here, or being written by another tab's load
     }
     try {
       if (handle.getSize() !== bytes) return null;
@@ -147,7 +147,14 @@ function opfsStore(dir: FileSystemDirectoryHandle, legacy: Cache | null): ShardS
   }
 
   async function writeOpfs(sha256: string, bytes: ArrayBuffer): Promise<void> {
-    const handle = await openHandle(dir, name(sha256), true);
+    let handle: FileSystemSyncAccessHandle;
+    try {
+      handle = await openHandle(dir, name(sha256), true);
+    } catch (e) {
+      // another tab holds the file: it is storing the same checked bytes, or reading them stored
+      if ((e as Error)?.name === 'NoModificationAllowedError') return;
+      throw e;
+    }
     try {
       handle.truncate(0);
       const n = handle.write(new Uint8Array(bytes), { at: 0 });
@@ -214,7 +221,7 @@ function opfsStore(dir: FileSystemDirectoryHandle, legacy: Cache | null): ShardS
 const HANDLE_MS = 10_000;
 
 /**
- * A synchronous handle on `file` of `dir`, or a TimeoutError after HANDLE_MS: a handle that still
+ * A synchronous handle on `file` of `dir` (created and writable when `create`), or a TimeoutError after HANDLE_MS: a handle that still
  * arrives later is closed at once, so it does not lock the file against the next visit.
  */
 async function openHandle(
@@ -223,7 +230,15 @@ async function openHandle(
   create: boolean,
 ): Promise<FileSystemSyncAccessHandle> {
   let late = false;
-  const opening = dir.getFileHandle(file, { create }).then((h) => h.createSyncAccessHandle());
+  // readers share a file ('read-only', so two tabs opening at once both read it); a writer has it alone
+  const mode = create ? 'readwrite' : 'read-only';
+  const opening = dir
+    .getFileHandle(file, { create })
+    .then((h) =>
+      (
+        h as unknown as { createSyncAccessHandle(o: { mode: string }): Promise<FileSystemSyncAccessHandle> }
+      ).createSyncAccessHandle({ mode }),
+    );
   opening.then(
     (h) => late && h.close(),
     () => undefined,

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { savedRows, useApp } from '../browser';
+import { openApp, savedRows, useApp } from '../browser';
 import { FIXTURES } from '../helpers';
 
 // A checkpoint converted in the page is kept in the browser's storage: the next visit opens on it
@@ -104,5 +104,20 @@ describe('a checkpoint converted in the page', () => {
     await row.getByTestId('score').waitFor({ timeout: 120_000 });
     expect(Number(await row.getByTestId('score').getAttribute('data-value'))).toBeGreaterThan(0);
     await page.close();
+  });
+
+  it('two tabs opening at once both read the stored weights, and neither says they were not kept', async () => {
+    const context = await app.browser.newContext();
+    const first = await openApp(context, app.url, { query: '?backend=wasm' });
+    await first.getByText(/Weight cache: 2\.5 MB in 1 shards/).waitFor({ timeout: 60_000 });
+    await first.close();
+    const tabs = await Promise.all(
+      [1, 2].map(() => openApp(context, app.url, { query: '?backend=wasm', weights: false })),
+    );
+    for (const tab of tabs) {
+      await tab.getByText(/ready in \d+\.\d s from this browser's storage/).waitFor({ timeout: 120_000 });
+      expect(await tab.getByTestId('cache-problem').count()).toBe(0);
+    }
+    await context.close();
   });
 });
