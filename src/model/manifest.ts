@@ -93,12 +93,12 @@ export function parseManifest(text: string, where = 'model.json'): RatManifest {
   return m;
 }
 
-/** Bytes of a group's shard as the manifest describes it. */
 /** Bytes one weight takes in its shard (float32, or float16 storage). */
 export function entryBytes(w: WeightEntry): number {
   return w.shape.reduce((a, b) => a * b, 1) * (w.quantization ? 2 : 4);
 }
 
+/** Bytes of a group's shard as the manifest describes it. */
 export function groupBytes(g: WeightGroup): number {
   return g.weights.reduce((n, w) => n + entryBytes(w), 0);
 }

@@ -8,7 +8,7 @@
 // without a second hash, and a re-converted folder can never be served stale bytes.
 
 export interface ShardStore {
-  /** 'opfs' or 'cache': which store this is (the load's phases name it). */
+  /** 'opfs' or 'cache': which store this is (reads from OPFS need fewer in flight). */
   kind: 'opfs' | 'cache';
   /** The shard's bytes when it is stored whole (exactly `bytes` long), else null; the buffer comes from `pool`. */
   read(sha256: string, bytes: number, pool: BufferPool): Promise<ArrayBuffer | null>;
@@ -18,8 +18,6 @@ export interface ShardStore {
   write(sha256: string, bytes: ArrayBuffer): Promise<void>;
   /** Bytes and count of the shards kept. */
   info(): Promise<{ bytes: number; entries: number }>;
-  /** Forgets every kept shard (a shard being read by another tab stays until it is closed). */
-  clear(): Promise<void>;
 }
 
 /**
@@ -42,7 +40,7 @@ export class BufferPool {
 }
 
 /** Cache Storage: the shards of earlier releases, and the store where OPFS is missing. */
-export const CACHE = 'rat-weights-v2';
+const CACHE = 'rat-weights-v2';
 /** Caches of earlier releases, whose shards were stored before they were checked: deleted, not trusted. */
 const OLD_CACHES = ['rat-weights-v1'];
 /** Stored with each cached shard so the cache size is known without reading the shards back. */
@@ -82,9 +80,6 @@ function cacheStore(cache: Cache): ShardStore {
       await cache.put(cacheKey(sha256), new Response(bytes, { headers: { [SIZE_HEADER]: String(bytes.byteLength) } }));
     },
     info: () => cacheInfo(cache),
-    async clear() {
-      for (const k of await cache.keys()) if (k.url.endsWith('.bin')) await cache.delete(k);
-    },
   };
 }
 
@@ -207,13 +202,6 @@ function opfsStore(dir: FileSystemDirectoryHandle, legacy: Cache | null): ShardS
       const old = legacy ? await cacheInfo(legacy) : { bytes: 0, entries: 0 };
       return { bytes: bytes + old.bytes, entries: entries + old.entries };
     },
-    async clear() {
-      const names: string[] = [];
-      for await (const f of filesOf(dir)) names.push(f.name);
-      // one by one: a file another tab is reading cannot go yet, and must not stop the rest
-      await Promise.all(names.map((n) => dir.removeEntry(n).catch(() => undefined)));
-      if (legacy) await cacheStore(legacy).clear();
-    },
   };
 }
 
@@ -221,8 +209,9 @@ function opfsStore(dir: FileSystemDirectoryHandle, legacy: Cache | null): ShardS
 const HANDLE_MS = 10_000;
 
 /**
- * A synchronous handle on `file` of `dir` (created and writable when `create`), or a TimeoutError after HANDLE_MS: a handle that still
- * arrives later is closed at once, so it does not lock the file against the next visit.
+ * A synchronous handle on `file` of `dir` (created and writable when `create`), or a TimeoutError
+ * after HANDLE_MS: a handle that still arrives later is closed at once, so it does not lock the file
+ * against the next visit.
  */
 async function openHandle(
   dir: FileSystemDirectoryHandle,
@@ -255,6 +244,21 @@ async function openHandle(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Forgets every kept shard and kept conversion: the OPFS files one by one (a file another tab is
+ * reading cannot go yet, and must not stop the rest), and Cache Storage whole (the shards of
+ * earlier releases, the kept manifests).
+ */
+export async function clearStores(): Promise<void> {
+  const dir = await opfsDir();
+  if (dir) {
+    const names: string[] = [];
+    for await (const f of filesOf(dir)) names.push(f.name);
+    await Promise.all(names.map((n) => dir.removeEntry(n).catch(() => undefined)));
+  }
+  if (typeof caches !== 'undefined') await caches.delete(CACHE);
 }
 
 /** The shard store of this context: OPFS in a worker that has it, else Cache Storage, else null (no storage). */

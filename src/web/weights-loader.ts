@@ -6,7 +6,7 @@ import { sha256Hex } from '../model/sha256';
 import { weightSpecs } from '../model/weights';
 import { inOrder } from '../util/in-order';
 import { fetchResumable, fetchRetried } from './resumable-fetch';
-import { BufferPool, CACHE, type ShardStore, openCache, openShardStore } from './shard-store';
+import { BufferPool, type ShardStore, openCache, openShardStore } from './shard-store';
 
 // Weight sets as streams of shards, for the worker: served folders (fetched with bounded
 // concurrency, byte-level progress, retries, and a content-addressed copy in the shard store), folders
@@ -237,10 +237,4 @@ function concurrency(store: ShardStore | null): number {
 /** The shards kept: their bytes and count (kept manifests are not counted). */
 export async function cacheInfo(): Promise<{ bytes: number; entries: number }> {
   return (await openShardStore())?.info() ?? { bytes: 0, entries: 0 };
-}
-
-/** Forgets every kept shard and kept conversion. */
-export async function clearCache(): Promise<void> {
-  await (await openShardStore())?.clear();
-  if (typeof caches !== 'undefined') await caches.delete(CACHE);
 }

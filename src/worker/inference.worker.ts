@@ -10,11 +10,11 @@ import { webgpuDevice } from '../model/tfjs-internals';
 import { SAMPLE_RATE } from '../model/config';
 import { ClipTooShortError, type PreparedReference } from '../model/rat';
 import { startBackend } from '../web/backend';
+import { clearStores } from '../web/shard-store';
 import {
   type ShardStream,
   cacheInfo,
   checkpointShards,
-  clearCache,
   folderShards,
   keptSets,
   keptShards,
@@ -245,7 +245,7 @@ const handlers: { [K in RequestType]: Handler<K> } = {
   cacheInfo: () => cacheInfo(),
   keptWeights: () => keptSets(),
   cacheClear: async () => {
-    await clearCache();
+    await clearStores();
     return null;
   },
 };
