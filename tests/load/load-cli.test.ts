@@ -10,11 +10,11 @@ import { loadModelFromDir } from '../../src/cli/node-weights';
 import { wav } from '../audio-table';
 import { ROOT, startCli, tempDir } from '../helpers';
 
-// Load: a 2,000-file batch through the scoring CLI (RSS sampled from /proc while it runs), and the
+// Load: a 1,000-file batch through the scoring CLI (RSS sampled from /proc while it runs), and the
 // same per-file path in-process (tensors, JS heap, RSS at start and end). Memory must stay flat.
 
 const FILES = 1000;
-/** The in-process check needs fewer files: it reads tensors and heap directly (the CLI run has the 2,000). */
+/** The in-process check needs fewer files: it reads tensors and heap directly (the CLI run has all 1,000). */
 const IN_PROCESS = 500;
 const MB = (n: number) => Math.round(n / 1048576);
 
@@ -79,17 +79,20 @@ describe('load', () => {
     const seconds = (performance.now() - t0) / 1000;
     expect(status).toBe(0);
     expect(done).toBe(FILES);
-    // from the first 10 % (model loaded, caches warm) to the end
-    const early = samples.filter((s) => s.done >= FILES * 0.1 && s.done <= FILES * 0.2);
-    const late = samples.filter((s) => s.done >= FILES * 0.9);
-    const base = Math.max(...early.map((s) => s.rss));
-    const end = Math.max(...late.map((s) => s.rss));
+    // RSS saws up and down by tens of MB as V8 collects, so a window's peak depends on where in the saw it
+    // happens to fall; a leak raises the floor instead: the lowest RSS from 10-30 % (model loaded, caches
+    // warm) against the lowest from 80-100 %, each window spanning several collections
+    const early = samples.filter((s) => s.done >= FILES * 0.1 && s.done <= FILES * 0.3);
+    const late = samples.filter((s) => s.done >= FILES * 0.8);
+    const base = Math.min(...early.map((s) => s.rss));
+    const end = Math.min(...late.map((s) => s.rss));
     console.log(
-      `CLI batch: ${FILES} files in ${seconds.toFixed(0)} s; RSS at 10-20 %: ${MB(base)} MB, at 90-100 %: ${MB(end)} MB, peak ${MB(Math.max(...samples.map((s) => s.rss)))} MB`,
+      `CLI batch: ${FILES} files in ${seconds.toFixed(0)} s; lowest RSS at 10-30 %: ${MB(base)} MB, at 80-100 %: ${MB(end)} MB, peak ${MB(Math.max(...samples.map((s) => s.rss)))} MB`,
     );
     expect(early.length).toBeGreaterThan(0);
     expect(late.length).toBeGreaterThan(0);
-    expect(end - base).toBeLessThan(48 * 1048576);
+    // holding on to 32 KB per file (about one file's bytes) would add 22 MB over the last 700 files
+    expect(end - base).toBeLessThan(16 * 1048576);
   }, 900_000);
 
   it(`${IN_PROCESS} of the files in-process: no tensor, wasm-heap, JS-heap or ArrayBuffer growth`, async () => {
