@@ -1,6 +1,18 @@
+import {
+  BufferPool,
+  type FilesReply,
+  type FilesRequest,
+  type ShardFiles,
+  filesOf,
+  handleFiles,
+  opfsDir,
+  shardFile,
+} from './shard-files';
+
 // Where checked weight shards are kept between visits, under their SHA-256. In a worker with the
-// origin private file system they are files read through a synchronous access handle straight into
-// a buffer the loader hands back for the next shard of the same size: Cache Storage returns each
+// origin private file system they are files, read in a worker of their own (shard-files.ts) through a
+// synchronous access handle straight into a buffer the loader hands back for the next shard of the
+// same size, while the load works on the shard before: Cache Storage returns each
 // shard through the browser process into fresh memory, which made reading a cached model the
 // largest part of the start-up. Elsewhere (no OPFS, or outside a worker) Cache Storage keeps them.
 // Shards an earlier release kept in Cache Storage are moved to OPFS as they are read. A shard is
@@ -20,32 +32,12 @@ export interface ShardStore {
   info(): Promise<{ bytes: number; entries: number }>;
 }
 
-/**
- * Buffers of one load, by size: a shard whose tensors no longer read it (the wasm backend copies
- * what it is given) goes back, and the next shard of that size is read into it, so a load of a
- * gigabyte touches a few buffers' worth of new memory instead of a gigabyte of it.
- */
-export class BufferPool {
-  private free = new Map<number, ArrayBuffer[]>();
-  /** A buffer of exactly `bytes`, reused when one was given back. */
-  take(bytes: number): ArrayBuffer {
-    return this.free.get(bytes)?.pop() ?? new ArrayBuffer(bytes);
-  }
-  /** Hands `buffer` back; the caller must not read or write it afterwards. */
-  give(buffer: ArrayBuffer): void {
-    const list = this.free.get(buffer.byteLength) ?? [];
-    list.push(buffer);
-    this.free.set(buffer.byteLength, list);
-  }
-}
-
 /** Cache Storage: the shards of earlier releases, and the store where OPFS is missing. */
 const CACHE = 'rat-weights-v2';
 /** Caches of earlier releases, whose shards were stored before they were checked: deleted, not trusted. */
 const OLD_CACHES = ['rat-weights-v1'];
 /** Stored with each cached shard so the cache size is known without reading the shards back. */
 const SIZE_HEADER = 'x-rat-bytes';
-const OPFS_DIR = 'rat-weights-v3';
 
 /** Opens Cache Storage (where the kept manifests live too); null when the browser offers none. */
 export async function openCache(): Promise<Cache | null> {
@@ -94,83 +86,15 @@ async function cacheInfo(cache: Cache): Promise<{ bytes: number; entries: number
   return { bytes, entries };
 }
 
-/** The shards' folder in OPFS; null where OPFS or its synchronous handles (dedicated workers only) are missing. */
-async function opfsDir(): Promise<FileSystemDirectoryHandle | null> {
-  try {
-    if (typeof FileSystemFileHandle === 'undefined' || !('createSyncAccessHandle' in FileSystemFileHandle.prototype))
-      return null;
-    const root = await navigator.storage.getDirectory();
-    return await root.getDirectoryHandle(OPFS_DIR, { create: true });
-  } catch {
-    return null;
-  }
-}
-
-/** The files of a folder (the async iterator is not in TypeScript's worker typings). */
-async function* filesOf(dir: FileSystemDirectoryHandle): AsyncGenerator<FileSystemFileHandle> {
-  const it = (dir as unknown as { values(): AsyncIterable<FileSystemHandle> }).values();
-  for await (const h of it) if (h.kind === 'file') yield h as FileSystemFileHandle;
-}
-
 function opfsStore(dir: FileSystemDirectoryHandle, legacy: Cache | null): ShardStore {
-  const name = (sha256: string) => `${sha256}.bin`;
-  // one handle at a time: with two handles being created in the same folder at once, Chromium left
-  // one creation pending for good (the load then never ended); and never more than HANDLE_MS on one
-  let queue: Promise<unknown> = Promise.resolve();
-  const serial = <T>(f: () => Promise<T>): Promise<T> => {
-    const run = queue.then(f, f);
-    queue = run.catch(() => undefined);
-    return run;
-  };
-
-  async function readOpfs(sha256: string, bytes: number, pool: BufferPool): Promise<ArrayBuffer | null> {
-    let handle: FileSystemSyncAccessHandle;
-    try {
-      handle = await openHandle(dir, name(sha256), false);
-    } catch {
-      return null; // not stored here, or being written by another tab's load
-    }
-    try {
-      if (handle.getSize() !== bytes) return null;
-      const buffer = pool.take(bytes);
-      if (handle.read(new Uint8Array(buffer), { at: 0 }) === bytes) return buffer;
-      pool.give(buffer);
-      return null;
-    } finally {
-      handle.close();
-    }
-  }
-
-  async function writeOpfs(sha256: string, bytes: ArrayBuffer): Promise<void> {
-    let handle: FileSystemSyncAccessHandle;
-    try {
-      handle = await openHandle(dir, name(sha256), true);
-    } catch (e) {
-      // another tab holds the file: it is storing the same checked bytes, or reading them stored
-      if ((e as Error)?.name === 'NoModificationAllowedError') return;
-      throw e;
-    }
-    try {
-      handle.truncate(0);
-      const n = handle.write(new Uint8Array(bytes), { at: 0 });
-      handle.flush();
-      if (n !== bytes.byteLength) throw new DOMException('the shard was written in part', 'QuotaExceededError');
-    } catch (e) {
-      handle.close();
-      // a shorter file would be refused by its size, but takes space the next shard needs
-      await dir.removeEntry(name(sha256)).catch(() => undefined);
-      throw e;
-    }
-    handle.close();
-  }
-
+  const files = workerFiles(dir);
   /** A shard an earlier release kept in Cache Storage: moved here, so the next visit reads it fast. */
   async function readLegacy(sha256: string, bytes: number): Promise<ArrayBuffer | null> {
     if (!legacy) return null;
     const buffer = await cacheStore(legacy).read(sha256, bytes, new BufferPool());
     if (!buffer) return null;
     try {
-      await serial(() => writeOpfs(sha256, buffer));
+      await files.write(sha256, buffer);
       await legacy.delete(cacheKey(sha256));
     } catch {
       // kept where it was; read from there again next time
@@ -181,12 +105,12 @@ function opfsStore(dir: FileSystemDirectoryHandle, legacy: Cache | null): ShardS
   return {
     kind: 'opfs',
     async read(sha256, bytes, pool) {
-      return (await serial(() => readOpfs(sha256, bytes, pool))) ?? readLegacy(sha256, bytes);
+      return (await files.read(sha256, bytes, pool)) ?? readLegacy(sha256, bytes);
     },
-    write: (sha256, bytes) => serial(() => writeOpfs(sha256, bytes)),
+    write: (sha256, bytes) => files.write(sha256, bytes),
     async has(sha256, bytes) {
       const file = await dir
-        .getFileHandle(name(sha256))
+        .getFileHandle(shardFile(sha256))
         .then((h) => h.getFile())
         .catch(() => null);
       return file ? file.size === bytes : legacy ? cacheStore(legacy).has(sha256, bytes) : false;
@@ -205,45 +129,104 @@ function opfsStore(dir: FileSystemDirectoryHandle, legacy: Cache | null): ShardS
   };
 }
 
-/** How long opening a stored shard may take before the store gives up on it (it takes milliseconds). */
-const HANDLE_MS = 10_000;
+interface FilesChannel {
+  worker: Worker;
+  nextId: number;
+  /** Requests sent and not answered: each settles from its reply, or is served here if the worker fails. */
+  pending: Map<number, { reply: (r: FilesReply) => void; fallback: () => void }>;
+}
+
+/** The shard-files worker of this context, started once; null where it cannot start or once it failed. */
+let channel: FilesChannel | null | undefined;
+
+function filesChannel(): FilesChannel | null {
+  if (channel !== undefined) return channel;
+  let worker: Worker;
+  try {
+    if (typeof Worker === 'undefined') return (channel = null);
+    worker = new Worker(new URL('./shard-files.worker.ts', import.meta.url), { type: 'module' });
+  } catch {
+    return (channel = null);
+  }
+  const c: FilesChannel = { worker, nextId: 1, pending: new Map() };
+  const failed = () => {
+    if (channel === c) channel = null;
+    worker.terminate();
+    for (const p of c.pending.values()) p.fallback();
+    c.pending.clear();
+  };
+  worker.addEventListener('message', (ev: MessageEvent<FilesReply>) => {
+    // a worker without the files (not expected where this one has them): this request and the rest are served here
+    if (ev.data.op === 'unavailable') return failed();
+    const p = c.pending.get(ev.data.id);
+    c.pending.delete(ev.data.id);
+    p?.reply(ev.data);
+  });
+  worker.addEventListener('error', (ev) => {
+    ev.preventDefault();
+    failed();
+  });
+  worker.addEventListener('messageerror', failed);
+  return (channel = c);
+}
 
 /**
- * A synchronous handle on `file` of `dir` (created and writable when `create`), or a TimeoutError
- * after HANDLE_MS: a handle that still arrives later is closed at once, so it does not lock the file
- * against the next visit.
+ * The shard files of `dir` through the shard-files worker: its reads run beside the load's work
+ * (a synchronous read here would hold this worker), and handles are opened in one place. Where the
+ * worker cannot start or fails, requests (those in flight included) are served here instead.
  */
-async function openHandle(
-  dir: FileSystemDirectoryHandle,
-  file: string,
-  create: boolean,
-): Promise<FileSystemSyncAccessHandle> {
-  let late = false;
-  // readers share a file ('read-only', so two tabs opening at once both read it); a writer has it alone
-  const mode = create ? 'readwrite' : 'read-only';
-  const opening = dir
-    .getFileHandle(file, { create })
-    .then((h) =>
-      (
-        h as unknown as { createSyncAccessHandle(o: { mode: string }): Promise<FileSystemSyncAccessHandle> }
-      ).createSyncAccessHandle({ mode }),
-    );
-  opening.then(
-    (h) => late && h.close(),
-    () => undefined,
-  );
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      late = true;
-      reject(new DOMException(`the browser did not open the stored shard ${file}`, 'TimeoutError'));
-    }, HANDLE_MS);
-  });
-  try {
-    return await Promise.race([opening, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+function workerFiles(dir: FileSystemDirectoryHandle): ShardFiles {
+  const here = handleFiles(dir);
+  const ask = <T>(
+    send: (c: FilesChannel, id: number) => void,
+    reply: (r: FilesReply) => T,
+    fallback: () => Promise<T>,
+  ) =>
+    new Promise<T>((resolve, reject) => {
+      const c = filesChannel();
+      if (!c) {
+        fallback().then(resolve, reject);
+        return;
+      }
+      const id = c.nextId++;
+      c.pending.set(id, {
+        reply: (r) => {
+          try {
+            resolve(reply(r));
+          } catch (e) {
+            reject(e);
+          }
+        },
+        fallback: () => fallback().then(resolve, reject),
+      });
+      send(c, id);
+    });
+  return {
+    read: (sha256, bytes, pool) =>
+      ask(
+        (c, id) => {
+          const buffer = pool.take(bytes);
+          c.worker.postMessage({ id, op: 'read', sha256, bytes, buffer } satisfies FilesRequest, [buffer]);
+        },
+        (r) => {
+          const { buffer, ok } = r as Extract<FilesReply, { op: 'read' }>;
+          if (ok) return buffer;
+          pool.give(buffer);
+          return null;
+        },
+        () => here.read(sha256, bytes, pool),
+      ),
+    write: (sha256, bytes) =>
+      ask(
+        // copied there: the caller goes on using its bytes
+        (c, id) => c.worker.postMessage({ id, op: 'write', sha256, bytes } satisfies FilesRequest),
+        (r) => {
+          const { error } = r as Extract<FilesReply, { op: 'write' }>;
+          if (error) throw new DOMException(error.message, error.name);
+        },
+        () => here.write(sha256, bytes),
+      ),
+  };
 }
 
 /**

@@ -6,7 +6,8 @@ import { sha256Hex } from '../model/sha256';
 import { weightSpecs } from '../model/weights';
 import { inOrder } from '../util/in-order';
 import { fetchResumable, fetchRetried } from './resumable-fetch';
-import { BufferPool, type ShardStore, openCache, openShardStore } from './shard-store';
+import { BufferPool } from './shard-files';
+import { type ShardStore, openCache, openShardStore } from './shard-store';
 
 // Weight sets as streams of shards, for the worker: served folders (fetched with bounded
 // concurrency, byte-level progress, retries, and a content-addressed copy in the shard store), folders

@@ -34,6 +34,8 @@ describe('a checkpoint converted in the page', () => {
     // the next visit opens on the weights last loaded, from the browser's storage, with no file given
     await page.reload();
     await page.getByTestId('weights-label').filter({ hasText: 'checkpoint.pt' }).waitFor({ timeout: 120_000 });
+    // read by the shard store's own worker, beside the inference worker's work on the shard before
+    expect(page.workers().map((w) => w.url())).toContainEqual(expect.stringMatching(/shard-files\.worker/));
     const option = page.getByTestId('kept-set');
     await expect.poll(() => option.count(), { timeout: 30_000 }).toBe(1);
     expect(await option.textContent()).toMatch(/^checkpoint\.pt \(\d+(\.\d)? MB, \d{4}-\d\d-\d\d\)$/);
