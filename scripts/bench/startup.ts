@@ -98,6 +98,7 @@ async function main() {
       await ready(label);
       const warm = await readyInfo();
       const timings = await page.getByTestId('weights-load-time').getAttribute('data-phases');
+      const prefault = await page.getByTestId('weights-load-time').getAttribute('data-prefault');
       // rows restored from earlier visits already show scores: wait for one more
       const scores = page.locator('[data-testid=result-row] [data-testid=score]');
       const before = await scores.count();
@@ -110,7 +111,7 @@ async function main() {
       const firstScore = await page.evaluate(() => performance.now());
       console.log(
         `visit ${v} (cached): ready ${(warm.open_ms / 1000).toFixed(1)} s after opening the page (worker load ${(warm.worker_ms / 1000).toFixed(1)} s` +
-          `: ${timings} ms); first score (${path.basename(values.clip)}) ${(firstScore / 1000).toFixed(1)} s after opening`,
+          `: ${timings} ms; heap mapped ahead ${prefault}); first score (${path.basename(values.clip)}) ${(firstScore / 1000).toFixed(1)} s after opening`,
       );
     }
   } finally {

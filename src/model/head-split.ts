@@ -22,28 +22,30 @@ export function splitsPerHead(name: string, shape: number[], numLayers: number, 
 
 /**
  * A projection's values split per head: `layers.<l>.attn.<p>.h<i>.<w|b>`, each [D, D'/H] or [D'/H]
- * (row-major). Biases are views of `values`; weights are copies, one row slice at a time.
+ * (row-major), one head at a time. Biases are views of `values`; weights are copies, one row slice
+ * at a time, into new arrays or, given `scratch` (at least D·D'/H values), all into it: each part is
+ * then valid only until the next is taken, for a backend that copies values as a tensor is made.
  */
-export function splitHeadValues(
+export function* splitHeadValues(
   name: string,
   values: Float32Array,
   shape: number[],
   heads: number,
-): { name: string; values: Float32Array; shape: number[] }[] {
+  scratch?: Float32Array,
+): Generator<{ name: string; values: Float32Array; shape: number[] }> {
   const stem = name.slice(0, -2);
   const kind = name.slice(-1);
   const cols = shape[shape.length - 1];
   const dh = cols / heads;
-  if (kind === 'b')
-    return Array.from({ length: heads }, (_, h) => ({
-      name: `${stem}.h${h}.b`,
-      values: values.subarray(h * dh, (h + 1) * dh), // [Dh]
-      shape: [dh],
-    }));
+  if (kind === 'b') {
+    for (let h = 0; h < heads; h++)
+      yield { name: `${stem}.h${h}.b`, values: values.subarray(h * dh, (h + 1) * dh), shape: [dh] }; // [Dh]
+    return;
+  }
   const rows = shape[0];
-  return Array.from({ length: heads }, (_, h) => {
-    const out = new Float32Array(rows * dh); // [D, Dh]
+  for (let h = 0; h < heads; h++) {
+    const out = scratch ? scratch.subarray(0, rows * dh) : new Float32Array(rows * dh); // [D, Dh]
     for (let r = 0; r < rows; r++) out.set(values.subarray(r * cols + h * dh, r * cols + (h + 1) * dh), r * dh);
-    return { name: `${stem}.h${h}.w`, values: out, shape: [rows, dh] };
-  });
+    yield { name: `${stem}.h${h}.w`, values: out, shape: [rows, dh] };
+  }
 }

@@ -15,7 +15,8 @@ import {
 import { type RatWeights, assembleWeights, weightTensors } from './weights';
 import { canReleasePacked, packAndRelease, packConvsAndRelease } from './wasm-packing';
 import { shardTensors } from './shard-tensors';
-import { webgpuAdapterIsSoftware, webgpuProgramsMatch } from './tfjs-internals';
+import { HeapPrefault, type PagerJob, type PrefaultStats } from './heap-prefault';
+import { wasmSharedHeap, webgpuAdapterIsSoftware, webgpuProgramsMatch } from './tfjs-internals';
 import {
   forwardGpu,
   gpuWeightTensors,
@@ -52,16 +53,24 @@ export interface LoadOptions {
    * a tfjs release other than the one they were checked against, runs the generic op-by-op pass.
    */
   gpuKernels?: boolean;
+  /**
+   * Starts a thread that runs heap-prefault's mapChunks on the job: on tfjs-wasm with a shared heap
+   * (threads) and releasePacked, the heap the weights need is then mapped there, ahead of the load
+   * (default none: pages are mapped as the load first writes them).
+   */
+  pager?: (job: PagerJob) => void;
 }
 
 /**
  * Where a load's time goes: waiting for shard bytes (reads not hidden behind the work on earlier
- * shards), checking them, making tensors, XNNPACK packing (wasm), building the weight record and the
- * warm-up score.
+ * shards), checking them, heap pages not mapped ahead, making tensors, XNNPACK packing (wasm),
+ * building the weight record and the warm-up score.
  */
 export interface LoadTimings {
   read: number;
   check: number;
+  /** Waiting for, or mapping, heap pages the pager had not mapped yet (LoadOptions.pager). */
+  fault: number;
   upload: number;
   pack: number;
   assemble: number;
@@ -75,6 +84,8 @@ export interface RatModel {
   readonly manifest: RatManifest;
   /** Bytes of weight values handed back once XNNPACK packed its own copy (wasm, releasePacked; otherwise 0). */
   readonly releasedBytes: number;
+  /** Heap bytes mapped ahead of the load by the pager, and by the load itself where the pager was behind (null: no pager ran). */
+  readonly prefault: PrefaultStats | null;
   /** Which forward pass scores: 'gpu' (custom WebGPU kernels) or 'generic' (tfjs ops, every backend). */
   readonly pass: 'gpu' | 'generic';
   /** Milliseconds the load spent in each phase (the benchmark prints them). */
@@ -128,6 +139,9 @@ export interface ShardBytes {
   recycle?: () => void;
 }
 
+/** Shards' worth of heap a prefaulted load maps beyond the weights' values (see loadFromShards). */
+const SLACK_SHARDS = 4;
+
 /** Reads each shard of a weights folder in manifest order. */
 async function* readShards(source: WeightSource): AsyncGenerator<ShardBytes> {
   for (const group of source.manifest.weightsManifest)
@@ -157,7 +171,23 @@ export async function loadFromShards(
   const copiesOnWrite = tf.getBackend() === 'wasm';
   let loadedBytes = 0;
   let releasedBytes = 0;
-  const timings: LoadTimings = { read: 0, check: 0, upload: 0, pack: 0, assemble: 0, warmup: 0 };
+  const timings: LoadTimings = { read: 0, check: 0, fault: 0, upload: 0, pack: 0, assemble: 0, warmup: 0 };
+  // the heap the weights will take as float32 values (packed copies, biases included), with room
+  // for shards' values in flight and the allocator's slack: a few shards' worth (SLACK_SHARDS),
+  // which each shard also asks for ahead of what it needs, so the allocator finds room in mapped
+  // chunks rather than past them
+  const values = (g: WeightGroup) => g.weights.reduce((n, e) => n + 4 * e.shape.reduce((a, b) => a * b, 1), 0);
+  const sharedHeap = release && opts.pager ? wasmSharedHeap() : null;
+  const prefault = sharedHeap
+    ? HeapPrefault.start(
+        sharedHeap,
+        manifest.weightsManifest.reduce((n, g) => n + values(g), 0) +
+          SLACK_SHARDS * Math.max(0, ...manifest.weightsManifest.map(values)),
+        opts.pager!,
+      )
+    : null;
+  let prefaultStats: PrefaultStats | null = null;
+  let needed = 0;
   let t = performance.now();
   /** Adds the time since the last lap to `phase`. */
   const lap = (phase: keyof LoadTimings) => {
@@ -174,9 +204,18 @@ export async function loadFromShards(
       if (bytes.byteLength !== expected) throw shardSizeError(path, bytes.byteLength, expected);
       if (!trusted) await checkShard(group, bytes);
       lap('check');
+      if (prefault) {
+        needed += values(group);
+        prefault.release(needed + SLACK_SHARDS * values(group));
+        lap('fault');
+      }
       Object.assign(
         named,
-        shardTensors(bytes, group, split ? { numLayers: config.numLayers, heads: config.numHeads } : undefined),
+        shardTensors(
+          bytes,
+          group,
+          split ? { numLayers: config.numLayers, heads: config.numHeads, reuseScratch: copiesOnWrite } : undefined,
+        ),
       );
       // wasm copies each tensor's values into its heap as the tensor is made; cpu and webgpu keep
       // a reference to them (webgpu until the first upload), so their shards are not reused
@@ -190,6 +229,8 @@ export async function loadFromShards(
   } catch (e) {
     tf.dispose(Object.values(named));
     throw e;
+  } finally {
+    prefaultStats = prefault?.finish() ?? null;
   }
   let weights: RatWeights;
   let zeroAttn: Tensor2D;
@@ -216,6 +257,7 @@ export async function loadFromShards(
       sizes,
       manifest,
       releasedBytes,
+      prefault: prefaultStats,
       pass: 'gpu',
       loadTimings: timings,
       score: (wave, o) => forwardGpu(gw, config, sizes, wave, o),
@@ -230,6 +272,7 @@ export async function loadFromShards(
       sizes,
       manifest,
       releasedBytes,
+      prefault: prefaultStats,
       pass: 'generic',
       loadTimings: timings,
       score: (wave, o) => forward(weights, config, sizes, zeroAttn, wave, o),

@@ -13,12 +13,18 @@ import { splitHeadValues, splitsPerHead } from './head-split';
 export interface HeadSplit {
   numLayers: number;
   heads: number;
+  /**
+   * The backend copies a tensor's values as it is made (wasm): every head's weight is then split
+   * into one scratch array, where new arrays would each be new memory to map (default false).
+   */
+  reuseScratch?: boolean;
 }
 
 /** A shard's weights as tensors by name; with `split`, the projections it names come per head. */
 export function shardTensors(bytes: ArrayBuffer, group: WeightGroup, split?: HeadSplit): Record<string, Tensor> {
   const out: Record<string, Tensor> = {};
   let offset = 0;
+  let scratch: Float32Array | undefined;
   try {
     for (const entry of group.weights) {
       const at = offset;
@@ -37,8 +43,10 @@ export function shardTensors(bytes: ArrayBuffer, group: WeightGroup, split?: Hea
         values = t.dataSync() as Float32Array;
         t.dispose();
       }
+      if (heads && split?.reuseScratch && entry.shape.length === 2 && (scratch?.length ?? 0) < values.length / heads)
+        scratch = new Float32Array(values.length / heads);
       const parts = heads
-        ? splitHeadValues(entry.name, values, entry.shape, heads)
+        ? splitHeadValues(entry.name, values, entry.shape, heads, split?.reuseScratch ? scratch : undefined)
         : [{ name: entry.name, values, shape: entry.shape }];
       for (const p of parts) out[p.name] = tf.tensor(p.values, p.shape, 'float32');
     }

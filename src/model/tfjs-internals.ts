@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelBackend, Tensor, TensorInfo } from '@tensorflow/tfjs-core';
 import type { WebGPUBackend, WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
+import type { SharedHeap } from './heap-prefault';
 
 // Every use of tfjs state or behaviour that no public API offers lives here. Each was written
 // against one tfjs release and checks for it (and for the shape it reaches into): under another
@@ -140,7 +141,7 @@ interface WasmTensorData {
 }
 interface WasmBackendInternals {
   dataIdMap: { get(id: object): WasmTensorData | undefined };
-  wasm: { _free(ptr: number): void };
+  wasm: { _free(ptr: number): void; _malloc?(bytes: number): number; HEAPU8?: Uint8Array };
 }
 
 const wasmInternals = () => tf.backend() as unknown as Partial<WasmBackendInternals>;
@@ -174,6 +175,24 @@ export function wasmFreeValues(t: Tensor): number {
   b.wasm._free(data.memoryOffset);
   data.memoryOffset = 0; // free(0) is a no-op when the tensor is disposed
   return 4 * t.size;
+}
+
+/**
+ * tfjs-wasm's heap and allocator when the heap is shared memory (the threaded build, in a
+ * cross-origin isolated page), so that another thread may map its pages ahead of the load
+ * (heap-prefault.ts); otherwise null, and pages are mapped as the load touches them.
+ */
+export function wasmSharedHeap(): SharedHeap | null {
+  if (!wasmCanFreeValues() || typeof SharedArrayBuffer === 'undefined') return null;
+  const w = (wasmInternals() as WasmBackendInternals).wasm;
+  const { _malloc } = w;
+  if (typeof _malloc !== 'function' || !(w.HEAPU8?.buffer instanceof SharedArrayBuffer)) return null;
+  return {
+    // emscripten replaces HEAPU8 with a view of the grown memory whenever the heap grows
+    bytes: () => w.HEAPU8!,
+    malloc: (n) => _malloc.call(w, n),
+    free: (p) => w._free(p),
+  };
 }
 
 /**

@@ -47,6 +47,7 @@ export function EnginePanel({ engine, weights }: { engine: Engine; weights: Weig
               data-testid="weights-load-time"
               data-ms={Math.round(info.loadMs)}
               data-phases={JSON.stringify(info.loadTimings, (_, v) => (typeof v === 'number' ? Math.round(v) : v))}
+              data-prefault={JSON.stringify(info.prefault)}
             >
               {(info.loadMs / 1000).toFixed(1)} s
             </span>

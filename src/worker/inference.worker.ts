@@ -10,6 +10,7 @@ import { webgpuDevice } from '../model/tfjs-internals';
 import { SAMPLE_RATE } from '../model/config';
 import { ClipTooShortError, type PreparedReference } from '../model/rat';
 import { startBackend } from '../web/backend';
+import { startPager } from '../web/pager';
 import { clearStores } from '../web/shard-store';
 import {
   type ShardStream,
@@ -113,6 +114,7 @@ const handlers: { [K in RequestType]: Handler<K> } = {
     const next = await loadFromShards(stream.manifest, stream.totalBytes, stream.shards, {
       signal,
       onWarmup: () => progress({ phase: 'warmup' }),
+      pager: startPager,
     });
     dropRefs();
     model?.dispose();
@@ -132,6 +134,7 @@ const handlers: { [K in RequestType]: Handler<K> } = {
       keptId,
       loadMs: performance.now() - t0,
       loadTimings: next.loadTimings,
+      prefault: next.prefault,
     };
     return weights;
   },

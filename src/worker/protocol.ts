@@ -4,6 +4,7 @@ import type { TimelineSummary, WindowOptions } from '../analysis/windows';
 import type { ConfigOverrides } from '../convert/keymap';
 import type { RatConfig } from '../model/config';
 import type { LoadTimings } from '../model/load';
+import type { PrefaultStats } from '../model/heap-prefault';
 import type { KeptSet } from '../web/weights-loader';
 
 export type { KeptSet };
@@ -41,6 +42,8 @@ export interface WeightsInfo {
   loadMs: number;
   /** Where the load's time went (reads, checks, tensors, packing, warm-up). */
   loadTimings: LoadTimings;
+  /** Heap bytes mapped ahead of the load by the pager thread, and by the load where it was behind (null: no shared heap). */
+  prefault: PrefaultStats | null;
 }
 
 export interface ClipInfo {

@@ -36,6 +36,14 @@ describe('a checkpoint converted in the page', () => {
     await page.getByTestId('weights-label').filter({ hasText: 'checkpoint.pt' }).waitFor({ timeout: 120_000 });
     // read by the shard store's own worker, beside the inference worker's work on the shard before
     expect(page.workers().map((w) => w.url())).toContainEqual(expect.stringMatching(/shard-files\.worker/));
+    // the heap the weights take was mapped ahead of the copies and packing: by the pager's thread, or
+    // by the load itself where it caught the pager up (a page without threads has no shared heap)
+    expect(page.workers().map((w) => w.url())).toContainEqual(expect.stringMatching(/pager\.worker/));
+    const prefault = JSON.parse(
+      (await page.getByTestId('weights-load-time').getAttribute('data-prefault')) ?? 'null',
+    ) as { pagerBytes: number; ownBytes: number } | null;
+    expect(prefault).not.toBeNull();
+    expect(prefault!.pagerBytes + prefault!.ownBytes).toBeGreaterThan(0);
     const option = page.getByTestId('kept-set');
     await expect.poll(() => option.count(), { timeout: 30_000 }).toBe(1);
     expect(await option.textContent()).toMatch(/^checkpoint\.pt \(\d+(\.\d)? MB, \d{4}-\d\d-\d\d\)$/);

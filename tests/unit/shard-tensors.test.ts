@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { WeightEntry, WeightGroup } from '../../src/model/manifest';
 import { shardTensors } from '../../src/model/shard-tensors';
@@ -76,6 +77,25 @@ describe('shardTensors', () => {
       tf.dispose([...Object.values(got), ...Object.values(expected)]);
     });
   }
+
+  it('on wasm, which copies values as a tensor is made, every head split through one scratch array holds its own values', async () => {
+    await tf.setBackend('wasm');
+    try {
+      const bytes = values.slice().buffer;
+      const expected = tf.io.decodeWeights(bytes.slice(0), entries);
+      const got = shardTensors(bytes, group(entries), { ...split, reuseScratch: true });
+      for (const name of ['layers.0.attn.q.w', 'layers.1.attn.v.w']) {
+        const parts = tf.split(expected[name], 4, 1);
+        parts.forEach((p, h) =>
+          expect(Array.from(got[`${name.slice(0, -2)}.h${h}.w`].dataSync())).toEqual(Array.from(p.dataSync())),
+        );
+        tf.dispose(parts);
+      }
+      tf.dispose([...Object.values(got), ...Object.values(expected)]);
+    } finally {
+      await tf.setBackend('cpu');
+    }
+  });
 
   it('without a split, each weight whole; a shard shorter than its entries throws and leaves no tensor', () => {
     const bytes = values.slice().buffer;
