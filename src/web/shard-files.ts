@@ -60,17 +60,20 @@ export interface ShardFiles {
   write(sha256: string, bytes: ArrayBuffer): Promise<void>;
 }
 
+// One handle at a time in a context, whichever store asks: with two handles being created in the
+// same folder at once, Chromium left one creation pending for good (the load then never ended); and
+// never more than HANDLE_MS on one. The queue is the module's, not a store's, so two stores open at
+// once in one context (where the shard-files worker could not start) still take turns.
+let handleQueue: Promise<unknown> = Promise.resolve();
+
+function serial<T>(f: () => Promise<T>): Promise<T> {
+  const run = handleQueue.then(f, f);
+  handleQueue = run.catch(() => undefined);
+  return run;
+}
+
 /** The shard files of `dir`, through handles opened in this context. */
 export function handleFiles(dir: FileSystemDirectoryHandle): ShardFiles {
-  // one handle at a time: with two handles being created in the same folder at once, Chromium left
-  // one creation pending for good (the load then never ended); and never more than HANDLE_MS on one
-  let queue: Promise<unknown> = Promise.resolve();
-  const serial = <T>(f: () => Promise<T>): Promise<T> => {
-    const run = queue.then(f, f);
-    queue = run.catch(() => undefined);
-    return run;
-  };
-
   async function read(sha256: string, bytes: number, pool: Buffers): Promise<ArrayBuffer | null> {
     let handle: FileSystemSyncAccessHandle;
     try {
