@@ -142,6 +142,12 @@ export interface ShardBytes {
 /** Shards' worth of heap a prefaulted load maps beyond the weights' values (see loadFromShards). */
 const SLACK_SHARDS = 4;
 
+/**
+ * The most heap a load reserves ahead (2 GiB, above the full-size model's 1.4 GB): a manifest is a
+ * stranger's claim until its shards arrive, and the heap, once grown, does not shrink.
+ */
+const MAX_PREFAULT = 2 ** 31;
+
 /** Reads each shard of a weights folder in manifest order. */
 async function* readShards(source: WeightSource): AsyncGenerator<ShardBytes> {
   for (const group of source.manifest.weightsManifest)
@@ -181,8 +187,11 @@ export async function loadFromShards(
   const prefault = sharedHeap
     ? HeapPrefault.start(
         sharedHeap,
-        manifest.weightsManifest.reduce((n, g) => n + values(g), 0) +
-          SLACK_SHARDS * Math.max(0, ...manifest.weightsManifest.map(values)),
+        Math.min(
+          MAX_PREFAULT,
+          manifest.weightsManifest.reduce((n, g) => n + values(g), 0) +
+            SLACK_SHARDS * Math.max(0, ...manifest.weightsManifest.map(values)),
+        ),
         opts.pager!,
       )
     : null;
