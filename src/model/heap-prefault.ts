@@ -145,16 +145,17 @@ export class HeapPrefault {
     const { state, starts, chunkBytes } = this.job;
     const end = Math.min(starts.length, Math.ceil(bytes / chunkBytes));
     let own = 0;
-    for (let i = end - 1; i >= this.next; i--) if (mapChunk(this.heap.bytes(), this.job, i)) own += chunkBytes;
-    this.stats.ownBytes += own;
+    let freed = 0;
+    for (let i = end - 1; i >= this.next; i--) own += mapChunk(this.heap.bytes(), this.job, i);
     for (; this.next < end; this.next++) {
       const i = this.next;
       // a pager that died holding a chunk may still write to it: never hand that one out
       if (Atomics.load(state, i) === CLAIMED && !waitMapped(state, i, this.stuckMs)) continue;
       this.heap.free(starts[i]);
-      this.stats.pagerBytes += chunkBytes;
+      freed += chunkBytes;
     }
-    this.stats.pagerBytes -= own;
+    this.stats.ownBytes += own;
+    this.stats.pagerBytes += freed - own;
   }
 
   /** Hands every chunk left to the allocator, unmapped where the pager has not reached it; returns what was mapped. */
@@ -162,10 +163,10 @@ export class HeapPrefault {
     const { state, starts, chunkBytes } = this.job;
     for (; this.next < starts.length; this.next++) {
       const i = this.next;
+      // a chunk nobody claimed is taken back unmapped; any other is the pager's
       const was = Atomics.compareExchange(state, i, FREE, TAKEN);
-      if (was === MAPPED) this.stats.pagerBytes += chunkBytes;
-      else if (was === CLAIMED && !waitMapped(state, i, this.stuckMs)) continue;
-      else if (was === CLAIMED) this.stats.pagerBytes += chunkBytes;
+      if (was === CLAIMED && !waitMapped(state, i, this.stuckMs)) continue;
+      if (was !== FREE) this.stats.pagerBytes += chunkBytes;
       this.heap.free(starts[i]);
     }
     return { ...this.stats };

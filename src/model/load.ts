@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor, Tensor2D } from '@tensorflow/tfjs-core';
 import { type DerivedSizes, type RatConfig, SAMPLE_RATE, deriveSizes } from './config';
 import { firstNonFinite } from './finite';
-import { type RatManifest, type WeightGroup, groupBytes, sha256Hex } from './manifest';
+import { type RatManifest, type WeightGroup, groupBytes, groupValueBytes, sha256Hex } from './manifest';
 import {
   type ForwardOptions,
   NonFiniteLogitsError,
@@ -182,16 +182,12 @@ export async function loadFromShards(
   // for shards' values in flight and the allocator's slack: a few shards' worth (SLACK_SHARDS),
   // which each shard also asks for ahead of what it needs, so the allocator finds room in mapped
   // chunks rather than past them
-  const values = (g: WeightGroup) => g.weights.reduce((n, e) => n + 4 * e.shape.reduce((a, b) => a * b, 1), 0);
   const sharedHeap = release && opts.pager ? wasmSharedHeap() : null;
+  const valueBytes = manifest.weightsManifest.map(groupValueBytes);
   const prefault = sharedHeap
     ? HeapPrefault.start(
         sharedHeap,
-        Math.min(
-          MAX_PREFAULT,
-          manifest.weightsManifest.reduce((n, g) => n + values(g), 0) +
-            SLACK_SHARDS * Math.max(0, ...manifest.weightsManifest.map(values)),
-        ),
+        Math.min(MAX_PREFAULT, valueBytes.reduce((a, b) => a + b, 0) + SLACK_SHARDS * Math.max(0, ...valueBytes)),
         opts.pager!,
       )
     : null;
@@ -214,8 +210,9 @@ export async function loadFromShards(
       if (!trusted) await checkShard(group, bytes);
       lap('check');
       if (prefault) {
-        needed += values(group);
-        prefault.release(needed + SLACK_SHARDS * values(group));
+        const shard = groupValueBytes(group);
+        needed += shard;
+        prefault.release(needed + SLACK_SHARDS * shard);
         lap('fault');
       }
       Object.assign(

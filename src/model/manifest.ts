@@ -103,4 +103,9 @@ export function groupBytes(g: WeightGroup): number {
   return g.weights.reduce((n, w) => n + entryBytes(w), 0);
 }
 
+/** Bytes a group's weights take as float32 tensors, whatever their storage. */
+export function groupValueBytes(g: WeightGroup): number {
+  return g.weights.reduce((n, w) => n + 4 * w.shape.reduce((a, b) => a * b, 1), 0);
+}
+
 export { sha256Hex } from './sha256';
