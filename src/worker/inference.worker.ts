@@ -110,9 +110,12 @@ const handlers: { [K in RequestType]: Handler<K> } = {
     else if (spec.kind === 'folder') stream = await folderShards(spec.files, onBytes);
     else if (spec.kind === 'kept') stream = await keptShards(spec.id, onBytes);
     else stream = await checkpointShards(spec.file, spec.overrides, onBytes);
-    // the warm-up run compiles the kernels behind the progress bar, before the weights count as ready
+    // on the GPU the warm-up run compiles the kernels behind the progress bar, before the weights
+    // count as ready; wasm compiles nothing per shape and packed every layer while loading, so there
+    // the pass would hold "ready" back by more than it could save the first score
     const next = await loadFromShards(stream.manifest, stream.totalBytes, stream.shards, {
       signal,
+      warmup: tf.getBackend() !== 'wasm',
       onWarmup: () => progress({ phase: 'warmup' }),
       pager: startPager,
     });
