@@ -83,7 +83,7 @@ export function App() {
     },
     [addClips, prioritize],
   );
-  /** A new recording is what the user wants to see: it becomes the clip in view (the list scrolls to it). */
+  /** A new recording, or a file dropped on its own, is what the user wants to see: it becomes the clip in view (the list scrolls to it). */
   const { select } = clips;
   const onRecorded = useCallback(
     (f: File) => {
@@ -97,9 +97,10 @@ export function App() {
       const sorted = sortPicked(picked);
       setSkipped(sorted.skipped);
       if (sorted.labels.length) void loadLabels(sorted.labels[sorted.labels.length - 1]);
-      addTests(sorted.audio);
+      const ids = addTests(sorted.audio);
+      if (ids.length === 1) select(ids[0]);
     },
-    [addTests, loadLabels],
+    [addTests, loadLabels, select],
   );
   const dragging = useDropFiles(onPicked);
 

@@ -220,6 +220,15 @@ describe('the verdict beside the audio', () => {
     await expect.poll(playing).toBe('true');
     await page.keyboard.press('Space');
     await expect.poll(playing).toBe('false');
+
+    // a file dropped on its own becomes the file on show, as a recording does; a batch leaves the choice alone
+    const single = path.basename(ALSA_SPEECH[2]);
+    await dropFiles(page, [ALSA_SPEECH[2]]);
+    await expect.poll(() => waveform.getByTestId('wave-title').textContent(), { timeout: 60_000 }).toBe(single);
+    expect(await row(single).locator('button.clip-pick').getAttribute('aria-pressed')).toBe('true');
+    await dropFiles(page, [ALSA_SPEECH[3], ALSA_SPEECH[4]]);
+    await row(path.basename(ALSA_SPEECH[4])).waitFor();
+    expect(await waveform.getByTestId('wave-title').textContent()).toBe(single);
     await page.close();
   }, 600_000);
 
