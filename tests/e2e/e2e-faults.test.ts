@@ -55,20 +55,24 @@ async function scores(page: Page): Promise<Map<string, string>> {
 }
 
 describe('faults during a batch', () => {
+  // [fault, page query, the page's message, files dropped first, files in all]: on WebGPU, which is
+  // SwiftShader here, every clip takes seconds, so that batch is smaller
   it.each([
-    ['crash', '?backend=wasm&faults=1', /inference engine crashed/],
-    ['device-lost', '?backend=webgpu&faults=1', /GPU device was lost/],
+    ['crash', '?backend=wasm&faults=1', /inference engine crashed/, 12, 15],
+    ['device-lost', '?backend=webgpu&faults=1', /GPU device was lost/, 5, 7],
   ] as const)(
     '%s mid-batch, with files dropped and the cache cleared during the run: recovers, finishes, keeps every result',
-    async (fault, query, message) => {
+    async (fault, query, message, first, total) => {
       const watch = newWatch();
       const page = await app.open({ query, watch });
-      await page.getByTestId('test-file-input').setInputFiles(clips.slice(0, 12));
-      await expect.poll(() => doneCount(page), { timeout: 300_000 }).toBeGreaterThanOrEqual(3);
+      await page.getByTestId('test-file-input').setInputFiles(clips.slice(0, first));
+      // a few scored before the fault, more of the first files still waiting
+      const early = Math.min(3, first - 3);
+      await expect.poll(() => doneCount(page), { timeout: 300_000 }).toBeGreaterThanOrEqual(early);
       const before = await scores(page);
-      expect(before.size).toBeGreaterThanOrEqual(3);
+      expect(before.size).toBeGreaterThanOrEqual(early);
       // more files while the batch runs, the cache cleared under it, then the fault
-      await page.getByTestId('test-file-input').setInputFiles(clips.slice(12));
+      await page.getByTestId('test-file-input').setInputFiles(clips.slice(first, total));
       await page.getByRole('button', { name: 'Clear cache' }).click();
       await page.evaluate(
         (f) =>
@@ -79,11 +83,11 @@ describe('faults during a batch', () => {
       );
       await page.getByRole('status').filter({ hasText: message }).waitFor({ timeout: 60_000 });
       await page.getByRole('status').filter({ hasText: 'engine was restarted' }).waitFor({ timeout: 300_000 });
-      await expect.poll(() => doneCount(page), { timeout: 600_000 }).toBe(15);
+      await expect.poll(() => doneCount(page), { timeout: 600_000 }).toBe(total);
       const after = await scores(page);
-      expect(after.size).toBe(15);
+      expect(after.size).toBe(total);
       for (const [file, p] of before) expect(after.get(file), file).toBe(p); // nothing finished was lost or changed
-      expect(await page.getByTestId('batch-total').textContent()).toBe('15');
+      expect(await page.getByTestId('batch-total').textContent()).toBe(String(total));
       await page.screenshot({
         path: path.join(ROOT, `test-results/screenshots/fault-${fault}-mid-batch.png`),
         fullPage: true,
