@@ -74,33 +74,30 @@ export function App() {
   const { add: addClips } = clips;
   const { load: loadLabels } = labels;
   const { prioritize } = scoring;
-  /** New test clips; a single one (a recording, a one-file drop) is scored ahead of a running batch. */
+  const { select } = clips;
+  /**
+   * New test clips. A single one (a recording, a one-file drop) is what the user wants to see: it is
+   * scored ahead of a running batch and becomes the clip in view (the list scrolls to it).
+   */
   const addTests = useCallback(
     (files: (File | PickedFile)[]) => {
       const ids = addClips(files, 'test');
-      if (ids.length === 1) prioritize(ids[0]);
-      return ids;
+      if (ids.length === 1) {
+        prioritize(ids[0]);
+        select(ids[0]);
+      }
     },
-    [addClips, prioritize],
+    [addClips, prioritize, select],
   );
-  /** A new recording, or a file dropped on its own, is what the user wants to see: it becomes the clip in view (the list scrolls to it). */
-  const { select } = clips;
-  const onRecorded = useCallback(
-    (f: File) => {
-      const [id] = addTests([f]);
-      if (id) select(id);
-    },
-    [addTests, select],
-  );
+  const onRecorded = useCallback((f: File) => addTests([f]), [addTests]);
   const onPicked = useCallback(
     (picked: PickedFile[]) => {
       const sorted = sortPicked(picked);
       setSkipped(sorted.skipped);
       if (sorted.labels.length) void loadLabels(sorted.labels[sorted.labels.length - 1]);
-      const ids = addTests(sorted.audio);
-      if (ids.length === 1) select(ids[0]);
+      addTests(sorted.audio);
     },
-    [addTests, loadLabels, select],
+    [addTests, loadLabels],
   );
   const dragging = useDropFiles(onPicked);
 
